@@ -1,0 +1,130 @@
+package chime
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// stringRule is a string shape's constraints from the model.
+type stringRule struct {
+	min, max int64 // max < 0: unbounded
+	pattern  *regexp.Regexp
+	source   string // the pattern as the model writes it, for messages
+}
+
+// sizeRule bounds an integer's value or a list's or map's length.
+type sizeRule struct{ min, max int64 }
+
+// validator collects every violation of one input, so the caller learns all
+// of them at once, in AWS's "N validation errors detected" form.
+type validator struct {
+	problems  []string
+	bearerErr string
+}
+
+const maxReported = 10
+
+func (v *validator) add(path, member, format string, args ...any) {
+	if len(v.problems) < maxReported {
+		v.problems = append(v.problems, fmt.Sprintf("Value at '%s' failed to satisfy constraint: ", join(path, member))+fmt.Sprintf(format, args...))
+	} else {
+		v.problems = append(v.problems, "")
+	}
+}
+
+func join(path, member string) string {
+	if member == "" {
+		return path
+	}
+	return path + member
+}
+
+func elemPath(path, member string, idx any) string {
+	return fmt.Sprintf("%s%s[%v]", path, member, idx)
+}
+
+func (v *validator) missing(path, member string) {
+	v.add(path, member, "Member must not be null")
+}
+
+// str checks length in characters (Unicode code points, as the models count)
+// and the pattern, anchored at both ends as AWS's validators match.
+func (v *validator) str(path, member, s string, r stringRule) {
+	n := int64(utf8.RuneCountInString(s))
+	switch {
+	case !utf8.ValidString(s):
+		v.add(path, member, "Member must be valid UTF-8")
+	case n < r.min:
+		v.add(path, member, "Member must have length greater than or equal to %d", r.min)
+	case r.max >= 0 && n > r.max:
+		v.add(path, member, "Member must have length less than or equal to %d", r.max)
+	case r.pattern != nil && !r.pattern.MatchString(s):
+		v.add(path, member, "Member must satisfy regular expression pattern: %s", r.source)
+	}
+}
+
+func (v *validator) num(path, member string, n int64, r sizeRule) {
+	switch {
+	case n < r.min:
+		v.add(path, member, "Member must have value greater than or equal to %d", r.min)
+	case n > r.max:
+		v.add(path, member, "Member must have value less than or equal to %d", r.max)
+	}
+}
+
+func (v *validator) size(path, member string, n int, r sizeRule) {
+	switch {
+	case int64(n) < r.min:
+		v.add(path, member, "Member must have length greater than or equal to %d", r.min)
+	case int64(n) > r.max:
+		v.add(path, member, "Member must have length less than or equal to %d", r.max)
+	}
+}
+
+func (v *validator) enum(path, member, val string, allowed []string) {
+	for _, a := range allowed {
+		if val == a {
+			return
+		}
+	}
+	v.add(path, member, "Member must satisfy enum value set: [%s]", strings.Join(allowed, ", "))
+}
+
+// bearer checks x-amz-chime-bearer. AWS answers a missing or malformed bearer
+// with UnauthorizedClientException, not a validation error.
+func (v *validator) bearer(s *string, required bool) {
+	switch {
+	case s == nil && required:
+		v.bearerErr = "The x-amz-chime-bearer HTTP header is required: the ARN of the AppInstanceUser or AppInstanceBot that makes the API call."
+	case s != nil && !ruleChimeArn.pattern.MatchString(*s):
+		v.bearerErr = "An invalid app instance user ARN was supplied for the x-amz-chime-bearer HTTP header."
+	}
+}
+
+func (v *validator) err() error {
+	if v.bearerErr != "" {
+		return &Error{Kind: UnauthorizedClient, Message: v.bearerErr}
+	}
+	if len(v.problems) == 0 {
+		return nil
+	}
+	shown := v.problems
+	if len(shown) > maxReported {
+		shown = shown[:maxReported]
+	}
+	noun := "errors"
+	if len(v.problems) == 1 {
+		noun = "error"
+	}
+	return &Error{Kind: BadRequest, Message: strconv.Itoa(len(v.problems)) + " validation " + noun + " detected: " + strings.Join(shown, "; ")}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// config is everything `belfry serve` can be told.
+type config struct {
+	Listen          string
+	TLSListen       string
+	TLSCert         string
+	TLSKey          string
+	DataDir         string
+	Region          string
+	AccountID       string
+	LogLevel        string
+	LogFormat       string
+	MaxClockSkew    time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// commonFlags are shared by every command that opens the data dir.
+func commonFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.DataDir, "data-dir", "belfry-data", "directory for the embedded store, the root credential and generated TLS files (created if missing)")
+	fs.StringVar(&c.Region, "region", "us-east-1", "AWS region used in ARNs and accepted in signatures")
+	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit AWS account id used in ARNs")
+}
+
+func serveFlags(c *config) *flag.FlagSet {
+	fs := flag.NewFlagSet("belfry serve", flag.ContinueOnError)
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8400", "HOST:PORT of the plain HTTP listener (REST APIs, websocket, /healthz, /metrics)")
+	fs.StringVar(&c.TLSListen, "tls-listen", "127.0.0.1:8401", `HOST:PORT of the TLS listener (the same endpoints; amazon-chime-sdk-js needs wss); "off" disables it`)
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) for the TLS listener; default: a local CA and localhost certificate generated under <data-dir>/tls")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key for --tls-cert")
+	commonFlags(fs, c)
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 5*time.Minute, "how far a request's signing time may differ from the server clock")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
+	return fs
+}
+
+// envName is the environment variable of a flag: --tls-listen is BELFRY_TLS_LISTEN.
+func envName(flagName string) string {
+	return "BELFRY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseFlags applies the environment first and the command line second, so
+// flags win. Usage text names each flag's variable.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		f.Usage += fmt.Sprintf(" (env %s)", envName(f.Name))
+		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("invalid value %q for %s: %v", v, envName(f.Name), err)
+			}
+		}
+	})
+	if envErr != nil {
+		return usageError{envErr}
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}
+
+var (
+	accountRE = regexp.MustCompile(`^\d{12}$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+)
+
+func (c *config) validateCommon() error {
+	switch {
+	case !accountRE.MatchString(c.AccountID):
+		return usageError{fmt.Errorf("--account-id must be 12 digits, got %q", c.AccountID)}
+	case !regionRE.MatchString(c.Region):
+		return usageError{fmt.Errorf("--region must look like us-east-1, got %q", c.Region)}
+	case c.DataDir == "":
+		return usageError{fmt.Errorf("--data-dir must not be empty")}
+	}
+	return nil
+}
+
+func (c *config) validateServe() error {
+	if err := c.validateCommon(); err != nil {
+		return err
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return usageError{fmt.Errorf("--tls-cert and --tls-key go together")}
+	}
+	if c.Listen == "" && c.TLSListen == "off" {
+		return usageError{fmt.Errorf("--listen and --tls-listen are both off: nothing to serve")}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return usageError{fmt.Errorf("--log-format must be text or json, got %q", c.LogFormat)}
+	}
+	if c.MaxClockSkew <= 0 || c.ShutdownTimeout <= 0 {
+		return usageError{fmt.Errorf("--max-clock-skew and --shutdown-timeout must be positive")}
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/belfryhq/belfry/keyring"
+	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/sqlite"
+)
+
+const credentialsUsage = `Usage: belfry credentials SUBCOMMAND [flags]
+
+Access keys scoped to one AppInstanceUser: the key may only call bearer
+operations as that user (plus GetMessagingSessionEndpoint and the user's own
+push endpoints), so it can be shipped to an end-user app.
+
+Subcommands:
+  create --user ARN [--description TEXT] [--expires-in DURATION]
+  list [--user ARN]
+  delete --access-key-id ID
+`
+
+func runCredentials(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, credentialsUsage)
+		if len(args) == 0 {
+			return usageError{errors.New("a subcommand is required")}
+		}
+		return nil
+	}
+	var cfg config
+	var user, desc, id string
+	var expiresIn time.Duration
+	fs := flag.NewFlagSet("belfry credentials "+args[0], flag.ContinueOnError)
+	commonFlags(fs, &cfg)
+	switch args[0] {
+	case "create":
+		fs.StringVar(&user, "user", "", "ARN of the AppInstanceUser the key acts as (required)")
+		fs.StringVar(&desc, "description", "", "free text kept with the key")
+		fs.DurationVar(&expiresIn, "expires-in", 0, "lifetime of the key, e.g. 12h; 0 means it never expires")
+	case "list":
+		fs.StringVar(&user, "user", "", "only keys of this AppInstanceUser ARN")
+	case "delete":
+		fs.StringVar(&id, "access-key-id", "", "the key to delete (required)")
+	default:
+		fmt.Fprint(stderr, credentialsUsage)
+		return usageError{fmt.Errorf("unknown subcommand %q", args[0])}
+	}
+	if err := parseFlags(fs, args[1:], getenv, stderr); err != nil {
+		return err
+	}
+	if err := cfg.validateCommon(); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "belfry.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+
+	switch args[0] {
+	case "create":
+		if user == "" {
+			return usageError{errors.New("--user is required")}
+		}
+		var expires *time.Time
+		if expiresIn < 0 {
+			return usageError{errors.New("--expires-in must not be negative")}
+		} else if expiresIn > 0 {
+			t := time.Now().Add(expiresIn).UTC()
+			expires = &t
+		}
+		c, err := keyring.CreateScoped(ctx, st, user, desc, expires)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(credentialJSON(c, true))
+	case "list":
+		var cs []store.Credential
+		err := st.View(ctx, func(tx store.ReadTx) (err error) {
+			cs, err = tx.ListCredentials(ctx, store.CredentialFilter{UserArn: user})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		out := []map[string]any{}
+		for _, c := range cs {
+			out = append(out, credentialJSON(c, false))
+		}
+		return enc.Encode(out)
+	default: // delete
+		if id == "" {
+			return usageError{errors.New("--access-key-id is required")}
+		}
+		err := st.Update(ctx, func(tx store.Tx) error { return tx.DeleteCredential(ctx, id) })
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no scoped credential %s", id)
+		}
+		return err
+	}
+}
+
+// credentialJSON shows a key; the secret only when it was just created.
+func credentialJSON(c store.Credential, withSecret bool) map[string]any {
+	m := map[string]any{"AccessKeyId": c.AccessKeyID, "UserArn": c.UserArn, "CreatedAt": c.CreatedAt.Format(time.RFC3339)}
+	if withSecret {
+		m["SecretAccessKey"] = c.SecretAccessKey
+	}
+	if c.Description != "" {
+		m["Description"] = c.Description
+	}
+	if c.ExpiresAt != nil {
+		m["ExpiresAt"] = c.ExpiresAt.Format(time.RFC3339)
+	}
+	return m
+}

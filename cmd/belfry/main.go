@@ -1,0 +1,85 @@
+// Command belfry is a self-hosted server that speaks the Amazon Chime SDK
+// Identity and Messaging APIs, so unmodified AWS SDKs and amazon-chime-sdk-js
+// can be pointed at it.
+//
+//	belfry serve                         run the server
+//	belfry credentials create --user ARN create a key scoped to one AppInstanceUser
+//
+// Run `belfry --help` or `belfry COMMAND --help` for every flag.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "belfry:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+func exitCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ error }
+
+const usage = `Usage: belfry COMMAND [flags]
+
+Belfry speaks the Amazon Chime SDK Identity and Messaging APIs.
+
+Commands:
+  serve         run the server (REST APIs, messaging-session websocket, /healthz, /metrics)
+  credentials   manage access keys scoped to one AppInstanceUser (create, list, delete)
+  version       print the version
+
+Every flag can also be set from the environment: --data-dir is BELFRY_DATA_DIR,
+--tls-listen is BELFRY_TLS_LISTEN, and so on. Flags win over the environment.
+Run "belfry COMMAND --help" for a command's flags.
+`
+
+// run is the whole program, with its environment passed in so tests can run
+// it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{errors.New("a command is required")}
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "credentials":
+		return runCredentials(ctx, args[1:], getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "belfry", version)
+		return nil
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Errorf("unknown command %q", args[0])}
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/belfryhq/belfry/httpapi"
+	"github.com/belfryhq/belfry/keyring"
+	"github.com/belfryhq/belfry/localca"
+	"github.com/belfryhq/belfry/service"
+	"github.com/belfryhq/belfry/store/sqlite"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg config
+	fs := serveFlags(&cfg)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: belfry serve [flags]\n\nRuns the server. The root credential comes from BELFRY_ACCESS_KEY_ID and\nBELFRY_SECRET_ACCESS_KEY; when they are unset, one is generated on first start,\nstored in <data-dir>/root-credential.json and printed once.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, getenv, stderr); err != nil {
+		return err
+	}
+	if err := cfg.validateServe(); err != nil {
+		return err
+	}
+	root, err := rootCredential(cfg.DataDir, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, root, stdout, stderr, nil)
+}
+
+// listening reports the bound addresses once the server is ready; tests use
+// it to find ports chosen by the kernel.
+type listening func(httpAddr, tlsAddr string)
+
+// serve runs the server until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writer, ready listening) error {
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "belfry.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	keys := keyring.New(root.AccessKeyID, root.SecretAccessKey, st, keyring.Options{Region: cfg.Region, MaxSkew: cfg.MaxClockSkew})
+	api := httpapi.New(httpapi.Config{
+		API:        service.New(st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID}),
+		Auth:       keys,
+		Logger:     log,
+		Registerer: reg,
+	})
+
+	var draining atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		if err := st.Ping(r.Context()); err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", api)
+
+	var servers []*http.Server
+	var httpAddr, tlsAddr string
+	errc := make(chan error, 2)
+	newServer := func() *http.Server {
+		return &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
+	}
+	if cfg.Listen != "" && cfg.Listen != "off" {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+		srv := newServer()
+		servers = append(servers, srv)
+		httpAddr = ln.Addr().String()
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	if cfg.TLSListen != "off" && cfg.TLSListen != "" {
+		tlsCfg, caFile, created, err := tlsConfig(cfg)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.TLSListen)
+		if err != nil {
+			return fmt.Errorf("--tls-listen: %w", err)
+		}
+		srv := newServer()
+		servers = append(servers, srv)
+		tlsAddr = ln.Addr().String()
+		// Serve, not ServeTLS: ServeTLS would offer h2, and websockets
+		// upgrade over HTTP/1.1.
+		go func() { errc <- srv.Serve(tls.NewListener(ln, tlsCfg)) }()
+		if created {
+			fmt.Fprintf(stdout, "Belfry created a local certificate authority for its TLS listener: %s\n"+
+				"Trust it to use wss:// and https:// from clients, e.g. NODE_EXTRA_CA_CERTS=%s\n", caFile, caFile)
+		}
+	}
+	log.Info("belfry ready", "http", httpAddr, "https", tlsAddr, "region", cfg.Region, "account", cfg.AccountID,
+		"data_dir", cfg.DataDir, "root_access_key_id", root.AccessKeyID, "startup", time.Since(start).Round(time.Microsecond))
+	if ready != nil {
+		ready(httpAddr, tlsAddr)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		log.Error("listener failed", "err", serveErr)
+	}
+	draining.Store(true)
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			log.Warn("shutdown", "err", err)
+			srv.Close()
+		}
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func tlsConfig(cfg config) (c *tls.Config, caFile string, created bool, err error) {
+	if cfg.TLSCert != "" {
+		cert, err := localca.LoadKeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, "", false, err
+		}
+		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}, "", false, nil
+	}
+	host, _, _ := net.SplitHostPort(cfg.TLSListen)
+	var extra []string
+	if host != "" && host != "0.0.0.0" && host != "::" {
+		extra = append(extra, host)
+	}
+	b, err := localca.Ensure(filepath.Join(cfg.DataDir, "tls"), extra)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("local TLS certificate: %w", err)
+	}
+	return b.TLSConfig(), b.CAFile, b.Created, nil
+}
+
+func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// rootKey is the account's root key pair.
+type rootKey struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+}
+
+// rootCredential returns the root key pair: from the environment, else from
+// the data dir, else a new one, stored there and printed this once.
+func rootCredential(dataDir string, getenv func(string) string, stdout io.Writer) (rootKey, error) {
+	k := rootKey{getenv("BELFRY_ACCESS_KEY_ID"), getenv("BELFRY_SECRET_ACCESS_KEY")}
+	switch {
+	case k.AccessKeyID != "" && k.SecretAccessKey != "":
+		return k, nil
+	case k.AccessKeyID != "" || k.SecretAccessKey != "":
+		return k, usageError{errors.New("set both BELFRY_ACCESS_KEY_ID and BELFRY_SECRET_ACCESS_KEY, or neither")}
+	}
+	path := filepath.Join(dataDir, "root-credential.json")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(b, &k); err != nil || k.AccessKeyID == "" || k.SecretAccessKey == "" {
+			return k, fmt.Errorf("%s is not a valid root credential file; remove it to generate a new one", path)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return k, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return k, fmt.Errorf("data dir: %w", err)
+	}
+	k.AccessKeyID, k.SecretAccessKey = keyring.NewKeyPair("BKRT")
+	b, _ = json.MarshalIndent(k, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return k, fmt.Errorf("store root credential: %w", err)
+	}
+	fmt.Fprintf(stdout, `Belfry generated a root credential. It is shown only this once and kept in %s.
+Point AWS SDKs and the AWS CLI at this server with:
+
+  export AWS_ACCESS_KEY_ID=%s
+  export AWS_SECRET_ACCESS_KEY=%s
+  export AWS_REGION=<the --region, us-east-1 by default>
+
+`, path, k.AccessKeyID, k.SecretAccessKey)
+	return k, nil
+}

@@ -1,0 +1,266 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/belfryhq/belfry/chime"
+)
+
+// MaxBodyBytes bounds a request body. The largest legitimate body (a
+// SearchChannels with 20 fields of 20 ARNs) is well under it.
+const MaxBodyBytes = 1 << 20
+
+// Authenticator decides who signed a request. body is the whole request
+// body, already read. Failures are *chime.Error values of the
+// authentication kinds (InvalidSignature, UnrecognizedClient, …).
+type Authenticator interface {
+	Authenticate(r *http.Request, body []byte) (chime.Principal, error)
+}
+
+// Config holds what a Handler needs.
+type Config struct {
+	API    chime.API
+	Auth   Authenticator
+	Logger *slog.Logger
+	// Registerer receives the request metrics; nil disables them.
+	Registerer prometheus.Registerer
+}
+
+// Handler serves both Chime SDK REST APIs.
+type Handler struct {
+	api      chime.API
+	auth     Authenticator
+	log      *slog.Logger
+	router   *router
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// New returns a Handler for cfg.
+func New(cfg Config) *Handler {
+	h := &Handler{api: cfg.API, auth: cfg.Auth, log: cfg.Logger, router: newRouter(routes)}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "belfry_api_requests_total",
+		Help: "API requests by operation and HTTP status.",
+	}, []string{"operation", "status"})
+	h.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "belfry_api_request_duration_seconds",
+		Help:    "API request latency by operation.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"operation"})
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(h.requests, h.latency)
+	}
+	return h
+}
+
+// exposedHeaders are the response headers browser SDKs must be able to read:
+// the error type carries the modeled exception, the request id ends up in
+// $metadata, and Date drives clock-skew correction.
+const exposedHeaders = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"
+
+const allowedHeaders = "authorization, content-type, x-amz-date, x-amz-security-token, x-amz-user-agent, x-amz-content-sha256, x-amz-chime-bearer, amz-sdk-invocation-id, amz-sdk-request"
+
+// SetCORS writes the CORS headers every response carries, so a browser page
+// served from anywhere can use the APIs (the SDK sends no cookies).
+func SetCORS(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		origin = "*"
+	}
+	hdr.Set("Access-Control-Allow-Origin", origin)
+	hdr.Add("Vary", "Origin")
+	hdr.Set("Access-Control-Expose-Headers", exposedHeaders)
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := uuid.NewString()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	SetCORS(w, r)
+	if r.Method == http.MethodOptions {
+		h.preflight(w, r)
+		return
+	}
+	opName := "unknown"
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("panic serving request", "request_id", reqID, "operation", opName, "panic", p)
+			if !rec.wrote {
+				h.writeError(rec, reqID, chime.Errorf(chime.ServiceFailure, "An internal error occurred. Request id %s.", reqID))
+			}
+		}
+		h.requests.WithLabelValues(opName, strconv.Itoa(rec.status)).Inc()
+		h.latency.WithLabelValues(opName).Observe(time.Since(start).Seconds())
+	}()
+
+	out, op, err := h.serve(r, &opName)
+	if err != nil {
+		h.writeError(rec, reqID, err)
+		return
+	}
+	if !op.HasOutput || out == nil {
+		rec.WriteHeader(op.SuccessStatus)
+		return
+	}
+	if l, ok := out.(interface{ SetEmptyLists() }); ok {
+		l.SetEmptyLists()
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		h.writeError(rec, reqID, err)
+		return
+	}
+	rec.Header().Set("Content-Type", "application/json")
+	rec.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	rec.WriteHeader(op.SuccessStatus)
+	rec.Write(b)
+}
+
+// serve authenticates, routes, decodes and calls one operation.
+func (h *Handler) serve(r *http.Request, opName *string) (any, *chime.Operation, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, nil, chime.Errorf(chime.BadRequest, "The request body exceeds the limit of %d bytes.", MaxBodyBytes)
+		}
+		return nil, nil, chime.Errorf(chime.BadRequest, "The request body could not be read: %v.", err)
+	}
+	principal, err := h.auth.Authenticate(r, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	segs := splitPath(rawPath(r))
+	query := r.URL.Query()
+	rt := h.router.match(r.Method, segs, func(k string) (string, bool) {
+		vs, ok := query[k]
+		if !ok || len(vs) == 0 {
+			return "", false
+		}
+		return vs[0], true
+	})
+	if rt == nil {
+		if h.router.knownPath(segs) {
+			return nil, nil, chime.Errorf(chime.UnknownOperation, "No operation of the Chime SDK APIs answers %s on %s.", r.Method, r.URL.EscapedPath())
+		}
+		return nil, nil, chime.Errorf(chime.UnknownOperation, "No operation of the Chime SDK APIs has the path %s.", r.URL.EscapedPath())
+	}
+	*opName = rt.op.Name
+	d := &decoder{r: r, body: body, segments: segs, query: query, principal: principal, op: rt.op}
+	ctx := chime.WithPrincipal(r.Context(), principal)
+	out, err := rt.call(ctx, h.api, d)
+	return out, rt.op, err
+}
+
+// rawPath is the path exactly as the client sent it, percent-escapes intact.
+func rawPath(r *http.Request) string {
+	if p, _, _ := strings.Cut(r.RequestURI, "?"); strings.HasPrefix(p, "/") {
+		return p
+	}
+	return r.URL.EscapedPath()
+}
+
+func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		hdr.Set("Access-Control-Allow-Headers", req)
+	} else {
+		hdr.Set("Access-Control-Allow-Headers", allowedHeaders)
+	}
+	hdr.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusOK)
+}
+
+// errorBody is the rest-json error document of the Chime services.
+type errorBody struct {
+	Code    string `json:"Code"`
+	Message string `json:"Message"`
+}
+
+// writeError sends err the way AWS SDKs parse it: the exception name in
+// x-amzn-ErrorType, {"Code","Message"} in the body, the model's status.
+// Anything that is not a *chime.Error is an internal failure: logged with
+// the request id, shown to the client only as ServiceFailure.
+func (h *Handler) writeError(w http.ResponseWriter, reqID string, err error) {
+	var ce *chime.Error
+	if !errors.As(err, &ce) {
+		h.log.Error("internal error", "request_id", reqID, "err", err)
+		ce = chime.Errorf(chime.ServiceFailure, "An internal error occurred. Request id %s.", reqID)
+	}
+	status, code := wireInfo(ce.Kind)
+	if status >= 500 {
+		h.log.Warn("request failed", "request_id", reqID, "kind", ce.Kind, "message", ce.Message)
+	}
+	WriteError(w, status, string(ce.Kind), code, ce.Message)
+}
+
+// WriteError writes an AWS rest-json error response.
+func WriteError(w http.ResponseWriter, status int, kind, code, message string) {
+	var buf bytes.Buffer
+	json.NewEncoder(&buf).Encode(errorBody{Code: code, Message: message})
+	hdr := w.Header()
+	hdr.Set("x-amzn-ErrorType", kind)
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// wireInfo maps an error kind to its HTTP status and body Code: the modeled
+// exceptions from the models, the rest from AWS's front door.
+func wireInfo(kind chime.ErrorKind) (int, string) {
+	if status, code, ok := chime.ExceptionInfo(kind); ok {
+		return status, code
+	}
+	code := strings.TrimSuffix(string(kind), "Exception")
+	switch kind {
+	case chime.MissingAuthenticationToken, chime.IncompleteSignature, chime.InvalidSignature, chime.UnrecognizedClient:
+		return http.StatusForbidden, code
+	case chime.UnknownOperation:
+		return http.StatusNotFound, code
+	case chime.NotImplemented:
+		return http.StatusNotImplemented, code
+	}
+	return http.StatusInternalServerError, code
+}
+
+// statusRecorder remembers the status written, for metrics and for knowing
+// whether a panic can still be answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.wrote {
+		return
+	}
+	s.status, s.wrote = code, true
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.wrote {
+		s.WriteHeader(http.StatusOK)
+	}
+	return s.ResponseWriter.Write(b)
+}

@@ -1,0 +1,507 @@
+package sigv4
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Lookup returns the secret for an access key id. sessionToken is the
+// X-Amz-Security-Token presented ("" if none); return ErrUnknownKey (wrapped
+// or not) for an unknown key or a token that does not match. Any other error
+// is treated as an internal failure and returned to the caller unchanged
+// (wrapped), so a storage outage is never reported to clients as bad
+// credentials.
+type Lookup func(ctx context.Context, accessKeyID, sessionToken string) (secret string, err error)
+
+// Verifier checks AWS Signature Version 4 on incoming requests. Configure it
+// once and share it; it is safe for concurrent use. It must not be copied
+// after first use because it owns the signing-key cache.
+type Verifier struct {
+	// Lookup resolves access keys; required.
+	Lookup Lookup
+	// Service is the credential-scope service every request must name
+	// ("chime" for both the REST APIs and the messaging websocket). An empty
+	// Service matches nothing, so a misconfigured verifier fails closed.
+	Service string
+	// Regions lists the accepted credential-scope regions; empty accepts any,
+	// which suits a single-tenant emulator where clients pick an arbitrary
+	// region just to satisfy their SDK.
+	Regions []string
+	// MaxSkew is the tolerated clock difference between client and server;
+	// zero or negative means 5 minutes, AWS's own tolerance. Presigned URLs
+	// get it on both ends of their validity window, because the Chime JS SDK
+	// presigns with the uncorrected client clock and a 10 s expiry.
+	MaxSkew time.Duration
+	// Now replaces time.Now so tests can pin the clock; nil means time.Now.
+	Now func() time.Time
+
+	keys keyCache
+}
+
+const (
+	amzDateFormat      = "20060102T150405Z"
+	emptySHA256        = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	unsignedPayload    = "UNSIGNED-PAYLOAD"
+	maxPresignExpiry   = 604800 // one week, the SigV4 limit
+	defaultMaxSkew     = 5 * time.Minute
+	terminator         = "aws4_request"
+	signatureHexLength = 64
+)
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+func (v *Verifier) skew() time.Duration {
+	if v.MaxSkew <= 0 {
+		return defaultMaxSkew
+	}
+	return v.MaxSkew
+}
+
+// canonicalInput is everything needed to rebuild the string to sign. Paths,
+// queries and payloads hold the acceptable variants, preferred first: real
+// clients disagree on path normalisation and query encoding, and each variant
+// is something a mainstream signer really produces for the same request.
+type canonicalInput struct {
+	method        string
+	paths         []string
+	queries       []string
+	payloads      []string
+	headers       string // "name:value\n" lines
+	signedHeaders string
+	amzDate       string
+	scope         string
+}
+
+func (in *canonicalInput) writeCanonicalRequest(w io.Writer, path, query, payload string) {
+	for _, s := range [...]string{in.method, "\n", path, "\n", query, "\n", in.headers, "\n", in.signedHeaders, "\n", payload} {
+		io.WriteString(w, s)
+	}
+}
+
+func (in *canonicalInput) signature(key []byte, path, query, payload string) []byte {
+	h := sha256.New()
+	in.writeCanonicalRequest(h, path, query, payload)
+	var sum [sha256.Size]byte
+	var hexSum [2 * sha256.Size]byte
+	hex.Encode(hexSum[:], h.Sum(sum[:0]))
+
+	m := hmac.New(sha256.New, key)
+	for _, s := range [...]string{algorithm, "\n", in.amzDate, "\n", in.scope, "\n"} {
+		io.WriteString(m, s)
+	}
+	m.Write(hexSum[:])
+	return m.Sum(nil)
+}
+
+// matches tries every variant. Each comparison is constant-time; the loop
+// exits early, which reveals only which (public) canonical form matched.
+func (in *canonicalInput) matches(key, sig []byte) bool {
+	for _, p := range in.paths {
+		for _, q := range in.queries {
+			for _, pl := range in.payloads {
+				if hmac.Equal(in.signature(key, p, q, pl), sig) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// canonicalRequests renders every variant; it exists for test diagnostics
+// only and its output must never reach a client or a log.
+func (in *canonicalInput) canonicalRequests() []string {
+	var out []string
+	for _, p := range in.paths {
+		for _, q := range in.queries {
+			for _, pl := range in.payloads {
+				var b strings.Builder
+				in.writeCanonicalRequest(&b, p, q, pl)
+				out = append(out, b.String())
+			}
+		}
+	}
+	return out
+}
+
+func distinct(list ...string) []string {
+	out := list[:0:0]
+	for _, s := range list {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func pathVariants(rawPath string) []string {
+	primary, normalized := canonicalPaths(rawPath)
+	if normalized == "" {
+		return []string{primary}
+	}
+	return []string{primary, normalized}
+}
+
+// signed is the result of the parsing phase shared by both entry points.
+type signed struct {
+	scope     scope
+	token     string
+	signature string
+	in        canonicalInput
+}
+
+// VerifyRequest checks a header-signed request (Authorization:
+// AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...). body is
+// the full request body already read by the caller (the caller bounds its
+// size). Returns the access key id on success; on failure the error is an
+// *Error for anything the client did wrong, or a wrapped Lookup error.
+func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, body []byte) (accessKeyID string, err error) {
+	s, e := v.parseHeaderSigned(r, body)
+	if e != nil {
+		return "", e
+	}
+	return v.finish(ctx, s)
+}
+
+// VerifyPresigned checks a presigned URL request (query X-Amz-Algorithm,
+// X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders,
+// X-Amz-Signature, optional X-Amz-Security-Token), such as the messaging
+// websocket upgrade. The payload is taken to be empty, which is what every
+// presigner signs for a GET. Returns the access key id.
+func (v *Verifier) VerifyPresigned(ctx context.Context, r *http.Request) (accessKeyID string, err error) {
+	s, e := v.parsePresigned(r)
+	if e != nil {
+		return "", e
+	}
+	return v.finish(ctx, s)
+}
+
+// finish does the steps that need the secret. Unknown keys are reported
+// before the signature is even computed, as AWS does.
+func (v *Verifier) finish(ctx context.Context, s *signed) (string, error) {
+	if v.Lookup == nil {
+		return "", errors.New("sigv4: Verifier.Lookup is nil")
+	}
+	secret, err := v.Lookup(ctx, s.scope.accessKeyID, s.token)
+	if err != nil {
+		if errors.Is(err, ErrUnknownKey) {
+			return "", &Error{Kind: UnrecognizedClient, Message: msgUnknownKey}
+		}
+		return "", fmt.Errorf("sigv4: credential lookup: %w", err)
+	}
+	sig, ok := decodeSignature(s.signature)
+	if !ok {
+		return "", &Error{Kind: InvalidSignature, Message: msgMismatch}
+	}
+	key := v.keys.get(secret, s.scope.date, s.scope.region, s.scope.service)
+	if !s.in.matches(key, sig) {
+		return "", &Error{Kind: InvalidSignature, Message: msgMismatch}
+	}
+	return s.scope.accessKeyID, nil
+}
+
+// decodeSignature accepts upper-case hex too; it only widens what a client
+// may type, not what it can forge.
+func decodeSignature(s string) ([]byte, bool) {
+	if len(s) != signatureHexLength {
+		return nil, false
+	}
+	b, err := hex.DecodeString(s)
+	return b, err == nil
+}
+
+// singleHeader rejects repeated security-relevant headers instead of picking
+// one, because Go joins repeated values with ',' when canonicalising and a
+// handler reading Header.Get would see a different value than the signer.
+func singleHeader(h http.Header, name string) (string, *Error) {
+	vals := h.Values(name)
+	switch len(vals) {
+	case 0:
+		return "", nil
+	case 1:
+		return vals[0], nil
+	}
+	return "", newError(IncompleteSignature, "The '%s' header must appear only once.", name)
+}
+
+func parseAmzDate(s string) (time.Time, bool) {
+	if len(s) != len(amzDateFormat) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(amzDateFormat, s)
+	return t, err == nil
+}
+
+// requestDate returns the timestamp the client signed, in the ISO-8601 basic
+// form the string to sign uses even when the client sent only a Date header.
+func requestDate(h http.Header) (amzDate string, at time.Time, e *Error) {
+	xd, e := singleHeader(h, "X-Amz-Date")
+	if e != nil {
+		return "", time.Time{}, e
+	}
+	if xd != "" {
+		t, ok := parseAmzDate(xd)
+		if !ok {
+			return "", time.Time{}, newError(IncompleteSignature,
+				"Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", echo(xd))
+		}
+		return xd, t, nil
+	}
+	d, e := singleHeader(h, "Date")
+	if e != nil {
+		return "", time.Time{}, e
+	}
+	if d == "" {
+		return "", time.Time{}, newError(IncompleteSignature,
+			"Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+	}
+	t, ok := parseAmzDate(d)
+	if !ok {
+		var err error
+		if t, err = http.ParseTime(d); err != nil {
+			return "", time.Time{}, newError(IncompleteSignature,
+				"Date must be in ISO-8601 'basic format' or RFC 1123. Got '%s'.", echo(d))
+		}
+	}
+	t = t.UTC()
+	return t.Format(amzDateFormat), t, nil
+}
+
+// checkScope compares the credential scope with the request date and the
+// verifier's configuration; messages follow the real service's wording.
+func (v *Verifier) checkScope(sc scope, amzDate string) *Error {
+	if sc.date != amzDate[:8] {
+		return newError(InvalidSignature,
+			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
+			echo(sc.date), amzDate[:8], amzDate)
+	}
+	if len(v.Regions) > 0 && !slices.Contains(v.Regions, sc.region) {
+		return newError(InvalidSignature, "Credential should be scoped to a valid region, not '%s'.", echo(sc.region))
+	}
+	if v.Service == "" || sc.service != v.Service {
+		return newError(InvalidSignature, "Credential should be scoped to correct service: '%s'.", echo(v.Service))
+	}
+	if sc.terminator != terminator {
+		return newError(InvalidSignature,
+			"Credential should be scoped with a valid terminator: '%s', not '%s'.", terminator, echo(sc.terminator))
+	}
+	return nil
+}
+
+// checkWindow enforces notBefore - skew <= now <= notAfter + skew. For header
+// signing both bounds are the signing time; for presigned URLs notAfter adds
+// X-Amz-Expires.
+func (v *Verifier) checkWindow(notBefore, notAfter time.Time) *Error {
+	now := v.now().UTC()
+	skew := v.skew()
+	if earliest := now.Add(-skew); notAfter.Before(earliest) {
+		return newError(InvalidSignature, "Signature expired: %s is now earlier than %s (%s - %s)",
+			notAfter.Format(amzDateFormat), earliest.Format(amzDateFormat), now.Format(amzDateFormat), skewText(skew))
+	}
+	if latest := now.Add(skew); notBefore.After(latest) {
+		return newError(InvalidSignature, "Signature not yet current: %s is still later than %s (%s + %s)",
+			notBefore.Format(amzDateFormat), latest.Format(amzDateFormat), now.Format(amzDateFormat), skewText(skew))
+	}
+	return nil
+}
+
+func (v *Verifier) parseHeaderSigned(r *http.Request, body []byte) (*signed, *Error) {
+	authz := r.Header.Values("Authorization")
+	if len(authz) == 0 || (len(authz) == 1 && strings.TrimSpace(authz[0]) == "") {
+		return nil, &Error{Kind: MissingAuthenticationToken, Message: msgMissingToken}
+	}
+	if len(authz) > 1 {
+		return nil, newError(IncompleteSignature, "The 'Authorization' header must appear only once.")
+	}
+	a, e := parseAuthorization(authz[0])
+	if e != nil {
+		return nil, e
+	}
+	sc, e := parseCredential(a.credential)
+	if e != nil {
+		return nil, e
+	}
+	amzDate, at, e := requestDate(r.Header)
+	if e != nil {
+		return nil, e
+	}
+	if e := v.checkScope(sc, amzDate); e != nil {
+		return nil, e
+	}
+	if e := v.checkWindow(at, at); e != nil {
+		return nil, e
+	}
+	names := splitSignedHeaders(a.signedHeaders)
+	if names == nil {
+		return nil, newError(IncompleteSignature, "Authorization header has a malformed 'SignedHeaders' parameter: '%s'.", echo(a.signedHeaders))
+	}
+	if !containsFold(names, "host") {
+		return nil, &Error{Kind: IncompleteSignature, Message: msgHostUnsigned}
+	}
+	token, e := singleHeader(r.Header, "X-Amz-Security-Token")
+	if e != nil {
+		return nil, e
+	}
+	claimed, e := singleHeader(r.Header, "X-Amz-Content-Sha256")
+	if e != nil {
+		return nil, e
+	}
+	sum := sha256.Sum256(body)
+	payload := hex.EncodeToString(sum[:])
+	switch claimed {
+	case "", payload:
+	case unsignedPayload:
+		payload = unsignedPayload
+	default:
+		return nil, &Error{Kind: InvalidSignature, Message: msgPayloadHash}
+	}
+
+	rawPath, rawQuery := requestTarget(r)
+	pairs := splitQuery(rawQuery)
+	return &signed{
+		scope:     sc,
+		token:     token,
+		signature: a.signature,
+		in: canonicalInput{
+			method: r.Method,
+			paths:  pathVariants(rawPath),
+			// Strict re-encoding is what every AWS SDK signs; the raw form
+			// covers hand-rolled signers that, like the Chime JS websocket
+			// signer, sign their own encoding.
+			queries:       distinct(canonicalQueryStrict(pairs, ""), canonicalQueryRaw(pairs, "")),
+			payloads:      []string{payload},
+			headers:       canonicalHeaders(r, names),
+			signedHeaders: a.signedHeaders,
+			amzDate:       amzDate,
+			scope:         sc.String(),
+		},
+	}, nil
+}
+
+// presignParams are the query parameters that drive presigned verification;
+// each may appear at most once.
+var presignParams = [...]string{
+	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token", "X-Amz-Content-Sha256",
+}
+
+func (v *Verifier) parsePresigned(r *http.Request) (*signed, *Error) {
+	rawPath, rawQuery := requestTarget(r)
+	pairs := splitQuery(rawQuery)
+
+	var vals [len(presignParams)]string
+	var seen [len(presignParams)]bool
+	for _, p := range pairs {
+		i := slices.Index(presignParams[:], p.key)
+		if i < 0 {
+			continue
+		}
+		if seen[i] {
+			return nil, newError(IncompleteSignature, "Query-string parameter '%s' must appear only once.", p.key)
+		}
+		seen[i], vals[i] = true, p.value
+	}
+	alg, cred, date, expires, signedHeaders, sig, token, claimed :=
+		vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7]
+	if !seen[0] && !seen[1] && !seen[5] {
+		return nil, &Error{Kind: MissingAuthenticationToken, Message: msgMissingToken}
+	}
+	if alg == "" || cred == "" || date == "" || expires == "" || signedHeaders == "" || sig == "" {
+		return nil, &Error{Kind: IncompleteSignature, Message: msgPresignParams}
+	}
+	if alg != algorithm {
+		return nil, newError(IncompleteSignature, "X-Amz-Algorithm only supports \"%s\"", algorithm)
+	}
+	sc, e := parseCredential(cred)
+	if e != nil {
+		return nil, e
+	}
+	at, ok := parseAmzDate(date)
+	if !ok {
+		return nil, newError(IncompleteSignature,
+			"X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\", got '%s'.", echo(date))
+	}
+	lifetime, e := parseExpires(expires)
+	if e != nil {
+		return nil, e
+	}
+	if e := v.checkScope(sc, date); e != nil {
+		return nil, e
+	}
+	if e := v.checkWindow(at, at.Add(lifetime)); e != nil {
+		return nil, e
+	}
+	names := splitSignedHeaders(signedHeaders)
+	if names == nil {
+		return nil, newError(IncompleteSignature, "X-Amz-SignedHeaders is malformed: '%s'.", echo(signedHeaders))
+	}
+	if !containsFold(names, "host") {
+		return nil, &Error{Kind: IncompleteSignature, Message: msgHostUnsigned}
+	}
+	payloads := []string{emptySHA256, unsignedPayload}
+	switch claimed {
+	case "":
+	case emptySHA256, unsignedPayload:
+		payloads = []string{claimed}
+	default:
+		return nil, &Error{Kind: InvalidSignature, Message: msgPayloadHash}
+	}
+
+	const skip = "X-Amz-Signature"
+	return &signed{
+		scope:     sc,
+		token:     token,
+		signature: sig,
+		in: canonicalInput{
+			method:        r.Method,
+			paths:         pathVariants(rawPath),
+			queries:       distinct(canonicalQueryRaw(pairs, skip), canonicalQueryStrict(pairs, skip)),
+			payloads:      payloads,
+			headers:       canonicalHeaders(r, names),
+			signedHeaders: signedHeaders,
+			amzDate:       date,
+			scope:         sc.String(),
+		},
+	}, nil
+}
+
+// parseExpires accepts only plain decimal seconds in 1..604800; signs, spaces
+// and '+' are refused so that the value the signer saw and the value we
+// enforce cannot differ.
+func parseExpires(s string) (time.Duration, *Error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < '0' || c > '9' {
+			return 0, newError(IncompleteSignature, "X-Amz-Expires should be a number, got '%s'.", echo(s))
+		}
+	}
+	s = strings.TrimLeft(s, "0")
+	n := 0
+	if len(s) > 7 {
+		n = maxPresignExpiry + 1
+	} else {
+		for i := 0; i < len(s); i++ {
+			n = n*10 + int(s[i]-'0')
+		}
+	}
+	switch {
+	case n < 1:
+		return 0, newError(IncompleteSignature, "X-Amz-Expires must be at least 1 second")
+	case n > maxPresignExpiry:
+		return 0, newError(IncompleteSignature, "X-Amz-Expires must be less than a week (in seconds) that is %d", maxPresignExpiry)
+	}
+	return time.Duration(n) * time.Second, nil
+}

@@ -1,0 +1,105 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/belfryhq/belfry/store"
+)
+
+// embeddedMigrations holds the schema, one file per version, applied in
+// order. Files are never edited once released: a change is a new file.
+//
+//go:embed migrations/*.sql
+var embeddedMigrations embed.FS
+
+// migration is one schema step, read from a file named NNNN_description.sql.
+type migration struct {
+	version int
+	name    string // file name, recorded for operators
+	sql     string
+}
+
+// loadMigrations reads the *.sql files in dir of fsys, sorted by version.
+// Versions must start at 1 and have no gaps or duplicates, so that a
+// database's highest applied version says exactly which steps it has had.
+func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dir) // sorted by name
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || path.Ext(name) != ".sql" {
+			continue
+		}
+		prefix, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
+		}
+		body, err := fs.ReadFile(fsys, path.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(body)})
+	}
+	// ReadDir sorts by name, which orders zero-padded versions numerically;
+	// checking for the exact sequence 1..n also catches bad padding.
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: expected version %d (versions must run 1, 2, 3, ... without gaps or duplicates)", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// migrate brings the database up to the last of ms, in one transaction: a
+// failed step leaves the schema as it was. It returns an error wrapping
+// store.ErrSchemaTooNew if the database has versions beyond ms.
+//
+// db must be the writer, whose transactions begin IMMEDIATE: that takes
+// the write lock before the version is read, so two processes opening the
+// same file at once (say `belfry serve` and `belfry credentials create`)
+// apply each step once.
+func migrate(ctx context.Context, db *sql.DB, ms []migration, now time.Time) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }() // no-op after Commit
+
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL -- Unix milliseconds
+	) STRICT`); err != nil {
+		return err
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	if current > len(ms) {
+		return fmt.Errorf("schema version %d, this binary knows up to %d (upgrade Belfry, or restore a backup): %w",
+			current, len(ms), store.ErrSchemaTooNew)
+	}
+	for _, m := range ms[current:] {
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, now.UnixMilli()); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return tx.Commit()
+}

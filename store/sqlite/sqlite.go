@@ -1,0 +1,296 @@
+// Package sqlite is the embedded store engine: a store.Store on one SQLite
+// file, through the pure-Go driver modernc.org/sqlite (no cgo, so the belfry
+// binary stays static). All of its SQL lives in this package.
+//
+// # Connections
+//
+// The database runs in WAL mode, where readers never block the writer or
+// each other, and it has two pools:
+//
+//   - the writer: exactly one connection, so Update transactions run one at
+//     a time and never meet SQLITE_BUSY from each other: they queue for the
+//     connection instead. The single writer is also what a later group
+//     commit builds on: it can run several queued Updates in one SQLite
+//     transaction, each fn under its own SAVEPOINT so that one failing fn
+//     undoes only its own writes, paying for one commit instead of many,
+//     without changing the store.Store contract.
+//   - the readers: a pool of read-only connections (mode=ro and query_only)
+//     for View transactions, 2 × GOMAXPROCS by default.
+//
+// Write transactions begin IMMEDIATE, taking the write lock up front: a
+// DEFERRED transaction that reads and then writes can fail with SQLITE_BUSY
+// when another process (a `belfry credentials` command run next to
+// `belfry serve`) wrote in between, whereas an IMMEDIATE one just waits
+// busy_timeout for the lock.
+//
+// synchronous=NORMAL: in WAL mode a commit survives a crash of the process;
+// a power loss or OS crash may lose the last commits but never corrupts the
+// file.
+//
+// # Adding a table
+//
+// See package store for the whole recipe. Here: add
+// migrations/NNNN_description.sql (never edit a released one; SQLite runs it
+// inside the migration transaction, so no PRAGMA foreign_keys=OFF there),
+// and implement the record's reader methods on readTx and writer methods on
+// writeTx in a file named after the record (see credential.go), passing
+// write errors through translate.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/belfryhq/belfry/store"
+)
+
+// DB is a store.Store backed by one SQLite file. It is safe for concurrent
+// use; see store.Store for the transaction guarantees.
+type DB struct {
+	writer  *sql.DB // MaxOpenConns(1): the one connection that writes
+	readers *sql.DB // read-only connections for View
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	readConns   int
+	busyTimeout time.Duration
+}
+
+// WithReadConns sets the size of the read pool; the default is
+// 2 × GOMAXPROCS. Values below 1 are ignored.
+func WithReadConns(n int) Option {
+	return func(c *config) {
+		if n >= 1 {
+			c.readConns = n
+		}
+	}
+}
+
+// WithBusyTimeout sets how long a connection waits for a lock held by
+// another process (or, rarely, a checkpoint) before failing with
+// SQLITE_BUSY; the default is 5s. Negative values are ignored.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d >= 0 {
+			c.busyTimeout = d
+		}
+	}
+}
+
+// Open opens the SQLite database at path, creating the file if needed, and
+// migrates its schema to the version this binary knows, applying any pending
+// migrations in one transaction. It returns an error wrapping
+// store.ErrSchemaTooNew if a newer Belfry has migrated the file.
+//
+// path is a file system path. In-memory databases are refused: each
+// connection would see its own empty database, and the shared-cache
+// workaround gives up WAL and fails with SQLITE_LOCKED instead of waiting;
+// use a file in a temporary directory instead.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	cfg := config{readConns: 2 * runtime.GOMAXPROCS(0), busyTimeout: 5 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: need a file system path (in-memory and URI names are not supported)", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	timeout := strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10)
+
+	writer, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"_pragma": {
+			"busy_timeout(" + timeout + ")",
+			"synchronous(NORMAL)",
+			"foreign_keys(ON)",
+		},
+		"_txlock": {"immediate"},
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	writer.SetMaxOpenConns(1)
+	// Keep the connection for the life of the DB: reopening costs the pragmas
+	// and, for the last connection, a WAL checkpoint.
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	// Connect the writer and migrate before any reader opens: the read-only
+	// connections need the file, WAL mode and the schema to exist already.
+	if err := setWAL(ctx, writer, cfg.busyTimeout); err != nil {
+		_ = writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	if err != nil {
+		_ = writer.Close()
+		return nil, fmt.Errorf("sqlite: %w", err) // a build defect; tests catch it
+	}
+	if err := migrate(ctx, writer, ms, time.Now()); err != nil {
+		_ = writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+
+	readers, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"mode": {"ro"},
+		"_pragma": {
+			"busy_timeout(" + timeout + ")",
+			"query_only(ON)",
+		},
+	}))
+	if err != nil {
+		_ = writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	readers.SetMaxOpenConns(cfg.readConns)
+	readers.SetMaxIdleConns(cfg.readConns)
+	readers.SetConnMaxLifetime(0)
+	readers.SetConnMaxIdleTime(0)
+	if err := readers.PingContext(ctx); err != nil {
+		_ = readers.Close()
+		_ = writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	return &DB{writer: writer, readers: readers}, nil
+}
+
+// setWAL switches the database file to WAL mode. The mode is persistent,
+// so this changes something only for a new file; but then SQLite fails at
+// once with SQLITE_BUSY, without waiting busy_timeout, if another process
+// creating the same file holds a lock. So retry, for up to busy_timeout.
+func setWAL(ctx context.Context, db *sql.DB, busyTimeout time.Duration) error {
+	deadline := time.Now().Add(busyTimeout)
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil {
+			if mode != "wal" {
+				// SQLite keeps the old mode where WAL cannot work, as on
+				// some network file systems.
+				return fmt.Errorf("cannot use WAL mode (journal_mode is %s); is the file on a network file system?", mode)
+			}
+			return nil
+		}
+		var se *msqlite.Error
+		if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// dsn builds a modernc.org/sqlite URI name for the file at abs. The path is
+// escaped so that '?', '#' or '%' in a directory name cannot be taken for
+// URI syntax; SQLite decodes it again.
+func dsn(abs string, params url.Values) string {
+	u := url.URL{Scheme: "file", OmitHost: true, Path: filepath.ToSlash(abs), RawQuery: params.Encode()}
+	return u.String()
+}
+
+// View implements store.Store. It runs on the read pool, so it never waits
+// for Update.
+func (db *DB) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
+	tx, err := db.readers.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin read: %w", err)
+	}
+	// Ends the read snapshot whatever happens in fn, panics included. A
+	// read-only transaction has nothing to commit.
+	defer func() { _ = tx.Rollback() }()
+	return fn(readTx{tx})
+}
+
+// Update implements store.Store. It runs on the single writer connection:
+// concurrent Updates queue for it, in the database/sql pool, and fn is
+// called exactly once.
+func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	// Rolls back when fn fails or panics, and frees the writer for the next
+	// Update; after a successful Commit it is a no-op.
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(writeTx{readTx{tx}}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", translate(err))
+	}
+	return nil
+}
+
+// Ping implements store.Store, checking both pools.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping writer: %w", err)
+	}
+	if err := db.readers.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping readers: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Store. The writer closes last so that its close,
+// as the file's last connection, checkpoints the WAL into the database file.
+func (db *DB) Close() error {
+	return errors.Join(db.readers.Close(), db.writer.Close())
+}
+
+// Stats reports the two connection pools, for metrics.
+type Stats struct {
+	Writer  sql.DBStats
+	Readers sql.DBStats
+}
+
+// Stats returns the current pool statistics. WaitCount and WaitDuration of
+// Writer measure how long Updates queue for the single writer.
+func (db *DB) Stats() Stats {
+	return Stats{Writer: db.writer.Stats(), Readers: db.readers.Stats()}
+}
+
+// readTx implements store.ReadTx; its per-record methods live in files named
+// after the record.
+type readTx struct{ tx *sql.Tx }
+
+// writeTx implements store.Tx.
+type writeTx struct{ readTx }
+
+// translate maps SQLite errors onto the store's errors; call it on every
+// error from a write before wrapping it with context. Errors it does not
+// know pass through unchanged, and count as internal.
+func translate(err error) error {
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return store.ErrConflict
+		}
+	}
+	return err
+}

@@ -1,0 +1,273 @@
+package sqlite
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
+	})
+}
+
+// openTemp opens the database at path and closes it when t ends, unless
+// the test closed it already.
+func openTemp(t *testing.T, path string, opts ...Option) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), path, opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// appliedMigrations returns the versions recorded in schema_migrations.
+func appliedMigrations(t *testing.T, db *DB) []int {
+	t.Helper()
+	rows, err := db.readers.QueryContext(t.Context(), `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var vs []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return vs
+}
+
+func TestMigrationsApplyOnceAndReopenKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.Credential{AccessKeyID: "AKIAREOPEN", SecretAccessKey: "s", UserArn: "arn:u", CreatedAt: time.UnixMilli(1)}
+
+	db := openTemp(t, path)
+	if err := db.Update(t.Context(), func(tx store.Tx) error { return tx.CreateCredential(t.Context(), c) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for i := range 3 {
+		db := openTemp(t, path)
+		if got := appliedMigrations(t, db); len(got) != len(ms) {
+			t.Errorf("open #%d: schema_migrations has %v, want versions 1..%d once each", i+2, got, len(ms))
+		}
+		err := db.View(t.Context(), func(tx store.ReadTx) error {
+			_, err := tx.GetCredential(t.Context(), c.AccessKeyID)
+			return err
+		})
+		if err != nil {
+			t.Errorf("open #%d: credential written before reopening: %v", i+2, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Two handles on one file opening at once stand for `belfry serve` and a
+// `belfry credentials` command: each migration must still run once.
+func TestConcurrentOpensMigrateOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	const n = 4
+	errs := make(chan error, n)
+	dbs := make(chan *DB, n)
+	for range n {
+		go func() {
+			db, err := Open(t.Context(), path)
+			errs <- err
+			dbs <- db
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("Open: %v", err)
+		}
+		if db := <-dbs; db != nil {
+			t.Cleanup(func() { _ = db.Close() })
+			if got := appliedMigrations(t, db); len(got) != 1 || got[0] != 1 {
+				t.Errorf("schema_migrations = %v, want [1]", got)
+			}
+		}
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	db := openTemp(t, path)
+	// As if a newer Belfry had migrated the file.
+	if _, err := db.writer.ExecContext(t.Context(),
+		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '0999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err := Open(t.Context(), path)
+	if !errors.Is(err, store.ErrSchemaTooNew) {
+		t.Fatalf("Open = %v, want ErrSchemaTooNew", err)
+	}
+	if !strings.Contains(err.Error(), "999") {
+		t.Errorf("error %q does not say which version the file has", err)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"), WithBusyTimeout(1234*time.Millisecond))
+
+	tests := []struct {
+		pool   string
+		pragma string
+		want   string
+	}{
+		{"writer", "journal_mode", "wal"},
+		{"writer", "foreign_keys", "1"},
+		{"writer", "synchronous", "1"}, // NORMAL
+		{"writer", "busy_timeout", "1234"},
+		{"writer", "query_only", "0"},
+		{"readers", "journal_mode", "wal"},
+		{"readers", "busy_timeout", "1234"},
+		{"readers", "query_only", "1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.pool+"/"+tc.pragma, func(t *testing.T) {
+			pool := db.writer
+			if tc.pool == "readers" {
+				pool = db.readers
+			}
+			var got string
+			if err := pool.QueryRowContext(t.Context(), "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("PRAGMA %s = %s, want %s", tc.pragma, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPoolSizes(t *testing.T) {
+	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"), WithReadConns(3))
+	if got := db.Stats().Writer.MaxOpenConnections; got != 1 {
+		t.Errorf("writer MaxOpenConnections = %d, want 1", got)
+	}
+	if got := db.Stats().Readers.MaxOpenConnections; got != 3 {
+		t.Errorf("readers MaxOpenConnections = %d, want 3", got)
+	}
+}
+
+func TestReadersCannotWrite(t *testing.T) {
+	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
+	_, err := db.readers.ExecContext(t.Context(),
+		`INSERT INTO credentials (access_key_id, secret_access_key, user_arn, created_at) VALUES ('k', 's', 'u', 0)`)
+	if err == nil {
+		t.Fatal("a read pool connection wrote to the database")
+	}
+}
+
+// With one writer connection, a second Update queues in the pool for the
+// connection instead of meeting SQLite's lock (and, after busy_timeout,
+// SQLITE_BUSY); once the first commits, it runs and sees the first's write.
+func TestUpdatesQueueForTheWriter(t *testing.T) {
+	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"), WithBusyTimeout(50*time.Millisecond))
+	c := store.Credential{AccessKeyID: "AKIAFIRST", SecretAccessKey: "s", UserArn: "arn:u", CreatedAt: time.UnixMilli(1)}
+
+	held := make(chan struct{})
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.Update(t.Context(), func(tx store.Tx) error {
+			if err := tx.CreateCredential(t.Context(), c); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+
+	second := make(chan error, 1)
+	go func() {
+		second <- db.Update(t.Context(), func(tx store.Tx) error {
+			_, err := tx.GetCredential(t.Context(), c.AccessKeyID)
+			return err
+		})
+	}()
+	// Spin (no timer) until the second Update waits for the connection. Had
+	// it got a connection of its own, it would instead fail with SQLITE_BUSY
+	// after busy_timeout and end the loop.
+	for db.Stats().Writer.WaitCount == 0 {
+		select {
+		case err := <-second:
+			close(release)
+			t.Fatalf("second Update ended while the first held the writer: %v", err)
+		default:
+			runtime.Gosched()
+		}
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first Update: %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("second Update: %v", err)
+	}
+}
+
+func TestOpenRejectsNonFilePaths(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "file::memory:?cache=shared", "file:belfry.db?mode=ro"} {
+		if db, err := Open(t.Context(), path); err == nil {
+			_ = db.Close()
+			t.Errorf("Open(%q) succeeded, want an error", path)
+		}
+	}
+}
+
+// Directory names that look like URI syntax must not change which file is
+// opened.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "we?ird#dir%20 name")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "belfry.db")
+	db := openTemp(t, path)
+	if err := db.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("no database at %s: %v", path, err)
+	}
+	// Nothing was created beside the intended directory, say at "we".
+	if entries, err := os.ReadDir(parent); err != nil || len(entries) != 1 {
+		t.Errorf("files in %s: %v (err %v), want only the directory", parent, entries, err)
+	}
+}
