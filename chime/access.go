@@ -31,12 +31,14 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 // their own AppInstanceUser (reading their profile, registering push endpoints).
 type ownUserArn interface{ ownUser() string }
 
-func (s *DescribeAppInstanceUserRequest) ownUser() string           { return deref(s.AppInstanceUserArn) }
-func (s *RegisterAppInstanceUserEndpointRequest) ownUser() string   { return deref(s.AppInstanceUserArn) }
-func (s *DescribeAppInstanceUserEndpointRequest) ownUser() string   { return deref(s.AppInstanceUserArn) }
-func (s *ListAppInstanceUserEndpointsRequest) ownUser() string      { return deref(s.AppInstanceUserArn) }
-func (s *UpdateAppInstanceUserEndpointRequest) ownUser() string     { return deref(s.AppInstanceUserArn) }
-func (s *DeregisterAppInstanceUserEndpointRequest) ownUser() string { return deref(s.AppInstanceUserArn) }
+func (s *DescribeAppInstanceUserRequest) ownUser() string         { return deref(s.AppInstanceUserArn) }
+func (s *RegisterAppInstanceUserEndpointRequest) ownUser() string { return deref(s.AppInstanceUserArn) }
+func (s *DescribeAppInstanceUserEndpointRequest) ownUser() string { return deref(s.AppInstanceUserArn) }
+func (s *ListAppInstanceUserEndpointsRequest) ownUser() string    { return deref(s.AppInstanceUserArn) }
+func (s *UpdateAppInstanceUserEndpointRequest) ownUser() string   { return deref(s.AppInstanceUserArn) }
+func (s *DeregisterAppInstanceUserEndpointRequest) ownUser() string {
+	return deref(s.AppInstanceUserArn)
+}
 
 // Permit stands in for IAM: it decides whether p may call op with input in.
 // The root credential may call everything. A scoped credential may only act

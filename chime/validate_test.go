@@ -36,7 +36,11 @@ func TestValidate(t *testing.T) {
 			r.Metadata = ptr(strings.Repeat("é", 1024)) // 2048 bytes, 1024 characters
 			return r
 		}(), "", ""},
-		{"max length", func() *SendChannelMessageRequest { r := validSend(); r.Metadata = ptr(strings.Repeat("m", 1025)); return r }(), BadRequest, "'Metadata' failed to satisfy constraint: Member must have length less than or equal to 1024"},
+		{"max length", func() *SendChannelMessageRequest {
+			r := validSend()
+			r.Metadata = ptr(strings.Repeat("m", 1025))
+			return r
+		}(), BadRequest, "'Metadata' failed to satisfy constraint: Member must have length less than or equal to 1024"},
 		{"pattern", func() *SendChannelMessageRequest { r := validSend(); r.ClientRequestToken = ptr("has space"); return r }(), BadRequest, "'ClientRequestToken' failed to satisfy constraint: Member must satisfy regular expression pattern"},
 		{"invalid UTF-8", func() *SendChannelMessageRequest { r := validSend(); r.Content = ptr("\xff"); return r }(), BadRequest, "valid UTF-8"},
 		{"list size", func() *SendChannelMessageRequest {
@@ -44,7 +48,11 @@ func TestValidate(t *testing.T) {
 			r.Target = []Target{{MemberArn: ptr(userArn)}, {MemberArn: ptr(userArn)}}
 			return r
 		}(), BadRequest, "'Target' failed to satisfy constraint: Member must have length less than or equal to 1"},
-		{"list element", func() *SendChannelMessageRequest { r := validSend(); r.Target = []Target{{MemberArn: ptr("x")}}; return r }(), BadRequest, "'Target[0].MemberArn'"},
+		{"list element", func() *SendChannelMessageRequest {
+			r := validSend()
+			r.Target = []Target{{MemberArn: ptr("x")}}
+			return r
+		}(), BadRequest, "'Target[0].MemberArn'"},
 		{"nested structure", func() *SendChannelMessageRequest {
 			r := validSend()
 			r.PushNotification = &PushNotificationConfiguration{Title: ptr(strings.Repeat("t", 51))}

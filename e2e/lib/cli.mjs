@@ -56,3 +56,6 @@ export async function probeTool(label, cmd, args, installHint) {
   const why = `${label} is not available (\`${[cmd, ...args].join(' ')}\` → exit ${res.code}: ${(res.stderr || res.stdout).trim().split('\n').slice(-1)[0] || 'no output'}); ${installHint}`;
   return inCI() ? { ok: false, failure: `CI is set, so this must not be skipped: ${why}` } : { ok: false, skip: why };
 }
+
+/** The Python that has boto3: BELFRY_PYTHON when CI found it elsewhere, else python3 on PATH. */
+export const PYTHON = process.env.BELFRY_PYTHON || 'python3';

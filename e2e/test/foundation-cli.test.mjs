@@ -5,11 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CLI_TIMEOUT_MS, isolatedAwsEnv, probeTool } from '../lib/cli.mjs';
+import { CLI_TIMEOUT_MS, PYTHON, isolatedAwsEnv, probeTool } from '../lib/cli.mjs';
 import { SETUP_TIMEOUT_MS, STOP_TIMEOUT_MS, run, startBelfry, withServerOutput } from '../lib/server.mjs';
 
 const awsCli = await probeTool('The AWS CLI (`aws`)', 'aws', ['--version'], 'install the AWS CLI (e.g. `pip install awscli`)');
-const boto3 = await probeTool('boto3', 'python3', ['-c', 'import boto3; print("boto3", boto3.__version__)'], 'install it with `pip install boto3`');
+const boto3 = await probeTool('boto3', PYTHON, ['-c', 'import boto3; print("boto3", boto3.__version__)'], 'install it with `pip install boto3`');
 
 const CLI_TEST = { timeout: CLI_TIMEOUT_MS + 10_000 };
 
@@ -86,7 +86,7 @@ describe('foundation through the AWS CLI and boto3', () => {
   let botoResult;
   /** The boto3 script's JSON result, run once. */
   function boto() {
-    botoResult ??= run('python3', ['-c', BOTO3_SCRIPT], {
+    botoResult ??= run(PYTHON, ['-c', BOTO3_SCRIPT], {
       env: { ...isolatedAwsEnv(server.credentials, server.region), E2E_ENDPOINT: server.endpoint },
       timeoutMs: CLI_TIMEOUT_MS,
     }).then((res) => {
