@@ -285,9 +285,10 @@ func containsFold(list []string, want string) bool {
 
 // canonicalHeaders builds the header block (one "name:value\n" per signed
 // header, in the order the client listed them, since that is the order it
-// hashed). Go's server moves some headers out of r.Header (Host into r.Host,
-// Transfer-Encoding into r.TransferEncoding, and Content-Length may be absent
-// on HTTP/2), so those are reconstructed from the request fields.
+// hashed). Go's server moves Host into r.Host and Transfer-Encoding into
+// r.TransferEncoding, and requests built in process (or rewritten by a proxy)
+// may lack a Content-Length header while r.ContentLength is set, so those are
+// reconstructed from the request fields.
 func canonicalHeaders(r *http.Request, names []string) string {
 	var b strings.Builder
 	for _, name := range names {

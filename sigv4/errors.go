@@ -50,6 +50,8 @@ type Error struct {
 	Message string
 }
 
+// Error prefixes the kind so that logs of a bare error value stay greppable
+// by exception name.
 func (e *Error) Error() string {
 	return string(e.Kind) + ": " + e.Message
 }

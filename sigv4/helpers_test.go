@@ -3,6 +3,7 @@ package sigv4
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -45,13 +46,21 @@ func mustTime(t *testing.T, s string) time.Time {
 // header folding) and http.ReadRequest rightly refuses them.
 func parseRawRequest(t *testing.T, raw string) (*http.Request, []byte) {
 	t.Helper()
+	r, body, err := parseRaw(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, body
+}
+
+func parseRaw(raw string) (*http.Request, []byte, error) {
 	head, body, _ := strings.Cut(raw, "\n\n")
 	lines := strings.Split(head, "\n")
 	first := lines[0]
 	sp1 := strings.IndexByte(first, ' ')
 	sp2 := strings.LastIndexByte(first, ' ')
 	if sp1 < 0 || sp2 <= sp1 {
-		t.Fatalf("bad request line %q", first)
+		return nil, nil, fmt.Errorf("bad request line %q", first)
 	}
 	method, target := first[:sp1], first[sp1+1:sp2]
 	h := http.Header{}
@@ -62,12 +71,15 @@ func parseRawRequest(t *testing.T, raw string) (*http.Request, []byte) {
 		}
 		if l[0] == ' ' || l[0] == '\t' {
 			vals := h[last]
+			if len(vals) == 0 {
+				return nil, nil, fmt.Errorf("continuation without header: %q", l)
+			}
 			vals[len(vals)-1] += " " + strings.TrimSpace(l)
 			continue
 		}
 		name, value, ok := strings.Cut(l, ":")
 		if !ok {
-			t.Fatalf("bad header line %q", l)
+			return nil, nil, fmt.Errorf("bad header line %q", l)
 		}
 		last = http.CanonicalHeaderKey(strings.TrimSpace(name))
 		h.Add(last, strings.TrimSpace(value))
@@ -86,7 +98,7 @@ func parseRawRequest(t *testing.T, raw string) (*http.Request, []byte) {
 		Header:        h,
 		ContentLength: int64(len(body)),
 	}
-	return r, []byte(body)
+	return r, []byte(body), nil
 }
 
 // wantKind asserts that err is an *Error of the given kind.
@@ -100,15 +112,4 @@ func wantKind(t *testing.T, err error, kind Kind) *Error {
 		t.Fatalf("want %s, got %s: %s", kind, e.Kind, e.Message)
 	}
 	return e
-}
-
-// debugHeaderCanonical exposes the canonical-request variants of a
-// header-signed request, for diagnostics in failing tests only.
-func debugHeaderCanonical(t *testing.T, v *Verifier, r *http.Request, body []byte) []string {
-	t.Helper()
-	s, e := v.parseHeaderSigned(r, body)
-	if e != nil {
-		t.Fatalf("parse: %v", e)
-	}
-	return s.in.canonicalRequests()
 }

@@ -381,7 +381,9 @@ func TestGoSDKFailures(t *testing.T) {
 		{
 			name: "tampered signed header",
 			req: with(func(sr *sdkRequest) {
-				sr.after = func(r *http.Request) { r.Header.Set("X-Amz-Chime-Bearer", strings.Replace(userARN, "alice", "mallory", 1)) }
+				sr.after = func(r *http.Request) {
+					r.Header.Set("X-Amz-Chime-Bearer", strings.Replace(userARN, "alice", "mallory", 1))
+				}
 			}),
 			want: InvalidSignature,
 		},

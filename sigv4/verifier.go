@@ -122,22 +122,6 @@ func (in *canonicalInput) matches(key, sig []byte) bool {
 	return false
 }
 
-// canonicalRequests renders every variant; it exists for test diagnostics
-// only and its output must never reach a client or a log.
-func (in *canonicalInput) canonicalRequests() []string {
-	var out []string
-	for _, p := range in.paths {
-		for _, q := range in.queries {
-			for _, pl := range in.payloads {
-				var b strings.Builder
-				in.writeCanonicalRequest(&b, p, q, pl)
-				out = append(out, b.String())
-			}
-		}
-	}
-	return out
-}
-
 func distinct(list ...string) []string {
 	out := list[:0:0]
 	for _, s := range list {
