@@ -1,9 +1,21 @@
 // Package service implements the Chime SDK APIs (chime.API): authorization
 // of the bearer, the rules of semantics.md, and one store transaction per
 // call. It knows nothing of HTTP.
+//
+// The transport has already decoded and validated every input against the
+// model (required members, lengths, patterns, enums, ranges), so the
+// service checks only what the model cannot express: that ARNs name the
+// right kind of resource in this deployment, that resources exist, quotas,
+// idempotency and the like.
 package service
 
 import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
 )
@@ -12,6 +24,9 @@ import (
 type Config struct {
 	Region    string // for ARNs
 	AccountID string // for ARNs
+	// Now is the clock; nil means time.Now. Tests inject one to control
+	// timestamps and expiry.
+	Now func() time.Time
 }
 
 // Service implements chime.API on a store.
@@ -19,11 +34,56 @@ type Service struct {
 	chime.Unimplemented
 	store store.Store
 	cfg   Config
+	// pageKey seals NextTokens; it is shared by every node through the store.
+	pageKey []byte
 }
 
-// New returns a Service on st.
-func New(st store.Store, cfg Config) *Service {
-	return &Service{store: st, cfg: cfg}
+// pageKeySecret names the NextToken sealing key in the store.
+const pageKeySecret = "pagetoken-hmac-sha256"
+
+// New returns a Service on st. It loads (creating it on first start) the
+// key that seals pagination tokens, which is why it can fail.
+func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	key, err := getOrCreateSecret(ctx, st, pageKeySecret, 32)
+	if err != nil {
+		return nil, fmt.Errorf("service: page token key: %w", err)
+	}
+	return &Service{store: st, cfg: cfg, pageKey: key}, nil
 }
+
+// getOrCreateSecret returns the named secret, creating a random one of size
+// bytes if the store has none. Two nodes starting at once both try to
+// create it; the loser's insert conflicts and it reads the winner's.
+func getOrCreateSecret(ctx context.Context, st store.Store, name string, size int) ([]byte, error) {
+	var key []byte
+	err := st.Update(ctx, func(tx store.Tx) error {
+		k, err := tx.GetServerSecret(ctx, name)
+		if err == nil {
+			key = k
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		key = make([]byte, size)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		return tx.CreateServerSecret(ctx, name, key)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		err = st.View(ctx, func(tx store.ReadTx) error {
+			key, err = tx.GetServerSecret(ctx, name)
+			return err
+		})
+	}
+	return key, err
+}
+
+// now returns the current time at the precision timestamps are kept.
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
 
 var _ chime.API = (*Service)(nil)

@@ -91,4 +91,9 @@ type CredentialWriter interface {
 	// the user is deleted) and returns how many there were; none is not an
 	// error.
 	DeleteCredentialsByUser(ctx context.Context, userArn string) (int, error)
+
+	// DeleteCredentialsByAppInstance deletes every credential of every user
+	// of the app instance appInstanceArn (for when it is deleted) and
+	// returns how many there were; none is not an error.
+	DeleteCredentialsByAppInstance(ctx context.Context, appInstanceArn string) (int, error)
 }

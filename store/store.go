@@ -86,6 +86,15 @@ type Store interface {
 // Methods return ErrNotFound when a Get addresses a missing record.
 type ReadTx interface {
 	CredentialReader
+	ServerSecretReader
+	IdempotencyReader
+	AppInstanceReader
+	AppInstanceUserReader
+	AppInstanceBotReader
+	AppInstanceAdminReader
+	AppInstanceUserEndpointReader
+	RetentionSettingsReader
+	TagReader
 }
 
 // Tx is a read-write transaction: everything a ReadTx can do, plus every
@@ -93,4 +102,13 @@ type ReadTx interface {
 type Tx interface {
 	ReadTx
 	CredentialWriter
+	ServerSecretWriter
+	IdempotencyWriter
+	AppInstanceWriter
+	AppInstanceUserWriter
+	AppInstanceBotWriter
+	AppInstanceAdminWriter
+	AppInstanceUserEndpointWriter
+	RetentionSettingsWriter
+	TagWriter
 }

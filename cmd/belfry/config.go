@@ -22,6 +22,7 @@ type config struct {
 	LogFormat       string
 	MaxClockSkew    time.Duration
 	ShutdownTimeout time.Duration
+	SweepInterval   time.Duration
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -42,6 +43,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 5*time.Minute, "how far a request's signing time may differ from the server clock")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired AppInstanceUsers are deleted (AWS: within ~6h of expiry)")
 	return fs
 }
 
@@ -112,6 +114,9 @@ func (c *config) validateServe() error {
 	}
 	if c.MaxClockSkew <= 0 || c.ShutdownTimeout <= 0 {
 		return usageError{fmt.Errorf("--max-clock-skew and --shutdown-timeout must be positive")}
+	}
+	if c.SweepInterval <= 0 {
+		return usageError{fmt.Errorf("--sweep-interval must be positive")}
 	}
 	return nil
 }

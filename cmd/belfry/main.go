@@ -75,6 +75,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, "\nbelfry serve flags:\n")
+		var cfg config
+		fs := serveFlags(&cfg)
+		fs.SetOutput(stdout)
+		fs.VisitAll(func(f *flag.Flag) { f.Usage += fmt.Sprintf(" (env %s)", envName(f.Name)) })
+		fs.PrintDefaults()
+		fmt.Fprint(stdout, "\nRoot credential: BELFRY_ACCESS_KEY_ID and BELFRY_SECRET_ACCESS_KEY; generated into <data-dir>/root-credential.json when unset.\n\n")
+		fmt.Fprint(stdout, credentialsUsage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)

@@ -305,3 +305,15 @@ func TestCommandLine(t *testing.T) {
 		}
 	}
 }
+
+func TestTopLevelHelpDocumentsEverything(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"serve", "credentials", "-listen", "BELFRY_TLS_LISTEN", "-data-dir", "-region", "-account-id", "BELFRY_SECRET_ACCESS_KEY", "create --user ARN"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("belfry --help lacks %q", want)
+		}
+	}
+}

@@ -68,9 +68,22 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID})
+	if err != nil {
+		return fmt.Errorf("start service: %w", err)
+	}
+	// The sweeper stops (and is waited for) before the store closes.
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		svc.RunSweeper(sweepCtx, cfg.SweepInterval, log)
+	}()
+	defer func() { stopSweep(); <-sweepDone }()
+
 	keys := keyring.New(root.AccessKeyID, root.SecretAccessKey, st, keyring.Options{Region: cfg.Region, MaxSkew: cfg.MaxClockSkew})
 	api := httpapi.New(httpapi.Config{
-		API:        service.New(st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID}),
+		API:        svc,
 		Auth:       keys,
 		Logger:     log,
 		Registerer: reg,

@@ -97,6 +97,22 @@ func (t writeTx) DeleteCredentialsByUser(ctx context.Context, userArn string) (i
 	return int(n), nil
 }
 
+// DeleteCredentialsByAppInstance implements store.CredentialWriter.
+func (t writeTx) DeleteCredentialsByAppInstance(ctx context.Context, appInstanceArn string) (int, error) {
+	// A prefix compare rather than LIKE, whose wildcards '_' and '%' could
+	// appear in ids.
+	prefix := appInstanceArn + "/user/"
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM credentials WHERE substr(user_arn, 1, ?) = ?`, len(prefix), prefix)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete credentials of %s: %w", appInstanceArn, translate(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete credentials of %s: %w", appInstanceArn, err)
+	}
+	return int(n), nil
+}
+
 // scanCredential reads one row selected with credentialColumns.
 func scanCredential(row interface{ Scan(...any) error }) (store.Credential, error) {
 	var (

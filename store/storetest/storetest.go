@@ -43,6 +43,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Credential/Delete", testCredentialDelete},
 		{"Credential/DeleteByUser", testCredentialDeleteByUser},
 
+		{"Identity/CreateGet", testIdentityCreateGet},
+		{"Identity/Errors", testIdentityErrors},
+		{"Identity/ListPages", testIdentityListPages},
+		{"Identity/Expired", testIdentityExpired},
+		{"Identity/DeleteLeavesNothing", testIdentityDeleteLeavesNothing},
+		{"Identity/Tags", testTags},
+
 		{"Tx/ReadsOwnWrites", testTxReadsOwnWrites},
 		{"Tx/RollbackOnError", testTxRollbackOnError},
 		{"Tx/RollbackOnPanic", testTxRollbackOnPanic},

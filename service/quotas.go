@@ -1,0 +1,37 @@
+package service
+
+import "time"
+
+// Quotas, from the AWS General Reference (semantics.md §7). AWS lets
+// customers raise them; Belfry keeps the defaults, in one place.
+const (
+	// MaxAppInstances is the number of app instances per account.
+	MaxAppInstances = 100
+	// MaxAppInstanceUsers is the number of users per app instance.
+	MaxAppInstanceUsers = 100_000
+	// MaxAppInstanceAdmins is the number of admins per app instance.
+	MaxAppInstanceAdmins = 100
+	// MaxEndpointsPerUser is the number of push endpoints per user.
+	MaxEndpointsPerUser = 10
+	// MaxTagsPerResource is the number of tags per resource (the model's
+	// TagList maximum).
+	MaxTagsPerResource = 50
+)
+
+// Other limits Belfry chooses where AWS documents none (docs/compatibility.md).
+const (
+	// DefaultMaxResults is the page size of a List call without MaxResults:
+	// the model's maximum, so naive clients make as few calls as possible.
+	DefaultMaxResults = 50
+	// IdempotencyWindow is how long a ClientRequestToken is remembered.
+	IdempotencyWindow = 8 * time.Hour
+	// RetentionGracePeriod is how long after Put/AppInstanceRetentionSettings
+	// deletion starts (semantics.md §6: the documented 30-day grace period).
+	RetentionGracePeriod = 30 * 24 * time.Hour
+	// DefaultSweepInterval is how often RunSweeper looks for expired users
+	// unless told otherwise.
+	DefaultSweepInterval = time.Minute
+	// sweepBatch is how many expired users one sweep transaction deletes, so
+	// a large backlog does not hold the writer for long.
+	sweepBatch = 500
+)

@@ -1,0 +1,103 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/belfryhq/belfry/store"
+)
+
+// Helpers shared by the identity records' files.
+
+// ms converts a time to the INTEGER Unix milliseconds the schema stores.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts stored milliseconds back to a UTC time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullString stores "" as NULL, for optional reference columns.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// execOne runs a write that must affect exactly one row; none is
+// ErrNotFound. what names the record for the error message.
+func (t writeTx) execOne(ctx context.Context, what, q string, args ...any) error {
+	res, err := t.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, translate(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: %s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// execCount runs a write and returns how many rows it affected.
+func (t writeTx) execCount(ctx context.Context, what, q string, args ...any) (int, error) {
+	res, err := t.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %s: %w", what, translate(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	return int(n), nil
+}
+
+// count runs a SELECT COUNT(*) query.
+func (t readTx) count(ctx context.Context, what, q string, args ...any) (int, error) {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count %s: %w", what, err)
+	}
+	return n, nil
+}
+
+// getOne scans one row with scan, mapping no row to ErrNotFound.
+func getOne[T any](ctx context.Context, t readTx, what string, scan func(scanner) (T, error), q string, args ...any) (T, error) {
+	v, err := scan(t.tx.QueryRowContext(ctx, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("sqlite: get %s: %w", what, store.ErrNotFound)
+	}
+	if err != nil {
+		return v, fmt.Errorf("sqlite: get %s: %w", what, err)
+	}
+	return v, nil
+}
+
+// list scans every row of a query with scan; finding none is an empty,
+// non-nil slice.
+func list[T any](ctx context.Context, t readTx, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := t.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(...any) error }

@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/belfryhq/belfry/store"
+)
+
+func scanRetention(r scanner) (store.RetentionSettings, error) {
+	var (
+		s          store.RetentionSettings
+		days, init sql.NullInt64
+		updated    int64
+	)
+	err := r.Scan(&s.AppInstanceID, &days, &init, &updated)
+	s.UpdatedAt = fromMS(updated)
+	if days.Valid {
+		d := int32(days.Int64)
+		s.ChannelRetentionDays = &d
+	}
+	if init.Valid {
+		t := fromMS(init.Int64)
+		s.InitiateDeletionAt = &t
+	}
+	return s, err
+}
+
+// GetRetentionSettings implements store.RetentionSettingsReader.
+func (t readTx) GetRetentionSettings(ctx context.Context, appInstanceID string) (store.RetentionSettings, error) {
+	return getOne(ctx, t, "retention settings of "+appInstanceID, scanRetention,
+		`SELECT app_instance_id, channel_retention_days, initiate_deletion_at, updated_at FROM app_instance_retention_settings WHERE app_instance_id = ?`,
+		appInstanceID)
+}
+
+// PutRetentionSettings implements store.RetentionSettingsWriter.
+func (t writeTx) PutRetentionSettings(ctx context.Context, r store.RetentionSettings) error {
+	var days, init any
+	if r.ChannelRetentionDays != nil {
+		days = *r.ChannelRetentionDays
+	}
+	if r.InitiateDeletionAt != nil {
+		init = ms(*r.InitiateDeletionAt)
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO app_instance_retention_settings (app_instance_id, channel_retention_days, initiate_deletion_at, updated_at)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (app_instance_id) DO UPDATE SET channel_retention_days = excluded.channel_retention_days,
+			initiate_deletion_at = excluded.initiate_deletion_at, updated_at = excluded.updated_at`,
+		r.AppInstanceID, days, init, ms(r.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: put retention settings of %s: %w", r.AppInstanceID, translate(err))
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/belfryhq/belfry/store"
+)
+
+// ListTags implements store.TagReader.
+func (t readTx) ListTags(ctx context.Context, resourceArn string) ([]store.Tag, error) {
+	return list(ctx, t, "tags of "+resourceArn, func(r scanner) (store.Tag, error) {
+		var tag store.Tag
+		err := r.Scan(&tag.Key, &tag.Value)
+		return tag, err
+	}, `SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY key`, resourceArn)
+}
+
+// PutTags implements store.TagWriter.
+func (t writeTx) PutTags(ctx context.Context, appInstanceID, resourceArn string, tags []store.Tag) error {
+	for _, tag := range tags {
+		_, err := t.tx.ExecContext(ctx, `INSERT INTO tags (resource_arn, key, value, app_instance_id) VALUES (?, ?, ?, ?)
+			ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value`, resourceArn, tag.Key, tag.Value, appInstanceID)
+		if err != nil {
+			return fmt.Errorf("sqlite: tag %s: %w", resourceArn, translate(err))
+		}
+	}
+	return nil
+}
+
+// DeleteTags implements store.TagWriter.
+func (t writeTx) DeleteTags(ctx context.Context, resourceArn string, keys []string) error {
+	for _, k := range keys {
+		if _, err := t.tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_arn = ? AND key = ?`, resourceArn, k); err != nil {
+			return fmt.Errorf("sqlite: untag %s: %w", resourceArn, translate(err))
+		}
+	}
+	return nil
+}
+
+// DeleteAllTags implements store.TagWriter.
+func (t writeTx) DeleteAllTags(ctx context.Context, resourceArn string) (int, error) {
+	return t.execCount(ctx, "delete tags of "+resourceArn, `DELETE FROM tags WHERE resource_arn = ?`, resourceArn)
+}
