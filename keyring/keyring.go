@@ -132,14 +132,25 @@ func NewKeyPair(prefix string) (id, secret string) {
 	return id, secret
 }
 
-// CreateScoped stores a new key bound to userArn and returns it.
-func CreateScoped(ctx context.Context, st store.Store, userArn, description string, expires *time.Time) (store.Credential, error) {
+// CreateScoped stores a new key bound to userArn, an existing AppInstanceUser
+// of this region and account, and returns it.
+func CreateScoped(ctx context.Context, st store.Store, region, account, userArn, description string, expires *time.Time) (store.Credential, error) {
 	a, err := chime.ParseARN(userArn)
 	if err != nil || a.Type != chime.ResourceAppInstanceUser {
 		return store.Credential{}, fmt.Errorf("--user must be an AppInstanceUser ARN (arn:aws:chime:REGION:ACCOUNT:app-instance/ID/user/ID): %q", userArn)
 	}
+	if a.Region != region || a.Account != account {
+		return store.Credential{}, fmt.Errorf("--user %s is not in this server's region %s and account %s", userArn, region, account)
+	}
 	id, secret := NewKeyPair("BKIA")
 	c := store.Credential{AccessKeyID: id, SecretAccessKey: secret, UserArn: userArn, Description: description, CreatedAt: time.Now().UTC(), ExpiresAt: expires}
-	err = st.Update(ctx, func(tx store.Tx) error { return tx.CreateCredential(ctx, c) })
+	err = st.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetAppInstanceUser(ctx, a.AppInstanceID, a.ID); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no AppInstanceUser %s: create it first (CreateAppInstanceUser)", userArn)
+		} else if err != nil {
+			return err
+		}
+		return tx.CreateCredential(ctx, c)
+	})
 	return c, err
 }

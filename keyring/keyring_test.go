@@ -14,6 +14,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/store"
 	"github.com/belfryhq/belfry/store/sqlite"
 )
 
@@ -39,23 +40,39 @@ func TestAuthenticate(t *testing.T) {
 	}
 	defer st.Close()
 	k := New("AKIDROOT", "rootsecret", st, Options{Region: "us-east-1"})
-	scoped, err := CreateScoped(ctx, st, user, "", nil)
+	if _, err := CreateScoped(ctx, st, "us-east-1", "111122223333", user, "", nil); err == nil || !strings.Contains(err.Error(), "no AppInstanceUser") {
+		t.Fatalf("a key for a user that does not exist: %v", err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	err = st.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.CreateAppInstance(ctx, store.AppInstance{ID: "a1", Name: "app", CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		_, err := tx.CreateAppInstanceUser(ctx, store.AppInstanceUser{AppInstanceID: "a1", UserID: "alice", Name: "Alice", CreatedAt: now, UpdatedAt: now})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateScoped(ctx, st, "eu-central-1", "111122223333", user, "", nil); err == nil {
+		t.Error("a key for a user of another region was created")
+	}
+	scoped, err := CreateScoped(ctx, st, "us-east-1", "111122223333", user, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	past := time.Now().Add(-time.Minute)
-	expired, err := CreateScoped(ctx, st, user, "", &past)
+	expired, err := CreateScoped(ctx, st, "us-east-1", "111122223333", user, "", &past)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CreateScoped(ctx, st, "arn:aws:chime:us-east-1:1:app-instance/a1/channel/c", "", nil); err == nil {
+	if _, err := CreateScoped(ctx, st, "us-east-1", "111122223333", "arn:aws:chime:us-east-1:111122223333:app-instance/a1/channel/c", "", nil); err == nil {
 		t.Error("a key bound to a channel was created")
 	}
 	if !strings.HasPrefix(scoped.AccessKeyID, "BKIA") || len(scoped.AccessKeyID) != 20 || len(scoped.SecretAccessKey) != 40 {
 		t.Errorf("key shape: %q / %d-char secret", scoped.AccessKeyID, len(scoped.SecretAccessKey))
 	}
 
-	now := time.Now()
 	tests := []struct {
 		name     string
 		req      *http.Request

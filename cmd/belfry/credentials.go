@@ -79,7 +79,7 @@ func runCredentials(ctx context.Context, args []string, getenv func(string) stri
 			t := time.Now().Add(expiresIn).UTC()
 			expires = &t
 		}
-		c, err := keyring.CreateScoped(ctx, st, user, desc, expires)
+		c, err := keyring.CreateScoped(ctx, st, cfg.Region, cfg.AccountID, user, desc, expires)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,9 +191,30 @@ func TestServeEndToEnd(t *testing.T) {
 func TestScopedCredentials(t *testing.T) {
 	dir := t.TempDir()
 	root := rootKey{AccessKeyID: "AKIDTESTROOT", SecretAccessKey: "rootsecret"}
-	user := "arn:aws:chime:us-east-1:111122223333:app-instance/a1/user/alice"
-	env := func(k string) string { return map[string]string{"BELFRY_DATA_DIR": dir}[k] }
+	ts := startServer(t, dir, root)
+	c := http.DefaultClient
+	env := func(k string) string {
+		return map[string]string{"BELFRY_DATA_DIR": dir, "BELFRY_ACCOUNT_ID": "111122223333"}[k]
+	}
 
+	// a key needs an existing user: create an app instance and a user through the API
+	status, _, body := send(t, c, signedRequest(t, "POST", ts.httpURL+"/app-instances", `{"Name":"app","ClientRequestToken":"tok-app"}`, root.AccessKeyID, root.SecretAccessKey, nil))
+	if status != 201 {
+		t.Fatalf("CreateAppInstance: %d %v", status, body)
+	}
+	app := body["AppInstanceArn"].(string)
+	status, _, body = send(t, c, signedRequest(t, "POST", ts.httpURL+"/app-instance-users", `{"AppInstanceArn":"`+app+`","AppInstanceUserId":"alice","Name":"Alice","ClientRequestToken":"tok-alice"}`, root.AccessKeyID, root.SecretAccessKey, nil))
+	if status != 201 {
+		t.Fatalf("CreateAppInstanceUser: %d %v", status, body)
+	}
+	user := body["AppInstanceUserArn"].(string)
+
+	if err := run(context.Background(), []string{"credentials", "create", "--user", strings.Replace(user, "alice", "nobody", 1)}, env, io.Discard, io.Discard); err == nil {
+		t.Error("a key bound to a user that does not exist was created")
+	}
+	if err := run(context.Background(), []string{"credentials", "create", "--user", app}, env, io.Discard, io.Discard); err == nil {
+		t.Error("a key bound to something other than a user was created")
+	}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"credentials", "create", "--user", user, "--description", "alice's phone"}, env, &out, io.Discard); err != nil {
 		t.Fatal(err)
@@ -200,9 +222,6 @@ func TestScopedCredentials(t *testing.T) {
 	var key struct{ AccessKeyId, SecretAccessKey, UserArn string }
 	if err := json.Unmarshal(out.Bytes(), &key); err != nil || key.UserArn != user || key.SecretAccessKey == "" {
 		t.Fatalf("credentials create printed %q (%v)", out.String(), err)
-	}
-	if err := run(context.Background(), []string{"credentials", "create", "--user", "arn:aws:chime:us-east-1:111122223333:app-instance/a1"}, env, io.Discard, io.Discard); err == nil {
-		t.Error("a key bound to something other than a user was created")
 	}
 	out.Reset()
 	if err := run(context.Background(), []string{"credentials", "list"}, env, &out, io.Discard); err != nil {
@@ -212,18 +231,20 @@ func TestScopedCredentials(t *testing.T) {
 		t.Errorf("credentials list = %s; want the key id and never the secret", out.String())
 	}
 
-	ts := startServer(t, dir, root)
-	c := http.DefaultClient
 	status, hdr, body := send(t, c, signedRequest(t, "GET", ts.httpURL+"/app-instances", "", key.AccessKeyId, key.SecretAccessKey, nil))
 	if status != 403 || hdr.Get("x-amzn-ErrorType") != "ForbiddenException" {
 		t.Errorf("scoped key on a developer API: %d %v %v", status, hdr, body)
 	}
-	other := strings.Replace(user, "alice", "mallory", 1)
-	status, hdr, _ = send(t, c, signedRequest(t, "GET", ts.httpURL+"/channels?app-instance-arn=arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fa1", "", key.AccessKeyId, key.SecretAccessKey, map[string]string{"x-amz-chime-bearer": other}))
+	status, hdr, body = send(t, c, signedRequest(t, "GET", ts.httpURL+"/app-instance-users/"+url.PathEscape(user), "", key.AccessKeyId, key.SecretAccessKey, nil))
+	if status != 200 || body["AppInstanceUser"] == nil {
+		t.Errorf("scoped key describing its own user: %d %v %v", status, hdr, body)
+	}
+	listChannels := ts.httpURL + "/channels?app-instance-arn=" + url.QueryEscape(app)
+	status, hdr, _ = send(t, c, signedRequest(t, "GET", listChannels, "", key.AccessKeyId, key.SecretAccessKey, map[string]string{"x-amz-chime-bearer": strings.Replace(user, "alice", "mallory", 1)}))
 	if status != 403 || hdr.Get("x-amzn-ErrorType") != "ForbiddenException" {
 		t.Errorf("scoped key acting as another user: %d %v", status, hdr)
 	}
-	status, hdr, _ = send(t, c, signedRequest(t, "GET", ts.httpURL+"/channels?app-instance-arn=arn%3Aaws%3Achime%3Aus-east-1%3A111122223333%3Aapp-instance%2Fa1", "", key.AccessKeyId, key.SecretAccessKey, map[string]string{"x-amz-chime-bearer": user}))
+	status, hdr, _ = send(t, c, signedRequest(t, "GET", listChannels, "", key.AccessKeyId, key.SecretAccessKey, map[string]string{"x-amz-chime-bearer": user}))
 	if status == 403 {
 		t.Errorf("scoped key acting as itself was refused at the door: %d %s", status, hdr.Get("x-amzn-ErrorType"))
 	}
