@@ -86,15 +86,7 @@ func (t writeTx) DeleteCredential(ctx context.Context, accessKeyID string) error
 
 // DeleteCredentialsByUser implements store.CredentialWriter.
 func (t writeTx) DeleteCredentialsByUser(ctx context.Context, userArn string) (int, error) {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM credentials WHERE user_arn = ?`, userArn)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete credentials of %s: %w", userArn, translate(err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete credentials of %s: %w", userArn, err)
-	}
-	return int(n), nil
+	return t.execCount(ctx, "delete credentials of "+userArn, `DELETE FROM credentials WHERE user_arn = ?`, userArn)
 }
 
 // DeleteCredentialsByAppInstance implements store.CredentialWriter.
@@ -102,15 +94,7 @@ func (t writeTx) DeleteCredentialsByAppInstance(ctx context.Context, appInstance
 	// A prefix compare rather than LIKE, whose wildcards '_' and '%' could
 	// appear in ids.
 	prefix := appInstanceArn + "/user/"
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM credentials WHERE substr(user_arn, 1, ?) = ?`, len(prefix), prefix)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete credentials of %s: %w", appInstanceArn, translate(err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete credentials of %s: %w", appInstanceArn, err)
-	}
-	return int(n), nil
+	return t.execCount(ctx, "delete credentials of "+appInstanceArn, `DELETE FROM credentials WHERE substr(user_arn, 1, ?) = ?`, len(prefix), prefix)
 }
 
 // scanCredential reads one row selected with credentialColumns.
