@@ -33,15 +33,22 @@ func memberNoun(k store.MemberKind) string {
 	return "AppInstanceUser"
 }
 
+// parseAdmin parses the AppInstanceArn and AppInstanceAdminArn every admin
+// operation takes.
+func (s *Service) parseAdmin(appInstanceArn, adminArn *string) (chime.ARN, store.MemberKind, chime.ARN, error) {
+	ai, err := s.parseAppInstance("AppInstanceArn", deref(appInstanceArn))
+	if err != nil {
+		return ai, "", chime.ARN{}, err
+	}
+	kind, member, err := s.adminMember(ai, deref(adminArn))
+	return ai, kind, member, err
+}
+
 // CreateAppInstanceAdmin promotes an existing user or bot to admin.
 // Promoting an admin again is a ConflictException; a user or bot that does
 // not exist is a NotFoundException.
 func (s *Service) CreateAppInstanceAdmin(ctx context.Context, in *chime.CreateAppInstanceAdminRequest) (*chime.CreateAppInstanceAdminResponse, error) {
-	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
-	if err != nil {
-		return nil, err
-	}
-	kind, member, err := s.adminMember(ai, deref(in.AppInstanceAdminArn))
+	ai, kind, member, err := s.parseAdmin(in.AppInstanceArn, in.AppInstanceAdminArn)
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +98,7 @@ func requireMember(ctx context.Context, tx store.ReadTx, kind store.MemberKind, 
 // DescribeAppInstanceAdmin returns an admin; a user or bot that is not an
 // admin is a NotFoundException.
 func (s *Service) DescribeAppInstanceAdmin(ctx context.Context, in *chime.DescribeAppInstanceAdminRequest) (*chime.DescribeAppInstanceAdminResponse, error) {
-	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
-	if err != nil {
-		return nil, err
-	}
-	kind, member, err := s.adminMember(ai, deref(in.AppInstanceAdminArn))
+	ai, kind, member, err := s.parseAdmin(in.AppInstanceArn, in.AppInstanceAdminArn)
 	if err != nil {
 		return nil, err
 	}
@@ -122,11 +125,7 @@ func (s *Service) DescribeAppInstanceAdmin(ctx context.Context, in *chime.Descri
 
 // DeleteAppInstanceAdmin demotes an admin; the user or bot stays.
 func (s *Service) DeleteAppInstanceAdmin(ctx context.Context, in *chime.DeleteAppInstanceAdminRequest) error {
-	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
-	if err != nil {
-		return err
-	}
-	kind, member, err := s.adminMember(ai, deref(in.AppInstanceAdminArn))
+	ai, kind, member, err := s.parseAdmin(in.AppInstanceArn, in.AppInstanceAdminArn)
 	if err != nil {
 		return err
 	}
@@ -145,27 +144,14 @@ func (s *Service) DeleteAppInstanceAdmin(ctx context.Context, in *chime.DeleteAp
 
 // ListAppInstanceAdmins lists an app instance's admins in promotion order.
 func (s *Service) ListAppInstanceAdmins(ctx context.Context, in *chime.ListAppInstanceAdminsRequest) (*chime.ListAppInstanceAdminsResponse, error) {
-	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
+	ai, as, next, err := listInAppInstance(ctx, s, "ListAppInstanceAdmins", in.AppInstanceArn, in.MaxResults, in.NextToken,
+		func(tx store.ReadTx, id string, p store.Page) ([]store.AppInstanceAdmin, error) {
+			return tx.ListAppInstanceAdmins(ctx, id, p)
+		},
+		func(a store.AppInstanceAdmin) int64 { return a.Seq })
 	if err != nil {
 		return nil, err
 	}
-	sc := scope("ListAppInstanceAdmins", ai.String())
-	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	var as []store.AppInstanceAdmin
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		if err := requireAppInstance(ctx, tx, ai); err != nil {
-			return err
-		}
-		as, err = tx.ListAppInstanceAdmins(ctx, ai.AppInstanceID, p)
-		return err
-	})
-	if err != nil {
-		return nil, storeErr(err, "AppInstance "+ai.String())
-	}
-	as, next := trim(s, sc, as, n, func(a store.AppInstanceAdmin) int64 { return a.Seq })
 	out := &chime.ListAppInstanceAdminsResponse{AppInstanceArn: ptr(ai.String()), AppInstanceAdmins: make([]chime.AppInstanceAdminSummary, 0, len(as)), NextToken: next}
 	for _, a := range as {
 		out.AppInstanceAdmins = append(out.AppInstanceAdmins, chime.AppInstanceAdminSummary{

@@ -155,27 +155,14 @@ func (s *Service) DeleteAppInstanceBot(ctx context.Context, in *chime.DeleteAppI
 
 // ListAppInstanceBots lists an app instance's bots in creation order.
 func (s *Service) ListAppInstanceBots(ctx context.Context, in *chime.ListAppInstanceBotsRequest) (*chime.ListAppInstanceBotsResponse, error) {
-	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
+	ai, bs, next, err := listInAppInstance(ctx, s, "ListAppInstanceBots", in.AppInstanceArn, in.MaxResults, in.NextToken,
+		func(tx store.ReadTx, id string, p store.Page) ([]store.AppInstanceBot, error) {
+			return tx.ListAppInstanceBots(ctx, id, p)
+		},
+		func(b store.AppInstanceBot) int64 { return b.Seq })
 	if err != nil {
 		return nil, err
 	}
-	sc := scope("ListAppInstanceBots", ai.String())
-	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	var bs []store.AppInstanceBot
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		if err := requireAppInstance(ctx, tx, ai); err != nil {
-			return err
-		}
-		bs, err = tx.ListAppInstanceBots(ctx, ai.AppInstanceID, p)
-		return err
-	})
-	if err != nil {
-		return nil, storeErr(err, "AppInstance "+ai.String())
-	}
-	bs, next := trim(s, sc, bs, n, func(b store.AppInstanceBot) int64 { return b.Seq })
 	out := &chime.ListAppInstanceBotsResponse{AppInstanceArn: ptr(ai.String()), AppInstanceBots: make([]chime.AppInstanceBotSummary, 0, len(bs)), NextToken: next}
 	for _, b := range bs {
 		out.AppInstanceBots = append(out.AppInstanceBots, chime.AppInstanceBotSummary{

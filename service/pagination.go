@@ -1,6 +1,9 @@
 package service
 
 import (
+	"context"
+
+	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/pagetoken"
 	"github.com/belfryhq/belfry/store"
 )
@@ -42,4 +45,34 @@ func scope(op string, params ...string) string {
 		op += "\x00" + p
 	}
 	return op
+}
+
+// listInAppInstance runs one page of a list that lives inside an app
+// instance: it parses AppInstanceArn, opens the NextToken (bound to op and
+// the app instance), checks the app instance exists, lists in one read
+// transaction and seals the next token.
+func listInAppInstance[T any](ctx context.Context, s *Service, op string, appInstanceArn *string, maxResults *int32, nextToken *string,
+	list func(tx store.ReadTx, appInstanceID string, p store.Page) ([]T, error), seq func(T) int64) (chime.ARN, []T, *string, error) {
+	ai, err := s.parseAppInstance("AppInstanceArn", deref(appInstanceArn))
+	if err != nil {
+		return ai, nil, nil, err
+	}
+	sc := scope(op, ai.String())
+	p, n, err := s.page(sc, maxResults, nextToken)
+	if err != nil {
+		return ai, nil, nil, err
+	}
+	var items []T
+	err = s.store.View(ctx, func(tx store.ReadTx) error {
+		if err := requireAppInstance(ctx, tx, ai); err != nil {
+			return err
+		}
+		items, err = list(tx, ai.AppInstanceID, p)
+		return err
+	})
+	if err != nil {
+		return ai, nil, nil, storeErr(err, "AppInstance "+ai.String())
+	}
+	items, next := trim(s, sc, items, n, seq)
+	return ai, items, next, nil
 }

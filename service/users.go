@@ -164,27 +164,14 @@ func (s *Service) deleteUser(ctx context.Context, tx store.Tx, appInstanceID, us
 
 // ListAppInstanceUsers lists an app instance's users in creation order.
 func (s *Service) ListAppInstanceUsers(ctx context.Context, in *chime.ListAppInstanceUsersRequest) (*chime.ListAppInstanceUsersResponse, error) {
-	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
+	ai, us, next, err := listInAppInstance(ctx, s, "ListAppInstanceUsers", in.AppInstanceArn, in.MaxResults, in.NextToken,
+		func(tx store.ReadTx, id string, p store.Page) ([]store.AppInstanceUser, error) {
+			return tx.ListAppInstanceUsers(ctx, id, p)
+		},
+		func(u store.AppInstanceUser) int64 { return u.Seq })
 	if err != nil {
 		return nil, err
 	}
-	sc := scope("ListAppInstanceUsers", ai.String())
-	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
-	if err != nil {
-		return nil, err
-	}
-	var us []store.AppInstanceUser
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		if err := requireAppInstance(ctx, tx, ai); err != nil {
-			return err
-		}
-		us, err = tx.ListAppInstanceUsers(ctx, ai.AppInstanceID, p)
-		return err
-	})
-	if err != nil {
-		return nil, storeErr(err, "AppInstance "+ai.String())
-	}
-	us, next := trim(s, sc, us, n, func(u store.AppInstanceUser) int64 { return u.Seq })
 	out := &chime.ListAppInstanceUsersResponse{AppInstanceArn: ptr(ai.String()), AppInstanceUsers: make([]chime.AppInstanceUserSummary, 0, len(us)), NextToken: next}
 	for _, u := range us {
 		out.AppInstanceUsers = append(out.AppInstanceUsers, chime.AppInstanceUserSummary{
