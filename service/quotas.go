@@ -13,6 +13,15 @@ const (
 	MaxAppInstanceAdmins = 100
 	// MaxEndpointsPerUser is the number of push endpoints per user.
 	MaxEndpointsPerUser = 10
+	// MaxChannels is the number of channels per app instance.
+	MaxChannels = 10_000_000
+	// MaxMembershipsPerChannel is the number of members per channel.
+	MaxMembershipsPerChannel = 10_000
+	// MaxModeratorsPerChannel is the number of moderators per channel.
+	MaxModeratorsPerChannel = 1_000
+	// MaxMembershipsPerMember is the number of channels a user or bot can
+	// be a member of.
+	MaxMembershipsPerMember = 20_000
 	// MaxTagsPerResource is the number of tags per resource (the model's
 	// TagList maximum).
 	MaxTagsPerResource = 50

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -27,6 +28,12 @@ type Config struct {
 	// Now is the clock; nil means time.Now. Tests inject one to control
 	// timestamps and expiry.
 	Now func() time.Time
+	// Bus receives the events of committed changes; nil drops them (a
+	// service without real-time sessions).
+	Bus events.Bus
+	// MessagingEndpoint is what GetMessagingSessionEndpoint answers: the
+	// websocket's public host[:port], bare, exactly as clients sign it.
+	MessagingEndpoint string
 }
 
 // Service implements chime.API on a store.

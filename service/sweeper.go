@@ -8,12 +8,90 @@ import (
 	"github.com/belfryhq/belfry/store"
 )
 
-// Sweep deletes the users whose expiration has passed (as
-// DeleteAppInstanceUser would) and forgets ClientRequestTokens older than
-// IdempotencyWindow. It returns how many users it deleted. Each batch of
-// sweepBatch users is one transaction, so a crash mid-sweep leaves every
-// user either whole or gone; the next sweep carries on.
+// Sweep deletes the users and channels whose expiration has passed (as
+// DeleteAppInstanceUser and DeleteChannel would), the messages app
+// instances' retention settings no longer keep, and forgets
+// ClientRequestTokens older than IdempotencyWindow. It returns how many
+// users, channels and messages it deleted. Each batch of sweepBatch
+// records is one transaction, so a crash mid-sweep leaves every record
+// either whole or gone; the next sweep carries on.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
+	channels, err := s.sweepChannels(ctx)
+	if err != nil {
+		return channels, err
+	}
+	messages, err := s.sweepRetention(ctx)
+	if err != nil {
+		return channels + messages, err
+	}
+	users, err := s.sweepUsers(ctx)
+	return channels + messages + users, err
+}
+
+// sweepChannels deletes expired channels, telling their members.
+func (s *Service) sweepChannels(ctx context.Context) (int, error) {
+	deleted := 0
+	for {
+		var n int
+		err := s.store.Update(ctx, func(tx store.Tx) error {
+			chs, err := tx.ListExpiredChannels(ctx, s.now(), sweepBatch)
+			if err != nil {
+				return err
+			}
+			for _, ch := range chs {
+				if err := s.deleteChannel(ctx, tx, ch); err != nil {
+					return err
+				}
+			}
+			n = len(chs)
+			return nil
+		})
+		if err != nil {
+			return deleted, err
+		}
+		deleted += n
+		if n < sweepBatch {
+			return deleted, nil
+		}
+	}
+}
+
+// sweepRetention deletes, in app instances whose retention grace period has
+// ended, the messages older than their retention period.
+func (s *Service) sweepRetention(ctx context.Context) (int, error) {
+	var due []store.RetentionSettings
+	err := s.store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		due, err = tx.ListDueRetentionSettings(ctx, s.now())
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	for _, r := range due {
+		cutoff := s.now().Add(-time.Duration(*r.ChannelRetentionDays) * 24 * time.Hour)
+		for {
+			var n int
+			err := s.store.Update(ctx, func(tx store.Tx) error {
+				var err error
+				n, err = tx.DeleteChannelMessagesBefore(ctx, r.AppInstanceID, cutoff, sweepBatch)
+				return err
+			})
+			if err != nil {
+				return deleted, err
+			}
+			deleted += n
+			if n < sweepBatch {
+				break
+			}
+		}
+	}
+	return deleted, nil
+}
+
+// sweepUsers deletes expired users and forgets old ClientRequestTokens.
+func (s *Service) sweepUsers(ctx context.Context) (int, error) {
 	deleted := 0
 	for {
 		var n int
@@ -63,7 +141,7 @@ func (s *Service) RunSweeper(ctx context.Context, every time.Duration, log *slog
 		case err != nil && ctx.Err() == nil:
 			log.Error("expiry sweep failed", "err", err)
 		case n > 0:
-			log.Info("deleted expired AppInstanceUsers", "count", n)
+			log.Info("swept expired users, channels and retained messages", "count", n)
 		}
 		select {
 		case <-ctx.Done():

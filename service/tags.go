@@ -8,8 +8,8 @@ import (
 )
 
 // The tag operations are shared by both APIs and accept any Chime ARN.
-// Today app instances, users and bots exist; channels and channel flows
-// join resourceOwner when the messaging API creates them.
+// Today app instances, users, bots and channels exist; channel flows join
+// resourceOwner when the messaging API creates them.
 
 // resourceOwner checks that the resource arn names exists and returns it
 // parsed (its AppInstanceID owns the tags).
@@ -26,8 +26,10 @@ func (s *Service) resourceOwner(ctx context.Context, tx store.ReadTx, arn string
 		_, err = tx.GetAppInstanceUser(ctx, a.AppInstanceID, a.ID)
 	case chime.ResourceAppInstanceBot:
 		_, err = tx.GetAppInstanceBot(ctx, a.AppInstanceID, a.ID)
+	case chime.ResourceChannel:
+		_, err = tx.GetChannel(ctx, a.AppInstanceID, a.ID)
 	default:
-		err = store.ErrNotFound // channels and flows do not exist yet
+		err = store.ErrNotFound // channel flows do not exist yet
 	}
 	return a, storeErr(err, "Resource "+arn)
 }

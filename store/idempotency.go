@@ -26,12 +26,14 @@ type IdempotencyRecord struct {
 	Result    string
 	CreatedAt time.Time
 
-	// The owner: AppInstanceID always; plus UserID, BotID or EndpointID
-	// when the record belongs to a user, bot or endpoint.
+	// The owner: AppInstanceID always; plus UserID, BotID, EndpointID or
+	// ChannelID when the record belongs to a user, bot, endpoint or channel
+	// (a channel owns the tokens of its creation and of its messages).
 	AppInstanceID string
 	UserID        string
 	BotID         string
 	EndpointID    string
+	ChannelID     string
 }
 
 // IdempotencyReader reads idempotency records.

@@ -20,6 +20,11 @@ type RetentionSettingsReader interface {
 	// GetRetentionSettings returns the app instance's settings, or an error
 	// wrapping ErrNotFound if none were ever put.
 	GetRetentionSettings(ctx context.Context, appInstanceID string) (RetentionSettings, error)
+
+	// ListDueRetentionSettings returns the settings (of any app instance)
+	// with retention enabled and InitiateDeletionAt at or before now: the
+	// app instances whose old messages the sweeper deletes.
+	ListDueRetentionSettings(ctx context.Context, now time.Time) ([]RetentionSettings, error)
 }
 
 // RetentionSettingsWriter stores retention settings.

@@ -95,6 +95,10 @@ type ReadTx interface {
 	AppInstanceUserEndpointReader
 	RetentionSettingsReader
 	TagReader
+	ChannelReader
+	ChannelMembershipReader
+	ChannelGrantReader
+	ChannelMessageReader
 }
 
 // Tx is a read-write transaction: everything a ReadTx can do, plus every
@@ -111,4 +115,15 @@ type Tx interface {
 	AppInstanceUserEndpointWriter
 	RetentionSettingsWriter
 	TagWriter
+	ChannelWriter
+	ChannelMembershipWriter
+	ChannelGrantWriter
+	ChannelMessageWriter
+
+	// AfterCommit registers f to run once the transaction has committed
+	// (never if it does not). Functions run in registration order, and the
+	// functions of one transaction all run before those of any transaction
+	// that commits after it, so events published from them keep commit
+	// order. They must be quick and must not start a transaction.
+	AfterCommit(f func())
 }

@@ -4,9 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/belfryhq/belfry/realtime"
 )
 
 // config is everything `belfry serve` can be told.
@@ -23,6 +26,10 @@ type config struct {
 	MaxClockSkew    time.Duration
 	ShutdownTimeout time.Duration
 	SweepInterval   time.Duration
+
+	WSPublicHost       string
+	MaxSessionsPerUser int
+	WSPingInterval     time.Duration
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -44,6 +51,9 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 5*time.Minute, "how far a request's signing time may differ from the server clock")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired AppInstanceUsers are deleted (AWS: within ~6h of expiry)")
+	fs.StringVar(&c.WSPublicHost, "ws-public-host", "", "HOST[:PORT] clients reach the messaging-session websocket at, as GetMessagingSessionEndpoint returns it (bare: no scheme, no path); default: the TLS listener's address, or the plain one's with TLS off")
+	fs.IntVar(&c.MaxSessionsPerUser, "max-sessions-per-user", realtime.DefaultMaxSessionsPerUser, "messaging sessions one AppInstanceUser may have open on this server; the next is closed with code 1008")
+	fs.DurationVar(&c.WSPingInterval, "ws-ping-interval", realtime.DefaultPingInterval, "how often the server pings each messaging session; one that answers no ping for two intervals is dropped")
 	return fs
 }
 
@@ -118,5 +128,74 @@ func (c *config) validateServe() error {
 	if c.SweepInterval <= 0 {
 		return usageError{fmt.Errorf("--sweep-interval must be positive")}
 	}
+	if c.MaxSessionsPerUser < 1 {
+		return usageError{fmt.Errorf("--max-sessions-per-user must be at least 1, got %d", c.MaxSessionsPerUser)}
+	}
+	if c.WSPingInterval < time.Second {
+		return usageError{fmt.Errorf("--ws-ping-interval must be at least 1s, got %s", c.WSPingInterval)}
+	}
+	host, err := normalizePublicHost(c.WSPublicHost)
+	if err != nil {
+		return usageError{err}
+	}
+	c.WSPublicHost = host
 	return nil
+}
+
+// normalizePublicHost checks a --ws-public-host value. amazon-chime-sdk-js
+// dials wss://<value>/connect and signs "host:<value>" literally, so the
+// value must be a bare host[:port]. A ":443" is dropped: browsers leave the
+// default port out of the Host header, so a signature over "host:443" could
+// never be verified.
+func normalizePublicHost(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	if strings.Contains(v, "://") || strings.ContainsAny(v, "/?# \t") {
+		return "", fmt.Errorf("--ws-public-host must be a bare HOST[:PORT] such as chat.example.com or 127.0.0.1:8401 (no scheme, no path), got %q", v)
+	}
+	if host, port, err := net.SplitHostPort(v); err == nil {
+		if host == "" || port == "" {
+			return "", fmt.Errorf("--ws-public-host must be HOST[:PORT], got %q", v)
+		}
+		if port == "443" {
+			if strings.Contains(host, ":") {
+				return "[" + host + "]", nil
+			}
+			return host, nil
+		}
+	}
+	return v, nil
+}
+
+// messagingEndpoint is what GetMessagingSessionEndpoint answers: the
+// configured public host, else the address the websocket listens on: the
+// TLS listener's (the JS SDK always dials wss), or the plain one's with TLS
+// off. An unspecified listen address (0.0.0.0, ::) becomes loopback, and
+// the scheme's default port is left out.
+func messagingEndpoint(publicHost, httpAddr, tlsAddr string) string {
+	if publicHost != "" {
+		return publicHost
+	}
+	addr, defaultPort := tlsAddr, "443"
+	if addr == "" {
+		addr, defaultPort = httpAddr, "80"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	if port == defaultPort {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]"
+		}
+		return host
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -19,9 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/httpapi"
 	"github.com/belfryhq/belfry/keyring"
 	"github.com/belfryhq/belfry/localca"
+	"github.com/belfryhq/belfry/realtime"
 	"github.com/belfryhq/belfry/service"
 	"github.com/belfryhq/belfry/store/sqlite"
 )
@@ -66,11 +68,60 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	}
 	defer st.Close()
 
+	// Listen before building the service: GetMessagingSessionEndpoint
+	// answers with the websocket's address, which may be a kernel-chosen
+	// port. Nothing is served until everything is built.
+	var httpLn, tlsLn net.Listener
+	var httpAddr, tlsAddr, caFile string
+	var caCreated bool
+	defer func() {
+		for _, ln := range []net.Listener{httpLn, tlsLn} {
+			if ln != nil {
+				ln.Close() // after Shutdown this is a no-op
+			}
+		}
+	}()
+	if cfg.Listen != "" && cfg.Listen != "off" {
+		if httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+		httpAddr = httpLn.Addr().String()
+	}
+	if cfg.TLSListen != "off" && cfg.TLSListen != "" {
+		var tlsCfg *tls.Config
+		if tlsCfg, caFile, caCreated, err = tlsConfig(cfg); err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.TLSListen)
+		if err != nil {
+			return fmt.Errorf("--tls-listen: %w", err)
+		}
+		tlsAddr = ln.Addr().String()
+		tlsLn = tls.NewListener(ln, tlsCfg)
+	}
+	wsEndpoint := messagingEndpoint(cfg.WSPublicHost, httpAddr, tlsAddr)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID})
+	bus := events.NewMemory()
+	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, Bus: bus, MessagingEndpoint: wsEndpoint})
 	if err != nil {
 		return fmt.Errorf("start service: %w", err)
+	}
+	keys := keyring.New(root.AccessKeyID, root.SecretAccessKey, st, keyring.Options{Region: cfg.Region, MaxSkew: cfg.MaxClockSkew})
+	// The hub subscribes to the bus before anything can publish: the
+	// sweeper and the API start below.
+	hub, err := realtime.NewHub(realtime.Options{
+		Directory:          svc,
+		Auth:               keys,
+		Bus:                bus,
+		Logger:             log,
+		Registerer:         reg,
+		MaxSessionsPerUser: cfg.MaxSessionsPerUser,
+		PingInterval:       cfg.WSPingInterval,
+	})
+	if err != nil {
+		return fmt.Errorf("start real-time sessions: %w", err)
 	}
 	// The sweeper stops (and is waited for) before the store closes.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
@@ -81,7 +132,6 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	}()
 	defer func() { stopSweep(); <-sweepDone }()
 
-	keys := keyring.New(root.AccessKeyID, root.SecretAccessKey, st, keyring.Options{Region: cfg.Region, MaxSkew: cfg.MaxClockSkew})
 	api := httpapi.New(httpapi.Config{
 		API:        svc,
 		Auth:       keys,
@@ -103,10 +153,12 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// The messaging-session websocket, on both listeners: the JS SDK needs
+	// wss (TLS), other clients may use plain ws.
+	mux.Handle("GET /connect", hub)
 	mux.Handle("/", api)
 
 	var servers []*http.Server
-	var httpAddr, tlsAddr string
 	errc := make(chan error, 2)
 	newServer := func() *http.Server {
 		return &http.Server{
@@ -117,37 +169,23 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		}
 	}
-	if cfg.Listen != "" && cfg.Listen != "off" {
-		ln, err := net.Listen("tcp", cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("--listen: %w", err)
-		}
+	if httpLn != nil {
 		srv := newServer()
 		servers = append(servers, srv)
-		httpAddr = ln.Addr().String()
-		go func() { errc <- srv.Serve(ln) }()
+		go func() { errc <- srv.Serve(httpLn) }()
 	}
-	if cfg.TLSListen != "off" && cfg.TLSListen != "" {
-		tlsCfg, caFile, created, err := tlsConfig(cfg)
-		if err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", cfg.TLSListen)
-		if err != nil {
-			return fmt.Errorf("--tls-listen: %w", err)
-		}
+	if tlsLn != nil {
 		srv := newServer()
 		servers = append(servers, srv)
-		tlsAddr = ln.Addr().String()
 		// Serve, not ServeTLS: ServeTLS would offer h2, and websockets
 		// upgrade over HTTP/1.1.
-		go func() { errc <- srv.Serve(tls.NewListener(ln, tlsCfg)) }()
-		if created {
+		go func() { errc <- srv.Serve(tlsLn) }()
+		if caCreated {
 			fmt.Fprintf(stdout, "Belfry created a local certificate authority for its TLS listener: %s\n"+
 				"Trust it to use wss:// and https:// from clients, e.g. NODE_EXTRA_CA_CERTS=%s\n", caFile, caFile)
 		}
 	}
-	log.Info("belfry ready", "http", httpAddr, "https", tlsAddr, "region", cfg.Region, "account", cfg.AccountID,
+	log.Info("belfry ready", "http", httpAddr, "https", tlsAddr, "messaging_endpoint", wsEndpoint, "region", cfg.Region, "account", cfg.AccountID,
 		"data_dir", cfg.DataDir, "root_access_key_id", root.AccessKeyID, "startup", time.Since(start).Round(time.Microsecond))
 	if ready != nil {
 		ready(httpAddr, tlsAddr)
@@ -168,6 +206,13 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 			log.Warn("shutdown", "err", err)
 			srv.Close()
 		}
+	}
+	// http.Server.Shutdown does not track hijacked connections: the hub
+	// drains its sessions itself (close 1001, so clients reconnect to
+	// another node), after the requests in flight have published their
+	// events and before the store closes.
+	if err := hub.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown: messaging sessions", "err", err)
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr

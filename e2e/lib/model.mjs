@@ -44,3 +44,10 @@ export function modeledErrors(service, operation) {
 export function modeledStatus(service, exceptionName) {
   return load(service).shapes[exceptionName]?.error?.httpStatusCode;
 }
+
+/** The values of an enum shape, e.g. modeledEnum('messaging', 'ErrorCode') → ['BadRequest', …]. */
+export function modeledEnum(service, shapeName) {
+  const shape = load(service).shapes[shapeName];
+  if (!shape?.enum) throw new Error(`${service} model has no enum shape ${shapeName}`);
+  return [...shape.enum];
+}

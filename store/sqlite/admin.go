@@ -30,8 +30,9 @@ func scanAdmin(r scanner) (store.AppInstanceAdmin, error) {
 	return a, err
 }
 
-// adminColumn is the column that holds a member of kind.
-func adminColumn(kind store.MemberKind) (string, error) {
+// memberColumn is the column that holds a member of kind, in every table
+// where a user or a bot is referenced by user_id or bot_id.
+func memberColumn(kind store.MemberKind) (string, error) {
 	switch kind {
 	case store.MemberUser:
 		return "user_id", nil
@@ -43,7 +44,7 @@ func adminColumn(kind store.MemberKind) (string, error) {
 
 // GetAppInstanceAdmin implements store.AppInstanceAdminReader.
 func (t readTx) GetAppInstanceAdmin(ctx context.Context, appInstanceID string, kind store.MemberKind, memberID string) (store.AppInstanceAdmin, error) {
-	col, err := adminColumn(kind)
+	col, err := memberColumn(kind)
 	if err != nil {
 		return store.AppInstanceAdmin{}, err
 	}
@@ -64,7 +65,7 @@ func (t readTx) CountAppInstanceAdmins(ctx context.Context, appInstanceID string
 
 // CreateAppInstanceAdmin implements store.AppInstanceAdminWriter.
 func (t writeTx) CreateAppInstanceAdmin(ctx context.Context, a store.AppInstanceAdmin) (store.AppInstanceAdmin, error) {
-	col, err := adminColumn(a.Kind)
+	col, err := memberColumn(a.Kind)
 	if err != nil {
 		return a, err
 	}
@@ -78,7 +79,7 @@ func (t writeTx) CreateAppInstanceAdmin(ctx context.Context, a store.AppInstance
 
 // DeleteAppInstanceAdmin implements store.AppInstanceAdminWriter.
 func (t writeTx) DeleteAppInstanceAdmin(ctx context.Context, appInstanceID string, kind store.MemberKind, memberID string) error {
-	col, err := adminColumn(kind)
+	col, err := memberColumn(kind)
 	if err != nil {
 		return err
 	}

@@ -10,13 +10,29 @@ import (
 	"github.com/belfryhq/belfry/store"
 )
 
-// Helpers shared by the identity records' files.
+// Helpers shared by the records' files.
 
 // ms converts a time to the INTEGER Unix milliseconds the schema stores.
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // fromMS converts stored milliseconds back to a UTC time.
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// msOrNull stores the zero time as NULL, for optional times.
+func msOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ms(t)
+}
+
+// fromNullMS is fromMS for optional times: NULL is the zero time.
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
 
 // nullString stores "" as NULL, for optional reference columns.
 func nullString(s string) any {

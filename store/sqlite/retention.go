@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/belfryhq/belfry/store"
 )
@@ -32,6 +33,18 @@ func (t readTx) GetRetentionSettings(ctx context.Context, appInstanceID string) 
 	return getOne(ctx, t, "retention settings of "+appInstanceID, scanRetention,
 		`SELECT app_instance_id, channel_retention_days, initiate_deletion_at, updated_at FROM app_instance_retention_settings WHERE app_instance_id = ?`,
 		appInstanceID)
+}
+
+// listDueRetentionQuery repeats the conditions of the partial index
+// app_instance_retention_settings_due, so that SQLite uses it.
+const listDueRetentionQuery = `SELECT app_instance_id, channel_retention_days, initiate_deletion_at, updated_at
+	FROM app_instance_retention_settings
+	WHERE channel_retention_days IS NOT NULL AND initiate_deletion_at IS NOT NULL AND initiate_deletion_at <= ?
+	ORDER BY initiate_deletion_at, app_instance_id`
+
+// ListDueRetentionSettings implements store.RetentionSettingsReader.
+func (t readTx) ListDueRetentionSettings(ctx context.Context, now time.Time) ([]store.RetentionSettings, error) {
+	return list(ctx, t, "due retention settings", scanRetention, listDueRetentionQuery, ms(now))
 }
 
 // PutRetentionSettings implements store.RetentionSettingsWriter.

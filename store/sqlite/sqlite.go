@@ -228,19 +228,35 @@ func (db *DB) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
 // Update implements store.Store. It runs on the single writer connection:
 // concurrent Updates queue for it, in the database/sql pool, and fn is
 // called exactly once.
+//
+// Update keeps the connection until the AfterCommit functions have run,
+// rather than handing it back at commit: the next Update cannot begin, let
+// alone commit, before they are done, which is what keeps them in commit
+// order.
 func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
-	tx, err := db.writer.BeginTx(ctx, nil)
+	conn, err := db.writer.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	// Rolls back when fn fails or panics, and frees the writer for the next
-	// Update; after a successful Commit it is a no-op.
+	// Deferred first, so it runs last: the connection goes back to the pool
+	// after the rollback below, and also when a hook panics.
+	defer func() { _ = conn.Close() }()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	// Rolls back when fn fails or panics; after a successful Commit it is a
+	// no-op.
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(writeTx{readTx{tx}}); err != nil {
+	var hooks []func()
+	if err := fn(writeTx{readTx{tx}, &hooks}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", translate(err))
+	}
+	for _, f := range hooks {
+		f()
 	}
 	return nil
 }
@@ -279,7 +295,15 @@ func (db *DB) Stats() Stats {
 type readTx struct{ tx *sql.Tx }
 
 // writeTx implements store.Tx.
-type writeTx struct{ readTx }
+type writeTx struct {
+	readTx
+	// hooks collects the AfterCommit functions; a pointer because the
+	// methods have value receivers.
+	hooks *[]func()
+}
+
+// AfterCommit implements store.Tx.
+func (t writeTx) AfterCommit(f func()) { *t.hooks = append(*t.hooks, f) }
 
 // translate maps SQLite errors onto the store's errors; call it on every
 // error from a write before wrapping it with context. Errors it does not

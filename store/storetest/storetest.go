@@ -50,12 +50,41 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Identity/DeleteLeavesNothing", testIdentityDeleteLeavesNothing},
 		{"Identity/Tags", testTags},
 
+		{"Channel/CreateGet", testChannelCreateGet},
+		{"Channel/Errors", testChannelErrors},
+		{"Channel/List", testChannelList},
+		{"Channel/Expired", testChannelExpired},
+		{"Channel/Search", testChannelSearch},
+		{"Channel/Delete", testChannelDelete},
+		{"Channel/DeleteAppInstance", testMessagingDeleteAppInstance},
+
+		{"Membership/CreateGet", testMembershipCreateGet},
+		{"Membership/Errors", testMembershipErrors},
+		{"Membership/List", testMembershipList},
+		{"Membership/MembershipsOf", testMembershipsOf},
+		{"Membership/MemberDelete", testMemberDelete},
+
+		{"Grant/CreateGetList", testGrants},
+		{"Grant/Errors", testGrantErrors},
+		{"Grant/ChannelsModeratedBy", testChannelsModeratedBy},
+
+		{"Message/CreateGet", testMessageCreateGet},
+		{"Message/Errors", testMessageErrors},
+		{"Message/Order", testMessageOrder},
+		{"Message/TimeBounds", testMessageTimeBounds},
+		{"Message/Visibility", testMessageVisibility},
+		{"Message/SubChannel", testMessageSubChannel},
+		{"Message/Retention", testMessageRetention},
+
 		{"Tx/ReadsOwnWrites", testTxReadsOwnWrites},
 		{"Tx/RollbackOnError", testTxRollbackOnError},
 		{"Tx/RollbackOnPanic", testTxRollbackOnPanic},
 		{"Tx/CanceledContext", testTxCanceledContext},
 		{"Tx/ViewDuringUpdate", testTxViewDuringUpdate},
 		{"Tx/ConcurrentUpdates", testTxConcurrentUpdates},
+		{"Tx/AfterCommitRuns", testAfterCommitRuns},
+		{"Tx/AfterCommitNotOnRollback", testAfterCommitNotOnRollback},
+		{"Tx/AfterCommitOrder", testAfterCommitOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -223,5 +224,150 @@ func testTxConcurrentUpdates(t *testing.T, s store.Store) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("after %d concurrent creates, listed %d credentials, want all of them", len(want), len(got))
+	}
+}
+
+// testAfterCommitRuns registers functions in two transactions: they run
+// after the commit, not while fn runs, in registration order, and by the
+// time Update returns.
+func testAfterCommitRuns(t *testing.T, s store.Store) {
+	var got []string
+	for _, tx := range []string{"first", "second"} {
+		var returned bool // fn has returned, so nothing ran inside it
+		update(t, s, func(stx store.Tx) error {
+			for i := range 3 {
+				stx.AfterCommit(func() {
+					if !returned {
+						t.Errorf("%s tx: function %d ran before fn returned", tx, i)
+					}
+					got = append(got, fmt.Sprint(tx, i))
+				})
+			}
+			returned = true
+			return stx.CreateCredential(ctx(t), credential(len(got), alice))
+		})
+	}
+	if want := []string{"first0", "first1", "first2", "second0", "second1", "second2"}; !slices.Equal(got, want) {
+		t.Errorf("ran %v, want %v", got, want)
+	}
+}
+
+// testAfterCommitNotOnRollback: no function of a transaction that does not
+// commit runs, whether fn fails, panics, or the context ends first.
+func testAfterCommitNotOnRollback(t *testing.T, s store.Store) {
+	ran := 0
+	register := func(tx store.Tx) error {
+		tx.AfterCommit(func() { ran++ })
+		return tx.CreateCredential(ctx(t), credential(1, alice))
+	}
+	tests := []struct {
+		name string
+		run  func() error
+		want error
+	}{
+		{"fn fails", func() error {
+			return s.Update(ctx(t), func(tx store.Tx) error {
+				if err := register(tx); err != nil {
+					return err
+				}
+				return errAbort
+			})
+		}, errAbort},
+		{"a write fails", func() error {
+			return s.Update(ctx(t), func(tx store.Tx) error {
+				if err := register(tx); err != nil {
+					return err
+				}
+				return register(tx) // the same credential again: conflict
+			})
+		}, store.ErrConflict},
+		{"context canceled before commit", func() error {
+			c, cancel := context.WithCancel(ctx(t))
+			defer cancel()
+			return s.Update(c, func(tx store.Tx) error {
+				if err := register(tx); err != nil {
+					return err
+				}
+				cancel()
+				return nil
+			})
+		}, context.Canceled},
+		{"fn panics", func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = errAbort
+				}
+			}()
+			return s.Update(ctx(t), func(tx store.Tx) error {
+				if err := register(tx); err != nil {
+					return err
+				}
+				panic("boom")
+			})
+		}, errAbort},
+	}
+	for _, tc := range tests {
+		if err := tc.run(); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Update = %v, want %v", tc.name, err, tc.want)
+		}
+		if ran != 0 {
+			t.Errorf("%s: %d functions ran after a rollback", tc.name, ran)
+			ran = 0
+		}
+	}
+	if got := listCredentials(t, s, store.CredentialFilter{}); len(got) != 0 {
+		t.Errorf("credentials after the rollbacks = %v, want none", got)
+	}
+	// Functions of a transaction that commits still run afterwards.
+	update(t, s, register)
+	if ran != 1 {
+		t.Errorf("after a commit, %d functions ran, want 1", ran)
+	}
+}
+
+// testAfterCommitOrder runs concurrent Updates, each learning its place in
+// commit order by counting the credentials the earlier ones created: the
+// functions must run in that order, each transaction's all before the
+// next's.
+func testAfterCommitOrder(t *testing.T, s store.Store) {
+	const writers, perWriter, hooks = 8, 16, 3
+	var (
+		mu  sync.Mutex
+		got []int
+	)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				err := s.Update(ctx(t), func(tx store.Tx) error {
+					cs, err := tx.ListCredentials(ctx(t), store.CredentialFilter{})
+					if err != nil {
+						return err
+					}
+					place := len(cs)
+					for range hooks {
+						tx.AfterCommit(func() {
+							runtime.Gosched() // invite a later transaction to cut in
+							mu.Lock()
+							got = append(got, place)
+							mu.Unlock()
+						})
+					}
+					return tx.CreateCredential(ctx(t), credential(w*perWriter+i, alice))
+				})
+				if err != nil {
+					t.Errorf("Update: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(got) != writers*perWriter*hooks {
+		t.Fatalf("%d functions ran, want %d", len(got), writers*perWriter*hooks)
+	}
+	for i, place := range got {
+		if place != i/hooks {
+			t.Fatalf("functions ran in the order of commits %v, want each commit's %d functions in commit order", got, hooks)
+		}
 	}
 }

@@ -1,0 +1,70 @@
+// Package events defines what the messaging service tells the real-time
+// layer after a change commits: the documented websocket event (type,
+// headers, payload), who must receive it, and how it changes channel
+// membership. A Bus carries events from the node that committed the change
+// to every node's sessions (in process today; NATS when Belfry runs on
+// several nodes).
+//
+// The package knows nothing of HTTP, websockets or the store.
+package events
+
+// Event is one committed change as the messaging session delivers it.
+type Event struct {
+	// Type is the x-amz-chime-event-type header, e.g. CREATE_CHANNEL_MESSAGE.
+	Type string
+	// MessageType is the x-amz-chime-message-type header: STANDARD or
+	// CONTROL for message events, SYSTEM for everything else.
+	MessageType string
+	// Reason is the optional x-amz-chime-event-reason header.
+	Reason string
+	// Persistence is the optional x-amz-chime-persistence-type header of
+	// message events (PERSISTENT | NON_PERSISTENT); "" omits it.
+	Persistence string
+	// ChannelArn is the channel the event belongs to.
+	ChannelArn string
+	// Payload is the JSON object sent, as a string, in the frame's Payload.
+	Payload []byte
+
+	// Members addresses the event to every member (DEFAULT and HIDDEN) of
+	// ChannelArn, as the receiving node knows them once Joined is applied.
+	Members bool
+	// Users addresses the event to these member ARNs (users or bots), in
+	// addition to the channel's members when Members is set: the sender
+	// and target of a targeted message, the sender of a PENDING message,
+	// the member a hidden membership event concerns.
+	Users []string
+
+	// Joined lists the ARNs that became members of ChannelArn with this
+	// change; they are added to the channel before the event is delivered,
+	// so a new member receives its own CREATE_CHANNEL_MEMBERSHIP.
+	Joined []string
+	// Left lists the ARNs that stopped being members of ChannelArn with
+	// this change (left, removed, banned); they are removed after the
+	// event is delivered, so a removed member learns of its removal and
+	// then nothing more of the channel.
+	Left []string
+	// ChannelDeleted says the channel is gone: after delivery, every
+	// session forgets it.
+	ChannelDeleted bool
+}
+
+// Bus carries events from the service to every node's sessions.
+type Bus interface {
+	// Publish hands events to every subscriber, in order. It does not
+	// block on slow subscribers and is called after the change committed,
+	// from inside the store's commit order (store.Tx.AfterCommit), so
+	// every subscriber sees events in commit order.
+	Publish(evs ...Event)
+
+	// Subscribe returns a subscription that receives every event published
+	// after Subscribe returns.
+	Subscribe() Subscription
+}
+
+// Subscription is one subscriber's ordered stream of events.
+type Subscription interface {
+	// C delivers the events; it is closed by Close.
+	C() <-chan Event
+	// Close ends the subscription.
+	Close()
+}

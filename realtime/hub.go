@@ -1,0 +1,485 @@
+// Package realtime serves the Amazon Chime SDK messaging session: the
+// websocket a client opens at GET /connect with a presigned SigV4 URL, over
+// which the server pushes the events of every channel the connected
+// AppInstanceUser (or AppInstanceBot) belongs to.
+//
+// A Hub keeps this node's sessions and an index from channel to the local
+// member users that have sessions, applies the membership changes that
+// events carry, and fans each event out to its recipients: the frame is
+// encoded once, queued on every recipient's bounded send queue, and written
+// by each session's own writer goroutine. A session that cannot keep up is
+// closed with a retryable code instead of slowing anyone else down.
+//
+// The package knows the Chime wire protocol of the session
+// (shared/docs/websocket-protocol.md §1–§4) and nothing of the store: what
+// it needs from the messaging service is the Directory interface.
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/events"
+)
+
+// Directory is what sessions need from the messaging service.
+type Directory interface {
+	// SessionChannels checks that userArn names an existing AppInstanceUser or AppInstanceBot (a *chime.Error of kind chime.Forbidden otherwise) and returns the ARNs of every channel it is a member of.
+	SessionChannels(ctx context.Context, userArn string) ([]string, error)
+	// Prefetch returns the CHANNEL_DETAILS payloads for a session that asked for prefetch.
+	Prefetch(ctx context.Context, userArn, sortBy string) ([]events.ChannelDetails, error)
+}
+
+// Authenticator verifies the presigned SigV4 URL of a /connect request and
+// returns who signed it. An error that is a *chime.Error is an
+// authentication failure (the session is closed with 4401); any other error
+// is an internal failure (1011). *keyring.Keyring implements it.
+type Authenticator interface {
+	AuthenticatePresigned(r *http.Request) (chime.Principal, error)
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxSessionsPerUser = 10
+	DefaultPingInterval       = 30 * time.Second
+	DefaultSendQueueLimit     = 256
+	DefaultWriteTimeout       = 10 * time.Second
+)
+
+// Options configure a Hub. Directory, Auth and Bus are required.
+type Options struct {
+	Directory Directory
+	Auth      Authenticator
+	// Bus is subscribed to by NewHub; the hub delivers every event
+	// published after NewHub returns.
+	Bus events.Bus
+	// Logger receives connection failures and internal errors; nil
+	// discards them.
+	Logger *slog.Logger
+	// Registerer receives the hub's metrics; nil registers none.
+	Registerer prometheus.Registerer
+
+	// MaxSessionsPerUser bounds the sessions one user may have open on
+	// this node; the one over the limit is closed with 1008 (terminal).
+	MaxSessionsPerUser int
+	// PingInterval is how often the server pings each session; a session
+	// that answers no ping for two intervals is dropped.
+	PingInterval time.Duration
+	// SendQueueLimit is how many frames may wait for one session's writer;
+	// a session whose queue is full is closed with 1013 (retryable).
+	SendQueueLimit int
+	// WriteTimeout bounds each write to a session's connection.
+	WriteTimeout time.Duration
+
+	// onSlowConsumer, when set (tests), is called with the hub's lock held
+	// each time a session is dropped for a full queue.
+	onSlowConsumer func(userArn, sessionID string)
+}
+
+// Hub is one node's set of messaging sessions. It is an http.Handler for
+// GET /connect. It is safe for concurrent use.
+//
+// Events are applied and delivered by one goroutine, in the order the bus
+// delivers them (commit order), so every session receives the events of a
+// channel in commit order. The hub's lock is held while an event updates
+// the index and is queued on its recipients; queueing never blocks.
+type Hub struct {
+	opts     Options
+	log      *slog.Logger
+	upgrader websocket.Upgrader
+	metrics  *metrics
+	sub      events.Subscription
+	runDone  chan struct{}
+
+	// wg counts /connect handlers after the upgrade and session readers
+	// (each reader waits for its writer); Shutdown waits for it. Add is
+	// called either with mu held and draining false, or by a handler whose
+	// own count is still held, so it never races with Wait.
+	wg sync.WaitGroup
+
+	mu       sync.Mutex
+	draining bool
+	users    map[string]*user    // by ARN: users with at least one session here
+	channels map[string]*channel // by ARN: channels with at least one established local member
+	pending  map[*session]struct{}
+	seq      uint64 // number of the event being dispatched, for de-duplication
+}
+
+// user is one AppInstanceUser or AppInstanceBot with sessions on this node.
+// Its channel set is kept only while it has an established session; while
+// all its sessions are still loading it is in no channel.
+type user struct {
+	arn         string
+	sessions    map[string]*session // by sessionId, pending and established
+	established int
+	channels    map[*channel]struct{}
+}
+
+// channel is a channel with local members.
+type channel struct {
+	arn     string
+	members map[*user]struct{}
+}
+
+// NewHub subscribes to the bus and starts delivering events.
+func NewHub(opts Options) (*Hub, error) {
+	if opts.Directory == nil || opts.Auth == nil || opts.Bus == nil {
+		return nil, errors.New("realtime: Options.Directory, Auth and Bus are required")
+	}
+	if opts.MaxSessionsPerUser <= 0 {
+		opts.MaxSessionsPerUser = DefaultMaxSessionsPerUser
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = DefaultPingInterval
+	}
+	if opts.SendQueueLimit <= 0 {
+		opts.SendQueueLimit = DefaultSendQueueLimit
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("realtime metrics: %w", err)
+	}
+	h := &Hub{
+		opts:    opts,
+		log:     log,
+		metrics: m,
+		upgrader: websocket.Upgrader{
+			// Clients only ever send control frames, which are at most
+			// 127 bytes; data frames are discarded while they stream.
+			ReadBufferSize: 256,
+			// Frames are written as prepared messages and control frames,
+			// neither of which uses the connection's write buffer; the pool
+			// keeps gorilla from allocating one per connection.
+			WriteBufferPool:  &sync.Pool{},
+			HandshakeTimeout: 10 * time.Second,
+			// Any origin: browsers on other origins must connect, and the
+			// presigned URL is the authentication, not cookies.
+			CheckOrigin: func(*http.Request) bool { return true },
+		},
+		runDone:  make(chan struct{}),
+		users:    map[string]*user{},
+		channels: map[string]*channel{},
+		pending:  map[*session]struct{}{},
+	}
+	h.sub = opts.Bus.Subscribe()
+	go h.run()
+	return h, nil
+}
+
+func (h *Hub) run() {
+	defer close(h.runDone)
+	for e := range h.sub.C() {
+		// Logged here, outside the hub's lock.
+		for _, s := range h.dispatch(&e) {
+			h.log.Info("realtime: slow consumer dropped", "user", s.user, "session", s.id, "queue_limit", h.opts.SendQueueLimit)
+		}
+	}
+}
+
+// membershipChange is a Joined, Left or ChannelDeleted seen while a session
+// was loading its channel list; it is replayed on top of that list.
+type membershipChange struct {
+	channelArn string
+	joined     bool // false: left or channel deleted
+}
+
+// dispatch applies one event: Joined first, then delivery, then Left and
+// ChannelDeleted, so that a new member receives its own
+// CREATE_CHANNEL_MEMBERSHIP and a removed member its
+// DELETE_CHANNEL_MEMBERSHIP and nothing after it. It returns the sessions
+// it dropped as slow consumers.
+func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+
+	for _, arn := range e.Joined {
+		u := h.users[arn]
+		if u == nil {
+			continue
+		}
+		if u.established > 0 {
+			h.joinLocked(u, e.ChannelArn)
+		}
+		for _, s := range u.sessions {
+			if s.state == statePending {
+				s.changes = append(s.changes, membershipChange{e.ChannelArn, true})
+			}
+		}
+	}
+
+	var frame []byte
+	var slow []*session
+	deliver := func(s *session) {
+		if s.state != stateEstablished || s.mark == h.seq {
+			return
+		}
+		s.mark = h.seq
+		if frame == nil {
+			// Encoded once, on the first recipient, so events this node
+			// has no recipient for cost nothing.
+			frame = textFrame(eventFrame(e))
+		}
+		if !s.enqueue(frame) {
+			slow = append(slow, s)
+		}
+	}
+	if e.Members {
+		if c := h.channels[e.ChannelArn]; c != nil {
+			for u := range c.members {
+				for _, s := range u.sessions {
+					deliver(s)
+				}
+			}
+		}
+	}
+	for _, arn := range e.Users {
+		if u := h.users[arn]; u != nil {
+			for _, s := range u.sessions {
+				deliver(s)
+			}
+		}
+	}
+	for _, s := range slow {
+		dropped = append(dropped, droppedSession{s.user.arn, s.id})
+		h.removeLocked(s)
+		s.close(CloseTryAgainLater, "Slow consumer: send queue full", false)
+		h.metrics.slowConsumers.Inc()
+		if h.opts.onSlowConsumer != nil {
+			h.opts.onSlowConsumer(s.user.arn, s.id)
+		}
+	}
+
+	for _, arn := range e.Left {
+		u := h.users[arn]
+		if u == nil {
+			continue
+		}
+		if c := h.channels[e.ChannelArn]; c != nil {
+			h.leaveLocked(u, c)
+		}
+		for _, s := range u.sessions {
+			if s.state == statePending {
+				s.changes = append(s.changes, membershipChange{e.ChannelArn, false})
+			}
+		}
+	}
+	if e.ChannelDeleted {
+		if c := h.channels[e.ChannelArn]; c != nil {
+			for u := range c.members {
+				delete(u.channels, c)
+			}
+			delete(h.channels, c.arn)
+		}
+		// Any loading session may have the channel in its list.
+		for s := range h.pending {
+			s.changes = append(s.changes, membershipChange{e.ChannelArn, false})
+		}
+	}
+	return dropped
+}
+
+type droppedSession struct{ user, id string }
+
+func (h *Hub) joinLocked(u *user, arn string) {
+	c := h.channels[arn]
+	if c == nil {
+		c = &channel{arn: arn, members: map[*user]struct{}{}}
+		h.channels[arn] = c
+	}
+	if u.channels == nil {
+		u.channels = map[*channel]struct{}{}
+	}
+	c.members[u] = struct{}{}
+	u.channels[c] = struct{}{}
+}
+
+func (h *Hub) leaveLocked(u *user, c *channel) {
+	delete(c.members, u)
+	delete(u.channels, c)
+	if len(c.members) == 0 && h.channels[c.arn] == c {
+		delete(h.channels, c.arn)
+	}
+}
+
+// Why register refused a session.
+var (
+	errDraining       = errors.New("draining")
+	errTooManyForUser = errors.New("too many sessions")
+)
+
+// register adds a loading session. A session of the same user with the same
+// sessionId is replaced: it leaves the registry at once and is closed with a
+// terminal code.
+func (h *Hub) register(s *session, userArn string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.draining {
+		return errDraining
+	}
+	u := h.users[userArn]
+	if u == nil {
+		u = &user{arn: userArn, sessions: map[string]*session{}}
+		h.users[userArn] = u
+	}
+	if old := u.sessions[s.id]; old != nil {
+		h.removeLocked(old)
+		old.close(ClosePolicyViolation, "Session replaced by a newer connection with the same sessionId", false)
+		if h.users[userArn] == nil { // removeLocked dropped the user with its last session
+			h.users[userArn] = u
+		}
+	}
+	if len(u.sessions) >= h.opts.MaxSessionsPerUser {
+		if len(u.sessions) == 0 {
+			delete(h.users, userArn)
+		}
+		return errTooManyForUser
+	}
+	s.user = u
+	s.state = statePending
+	u.sessions[s.id] = s
+	h.pending[s] = struct{}{}
+	h.metrics.sessions.Inc()
+	return nil
+}
+
+// establish joins a loaded session to the index: its channels are the list
+// the Directory returned with the changes seen since registration replayed
+// on top, and its first frames (SESSION_ESTABLISHED, then any
+// CHANNEL_DETAILS) are queued before any event can be. It reports false when
+// the session was closed meanwhile.
+func (h *Hub) establish(s *session, channelArns []string, first [][]byte) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s.state != statePending {
+		return false
+	}
+	want := make(map[string]struct{}, len(channelArns))
+	for _, arn := range channelArns {
+		want[arn] = struct{}{}
+	}
+	for _, c := range s.changes {
+		if c.joined {
+			want[c.channelArn] = struct{}{}
+		} else {
+			delete(want, c.channelArn)
+		}
+	}
+	s.changes = nil
+	delete(h.pending, s)
+
+	u := s.user
+	if u.established > 0 {
+		// The user's other sessions kept its channel set current; the new
+		// list is as current, and fresher from the store, so it wins.
+		for c := range u.channels {
+			if _, ok := want[c.arn]; !ok {
+				h.leaveLocked(u, c)
+			}
+		}
+	}
+	for arn := range want {
+		h.joinLocked(u, arn)
+	}
+	u.established++
+	s.state = stateEstablished
+	s.enqueueFirst(first)
+	return true
+}
+
+// remove takes a session out of the registry and the index; it is
+// idempotent.
+func (h *Hub) remove(s *session) {
+	h.mu.Lock()
+	h.removeLocked(s)
+	h.mu.Unlock()
+}
+
+func (h *Hub) removeLocked(s *session) {
+	if s.state == stateGone || s.state == stateNew {
+		return
+	}
+	u := s.user
+	if u.sessions[s.id] == s {
+		delete(u.sessions, s.id)
+	}
+	switch s.state {
+	case statePending:
+		delete(h.pending, s)
+		s.changes = nil
+	case stateEstablished:
+		u.established--
+		if u.established == 0 {
+			for c := range u.channels {
+				h.leaveLocked(u, c)
+			}
+		}
+	}
+	s.state = stateGone
+	if len(u.sessions) == 0 && h.users[u.arn] == u {
+		delete(h.users, u.arn)
+	}
+	h.metrics.sessions.Dec()
+}
+
+// enter counts a /connect handler that has upgraded its connection, unless
+// the hub is draining.
+func (h *Hub) enter() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.draining {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+// Shutdown drains the node: it refuses new sessions, closes every session
+// with 1001 "Going away" after the frames already queued for it, so that
+// clients reconnect (to another node, behind a load balancer), and waits
+// until every session has ended or ctx is done; then it closes the
+// connections still open and stops following the bus.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.draining = true
+	var all []*session
+	for _, u := range h.users {
+		for _, s := range u.sessions {
+			all = append(all, s)
+		}
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.close(CloseGoingAway, "Going away", true)
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		for _, s := range all {
+			s.nc.Close()
+		}
+	}
+	h.sub.Close()
+	<-h.runDone
+	return err
+}

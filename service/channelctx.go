@@ -1,0 +1,121 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/store"
+)
+
+// inChannel is a bearer acting in a channel: who it is and what roles it
+// holds there.
+type inChannel struct {
+	arn    chime.ARN
+	ch     store.Channel
+	bearer actor
+	roles  roles
+	// membership is the bearer's membership; nil if it has none.
+	membership *store.ChannelMembership
+}
+
+// channelArn is the channel's ARN as a string.
+func (c inChannel) channelArn() string { return c.arn.String() }
+
+// enter resolves the bearer and the channel of a bearer operation and
+// works out the bearer's roles. The errors come in the order a caller can
+// fix them: a malformed ChannelArn (BadRequest), an unusable bearer
+// (UnauthorizedClient), a bearer of another app instance (Forbidden), a
+// missing channel (NotFound).
+func (s *Service) enter(ctx context.Context, tx store.ReadTx, channelArn, bearerArn string) (inChannel, error) {
+	var c inChannel
+	a, parseErr := s.parse("ChannelArn", channelArn, "Channel", chime.ResourceChannel)
+	if parseErr != nil && chime.KindOf(parseErr) != chime.NotFound {
+		return c, parseErr
+	}
+	c.arn = a
+	var err error
+	if c.bearer, err = s.resolveBearer(ctx, tx, bearerArn); err != nil {
+		return c, err
+	}
+	if parseErr != nil { // a channel of another deployment
+		return c, parseErr
+	}
+	if a.AppInstanceID != c.bearer.ARN.AppInstanceID {
+		return c, chime.Errorf(chime.Forbidden, "The bearer %s belongs to another AppInstance than channel %s.", c.bearer, channelArn)
+	}
+	if c.ch, err = tx.GetChannel(ctx, a.AppInstanceID, a.ID); err != nil {
+		return c, storeErr(err, "Channel "+channelArn)
+	}
+	c.roles, c.membership, err = channelRoles(ctx, tx, c.ch, c.bearer)
+	return c, err
+}
+
+// channelRoles looks up what b is in ch.
+func channelRoles(ctx context.Context, tx store.ReadTx, ch store.Channel, b actor) (roles, *store.ChannelMembership, error) {
+	var r roles
+	var mem *store.ChannelMembership
+	m, err := tx.GetChannelMembership(ctx, ch.AppInstanceID, ch.ChannelID, b.Actor)
+	switch {
+	case err == nil:
+		mem = &m
+		r.Member, r.Hidden = m.Type != string(chime.ChannelMembershipTypeHidden), m.Type == string(chime.ChannelMembershipTypeHidden)
+	case !errors.Is(err, store.ErrNotFound):
+		return r, nil, err
+	}
+	if r.Admin, err = isAdmin(ctx, tx, b); err != nil {
+		return r, nil, err
+	}
+	for _, g := range []struct {
+		kind store.GrantKind
+		on   *bool
+	}{{store.Moderator, &r.Moderator}, {store.Ban, &r.Banned}} {
+		_, err := tx.GetChannelGrant(ctx, g.kind, ch.AppInstanceID, ch.ChannelID, b.Actor)
+		switch {
+		case err == nil:
+			*g.on = true
+		case !errors.Is(err, store.ErrNotFound):
+			return r, nil, err
+		}
+	}
+	return r, mem, nil
+}
+
+// require returns ForbiddenException unless the matrix lets the bearer
+// perform op; own says the call addresses the bearer's own membership or
+// message.
+func (c inChannel) require(op string, own bool) error {
+	f := channelFacts{
+		Public:       c.ch.Privacy == string(chime.ChannelPrivacyPublic),
+		Unrestricted: c.ch.Mode == string(chime.ChannelModeUnrestricted),
+		Own:          own,
+	}
+	if allowed(op, c.roles, f) {
+		return nil
+	}
+	return chime.Errorf(chime.Forbidden, "%s (%s) is not allowed to perform %s in %s channel %s.",
+		c.bearer, c.roles, op, privacyNoun(c.ch), c.arn)
+}
+
+// privacyNoun describes a channel for error messages.
+func privacyNoun(ch store.Channel) string {
+	if ch.Privacy == string(chime.ChannelPrivacyPrivate) {
+		return "private " + strings.ToLower(ch.Mode)
+	}
+	return "public " + strings.ToLower(ch.Mode)
+}
+
+// enterAs is enter, then require(op) of a call that addresses no resource
+// of the bearer's own, then the check that subChannelID is absent (no
+// elastic channels yet): the opening of most channel operations.
+func (s *Service) enterAs(ctx context.Context, tx store.ReadTx, op string, channelArn, bearerArn, subChannelID *string) (inChannel, error) {
+	c, err := s.enter(ctx, tx, deref(channelArn), deref(bearerArn))
+	if err != nil {
+		return c, err
+	}
+	if err := c.require(op, false); err != nil {
+		return c, err
+	}
+	return c, noSubChannels(c.ch, subChannelID)
+}

@@ -1,0 +1,423 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/store"
+)
+
+// newID returns a fresh 64-lowercase-hex id, the form AWS gives channel and
+// message ids (semantics.md §1.2).
+func newID() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// elasticUnsupported is the answer to elastic-channel features, which a
+// later release builds.
+func elasticUnsupported(what string) error {
+	return chime.Errorf(chime.NotImplemented, "%s: elastic channels are not implemented by this version of Belfry yet.", what)
+}
+
+// channelExpiration turns the model's settings into the store's, computing
+// the instant of expiry from the channel's timestamps.
+func channelExpiration(in *chime.ExpirationSettings, ch store.Channel) *store.ChannelExpiration {
+	if in == nil || in.ExpirationDays == nil {
+		return nil
+	}
+	e := &store.ChannelExpiration{Criterion: string(in.ExpirationCriterion), Days: *in.ExpirationDays}
+	e.At = expiresAt(e, ch)
+	return e
+}
+
+// expiresAt is when a channel with expiration e expires: Days after its
+// creation, or after its last message (its creation while it has none).
+func expiresAt(e *store.ChannelExpiration, ch store.Channel) time.Time {
+	from := ch.CreatedAt
+	if e.Criterion == string(chime.ExpirationCriterionLastMessageTimestamp) && ch.LastMessageAt.After(from) {
+		from = ch.LastMessageAt
+	}
+	return from.Add(time.Duration(e.Days) * 24 * time.Hour)
+}
+
+// CreateChannel creates a channel; the bearer becomes its first member and
+// moderator, MemberArns members and ModeratorArns moderators. It is
+// idempotent by ClientRequestToken (per bearer and app instance); a
+// ChannelId already in use is a ConflictException.
+func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequest) (*chime.CreateChannelResponse, error) {
+	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
+	if err != nil {
+		return nil, err
+	}
+	if in.ElasticChannelConfiguration != nil {
+		return nil, elasticUnsupported("ElasticChannelConfiguration")
+	}
+	token := deref(in.ClientRequestToken)
+	fp := fingerprint(struct {
+		AI, Name, Metadata, ChannelID *string
+		Mode                          chime.ChannelMode
+		Privacy                       chime.ChannelPrivacy
+		Members, Moderators           []string
+		Expiration                    *chime.ExpirationSettings
+		Tags                          []chime.Tag
+	}{in.AppInstanceArn, in.Name, in.Metadata, in.ChannelId, in.Mode, in.Privacy, in.MemberArns, in.ModeratorArns, in.ExpirationSettings, in.Tags})
+	sc := scope("CreateChannel", ai.String(), deref(in.ChimeBearer))
+	var arn string
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		b, err := s.resolveBearer(ctx, tx, deref(in.ChimeBearer))
+		if err != nil {
+			return err
+		}
+		if b.ARN.AppInstanceID != ai.AppInstanceID {
+			return chime.Errorf(chime.Forbidden, "The bearer %s cannot create channels in AppInstance %s, which it does not belong to.", b, ai)
+		}
+		if err := requireAppInstance(ctx, tx, ai); err != nil {
+			return err
+		}
+		prev, ok, err := s.replay(ctx, tx, sc, token, fp, "CreateChannel")
+		if err != nil || ok {
+			arn = prev
+			return err
+		}
+		id := deref(in.ChannelId)
+		if id == "" {
+			id = newID()
+		}
+		arn = s.channelArn(ai.AppInstanceID, id)
+		if _, err := tx.GetChannel(ctx, ai.AppInstanceID, id); err == nil {
+			return conflict("Channel %s already exists.", arn)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		n, err := tx.CountChannels(ctx, ai.AppInstanceID)
+		if err != nil {
+			return err
+		}
+		if n >= MaxChannels {
+			return limitExceeded("AppInstance %s already has the maximum of %d channels.", ai, MaxChannels)
+		}
+		now := s.now()
+		ch := store.Channel{
+			AppInstanceID: ai.AppInstanceID, ChannelID: id, Name: deref(in.Name), Metadata: deref(in.Metadata),
+			Mode: string(in.Mode), Privacy: string(in.Privacy),
+			CreatedByKind: b.Actor.Kind, CreatedByID: b.Actor.ID, CreatedByName: b.Name,
+			CreatedAt: now, UpdatedAt: now,
+		}
+		if ch.Mode == "" {
+			ch.Mode = string(chime.ChannelModeUnrestricted)
+		}
+		if ch.Privacy == "" {
+			ch.Privacy = string(chime.ChannelPrivacyPublic)
+		}
+		ch.Expiration = channelExpiration(in.ExpirationSettings, ch)
+		if ch, err = tx.CreateChannel(ctx, ch); err != nil {
+			return storeErr(err, "Channel "+arn)
+		}
+		// The creator first, then MemberArns in order, each once.
+		members := []actor{b}
+		seen := map[store.Actor]bool{b.Actor: true}
+		for i, m := range in.MemberArns {
+			a, err := s.resolveMember(ctx, tx, fieldIndex("MemberArns", i), m, ai.AppInstanceID)
+			if err != nil {
+				return err
+			}
+			if !seen[a.Actor] {
+				seen[a.Actor] = true
+				members = append(members, a)
+			}
+		}
+		var evs []events.Event
+		for _, m := range members {
+			if err := checkMembershipQuota(ctx, tx, ai.AppInstanceID, m); err != nil {
+				return err
+			}
+			mem, err := tx.CreateChannelMembership(ctx, store.ChannelMembership{
+				AppInstanceID: ai.AppInstanceID, ChannelID: id, Member: m.Actor, Type: string(chime.ChannelMembershipTypeDefault),
+				InvitedBy: b.Actor, InvitedByName: b.Name, CreatedAt: now, UpdatedAt: now,
+			})
+			if err != nil {
+				return storeErr(err, "ChannelMembership of "+m.String())
+			}
+			evs = append(evs, s.membershipEvent(evCreateMembership, mem))
+		}
+		moderators := []actor{b}
+		seenMod := map[store.Actor]bool{b.Actor: true}
+		for i, m := range in.ModeratorArns {
+			a, err := s.resolveMember(ctx, tx, fieldIndex("ModeratorArns", i), m, ai.AppInstanceID)
+			if err != nil {
+				return err
+			}
+			if !seenMod[a.Actor] {
+				seenMod[a.Actor] = true
+				moderators = append(moderators, a)
+			}
+		}
+		for _, m := range moderators {
+			if _, err := tx.CreateChannelGrant(ctx, store.Moderator, store.ChannelGrant{
+				AppInstanceID: ai.AppInstanceID, ChannelID: id, Member: m.Actor, CreatedBy: b.Actor, CreatedByName: b.Name, CreatedAt: now,
+			}); err != nil {
+				return storeErr(err, "ChannelModerator "+m.String())
+			}
+		}
+		if err := tx.PutTags(ctx, ai.AppInstanceID, arn, storeTags(in.Tags)); err != nil {
+			return err
+		}
+		s.emit(tx, evs...)
+		return s.remember(ctx, tx, store.IdempotencyRecord{Scope: sc, Token: token, Fingerprint: fp, Result: arn,
+			AppInstanceID: ai.AppInstanceID, ChannelID: id})
+	})
+	if err != nil {
+		return nil, storeErr(err, "Channel "+arn)
+	}
+	return &chime.CreateChannelResponse{ChannelArn: &arn}, nil
+}
+
+// fieldIndex names an element of a list member, e.g. MemberArns[2].
+func fieldIndex(field string, i int) string {
+	return field + "[" + strconv.Itoa(i) + "]"
+}
+
+// DescribeChannel returns a channel.
+func (s *Service) DescribeChannel(ctx context.Context, in *chime.DescribeChannelRequest) (*chime.DescribeChannelResponse, error) {
+	var out *chime.Channel
+	err := s.store.View(ctx, func(tx store.ReadTx) error {
+		c, err := s.enterAs(ctx, tx, "DescribeChannel", in.ChannelArn, in.ChimeBearer, nil)
+		if err != nil {
+			return err
+		}
+		out = s.channelOut(c.ch)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &chime.DescribeChannelResponse{Channel: out}, nil
+}
+
+// UpdateChannel sets a channel's name, mode and metadata; members are told
+// with UPDATE_CHANNEL. Omitted members keep their values (Privacy cannot be
+// changed at all).
+func (s *Service) UpdateChannel(ctx context.Context, in *chime.UpdateChannelRequest) (*chime.UpdateChannelResponse, error) {
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		c, err := s.enterAs(ctx, tx, "UpdateChannel", in.ChannelArn, in.ChimeBearer, nil)
+		if err != nil {
+			return err
+		}
+		ch := c.ch
+		if in.Name != nil {
+			ch.Name = *in.Name
+		}
+		if in.Mode != "" {
+			ch.Mode = string(in.Mode)
+		}
+		if in.Metadata != nil {
+			ch.Metadata = *in.Metadata
+		}
+		ch.UpdatedAt = s.now()
+		if err := tx.UpdateChannel(ctx, ch); err != nil {
+			return err
+		}
+		s.emit(tx, s.channelEvent(evUpdateChannel, ch))
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err, "Channel "+deref(in.ChannelArn))
+	}
+	return &chime.UpdateChannelResponse{ChannelArn: in.ChannelArn}, nil
+}
+
+// DeleteChannel deletes a channel and everything in it; members are told
+// with DELETE_CHANNEL.
+func (s *Service) DeleteChannel(ctx context.Context, in *chime.DeleteChannelRequest) error {
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		c, err := s.enterAs(ctx, tx, "DeleteChannel", in.ChannelArn, in.ChimeBearer, nil)
+		if err != nil {
+			return err
+		}
+		return s.deleteChannel(ctx, tx, c.ch)
+	})
+	return storeErr(err, "Channel "+deref(in.ChannelArn))
+}
+
+// deleteChannel deletes a channel, its tags, and tells its members. The
+// API and the expiry sweeper both delete through here.
+func (s *Service) deleteChannel(ctx context.Context, tx store.Tx, ch store.Channel) error {
+	if err := tx.DeleteChannel(ctx, ch.AppInstanceID, ch.ChannelID); err != nil {
+		return err
+	}
+	if _, err := tx.DeleteAllTags(ctx, s.channelArn(ch.AppInstanceID, ch.ChannelID)); err != nil {
+		return err
+	}
+	s.emit(tx, s.channelEvent(evDeleteChannel, ch))
+	return nil
+}
+
+// ListChannels lists an app instance's channels in creation order: PUBLIC
+// ones by default; PRIVATE ones only for AppInstanceAdmins.
+func (s *Service) ListChannels(ctx context.Context, in *chime.ListChannelsRequest) (*chime.ListChannelsResponse, error) {
+	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
+	if err != nil {
+		return nil, err
+	}
+	privacy := string(in.Privacy)
+	if privacy == "" {
+		privacy = string(chime.ChannelPrivacyPublic)
+	}
+	sc := scope("ListChannels", ai.String(), privacy, deref(in.ChimeBearer))
+	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	var chs []store.Channel
+	err = s.store.View(ctx, func(tx store.ReadTx) error {
+		b, err := s.resolveBearer(ctx, tx, deref(in.ChimeBearer))
+		if err != nil {
+			return err
+		}
+		if b.ARN.AppInstanceID != ai.AppInstanceID {
+			return chime.Errorf(chime.Forbidden, "The bearer %s does not belong to AppInstance %s.", b, ai)
+		}
+		if err := requireAppInstance(ctx, tx, ai); err != nil {
+			return err
+		}
+		if privacy == string(chime.ChannelPrivacyPrivate) {
+			admin, err := isAdmin(ctx, tx, b)
+			if err != nil {
+				return err
+			}
+			if !admin {
+				return chime.Errorf(chime.Forbidden, "Only an AppInstanceAdmin can list PRIVATE channels; %s is not one.", b)
+			}
+		}
+		chs, err = tx.ListChannels(ctx, ai.AppInstanceID, privacy, p)
+		return err
+	})
+	if err != nil {
+		return nil, storeErr(err, "AppInstance "+ai.String())
+	}
+	chs, next := trim(s, sc, chs, n, func(c store.Channel) int64 { return c.Seq })
+	out := &chime.ListChannelsResponse{Channels: make([]chime.ChannelSummary, 0, len(chs)), NextToken: next}
+	for _, c := range chs {
+		out.Channels = append(out.Channels, *s.channelSummary(c))
+	}
+	return out, nil
+}
+
+// SearchChannels finds channels by their members. With a bearer, it
+// searches the channels the bearer belongs to, or every channel of its app
+// instance for an AppInstanceAdmin; without one (a developer call) it
+// needs the app instance, which it takes from the member ARNs.
+func (s *Service) SearchChannels(ctx context.Context, in *chime.SearchChannelsRequest) (*chime.SearchChannelsResponse, error) {
+	bearerArn := deref(in.ChimeBearer)
+	appInstanceID := ""
+	if bearerArn != "" {
+		if a, err := chime.ParseARN(bearerArn); err == nil {
+			appInstanceID = a.AppInstanceID
+		}
+	}
+	clauses := make([]store.MemberClause, 0, len(in.Fields))
+	for i, f := range in.Fields {
+		cl := store.MemberClause{Equals: f.Operator == chime.SearchFieldOperatorEquals}
+		for j, v := range f.Values {
+			field := fieldIndex(fieldIndex("Fields", i)+".Values", j)
+			a, err := s.parse(field, v, "AppInstanceUser or AppInstanceBot", chime.ResourceAppInstanceUser, chime.ResourceAppInstanceBot)
+			if err != nil {
+				return nil, err
+			}
+			if appInstanceID == "" {
+				appInstanceID = a.AppInstanceID
+			}
+			if a.AppInstanceID != appInstanceID {
+				return nil, badRequest("%s %s belongs to another AppInstance than the search.", field, v)
+			}
+			cl.Members = append(cl.Members, store.Actor{Kind: kindOf(a), ID: a.ID})
+		}
+		clauses = append(clauses, cl)
+	}
+	sc := scope("SearchChannels", bearerArn, fingerprint(in.Fields))
+	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	var chs []store.Channel
+	err = s.store.View(ctx, func(tx store.ReadTx) error {
+		var memberOf *store.Actor
+		if bearerArn != "" {
+			b, err := s.resolveBearer(ctx, tx, bearerArn)
+			if err != nil {
+				return err
+			}
+			admin, err := isAdmin(ctx, tx, b)
+			if err != nil {
+				return err
+			}
+			if !admin {
+				memberOf = &b.Actor
+			}
+		}
+		var err error
+		chs, err = tx.SearchChannels(ctx, appInstanceID, clauses, memberOf, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	chs, next := trim(s, sc, chs, n, func(c store.Channel) int64 { return c.Seq })
+	out := &chime.SearchChannelsResponse{Channels: make([]chime.ChannelSummary, 0, len(chs)), NextToken: next}
+	for _, c := range chs {
+		out.Channels = append(out.Channels, *s.channelSummary(c))
+	}
+	return out, nil
+}
+
+// PutChannelExpirationSettings sets or (without ExpirationSettings)
+// removes a channel's expiration. Without a bearer it is a developer call.
+func (s *Service) PutChannelExpirationSettings(ctx context.Context, in *chime.PutChannelExpirationSettingsRequest) (*chime.PutChannelExpirationSettingsResponse, error) {
+	var ch store.Channel
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		ch, err = s.channelFor(ctx, tx, "PutChannelExpirationSettings", in.ChannelArn, in.ChimeBearer)
+		if err != nil {
+			return err
+		}
+		ch.Expiration = channelExpiration(in.ExpirationSettings, ch)
+		ch.UpdatedAt = s.now()
+		return tx.UpdateChannel(ctx, ch)
+	})
+	if err != nil {
+		return nil, storeErr(err, "Channel "+deref(in.ChannelArn))
+	}
+	out := &chime.PutChannelExpirationSettingsResponse{ChannelArn: in.ChannelArn}
+	if e := ch.Expiration; e != nil {
+		out.ExpirationSettings = &chime.ExpirationSettings{ExpirationCriterion: chime.ExpirationCriterion(e.Criterion), ExpirationDays: ptr(e.Days)}
+	}
+	return out, nil
+}
+
+// channelFor is enter + require for the operations whose bearer is
+// optional: without one, the call is the developer's and may do anything.
+func (s *Service) channelFor(ctx context.Context, tx store.ReadTx, op string, channelArn, bearerArn *string) (store.Channel, error) {
+	if deref(bearerArn) != "" {
+		c, err := s.enter(ctx, tx, deref(channelArn), deref(bearerArn))
+		if err != nil {
+			return c.ch, err
+		}
+		return c.ch, c.require(op, false)
+	}
+	a, err := s.parse("ChannelArn", deref(channelArn), "Channel", chime.ResourceChannel)
+	if err != nil {
+		return store.Channel{}, err
+	}
+	ch, err := tx.GetChannel(ctx, a.AppInstanceID, a.ID)
+	return ch, storeErr(err, "Channel "+a.String())
+}

@@ -1,0 +1,442 @@
+package service
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/pagetoken"
+	"github.com/belfryhq/belfry/store"
+)
+
+// Message limits AWS documents in bytes (semantics.md §3.2); the model can
+// only say characters, so the service checks them.
+const (
+	MaxStandardContentBytes = 4096
+	MaxControlContentBytes  = 30
+	MaxMetadataBytes        = 1024
+	MaxAttributesBytes      = 1024
+)
+
+// checkContent enforces the per-type limits of a message's content and
+// metadata.
+func checkContent(typ chime.ChannelMessageType, content string, metadata *string) error {
+	if typ == chime.ChannelMessageTypeControl {
+		if len(content) > MaxControlContentBytes {
+			return badRequest("Content of a CONTROL message is %d bytes; at most %d are allowed.", len(content), MaxControlContentBytes)
+		}
+		if deref(metadata) != "" {
+			return badRequest("Metadata is not allowed on CONTROL messages.")
+		}
+		return nil
+	}
+	if len(content) > MaxStandardContentBytes {
+		return badRequest("Content is %d bytes; at most %d are allowed for a STANDARD message.", len(content), MaxStandardContentBytes)
+	}
+	if n := len(deref(metadata)); n > MaxMetadataBytes {
+		return badRequest("Metadata is %d bytes; at most %d are allowed.", n, MaxMetadataBytes)
+	}
+	return nil
+}
+
+// encodeAttributes checks the documented 1 KB total of MessageAttributes
+// (keys plus values) and encodes them for the store.
+func encodeAttributes(attrs map[string]chime.MessageAttributeValue) (string, error) {
+	if len(attrs) == 0 {
+		return "", nil
+	}
+	n := 0
+	for k, v := range attrs {
+		n += len(k)
+		for _, s := range v.StringValues {
+			n += len(s)
+		}
+	}
+	if n > MaxAttributesBytes {
+		return "", badRequest("MessageAttributes total %d bytes (keys and values); at most %d are allowed.", n, MaxAttributesBytes)
+	}
+	b, err := json.Marshal(attrs)
+	return string(b), err
+}
+
+// sentStatus is the status of a message that reached its members.
+func sentStatus() *chime.ChannelMessageStatusStructure {
+	return &chime.ChannelMessageStatusStructure{Value: chime.ChannelMessageStatusSent}
+}
+
+// SendChannelMessage sends a message to a channel's members. PERSISTENT
+// messages are stored; NON_PERSISTENT ones only reach the members
+// connected now. A retry with the same ClientRequestToken returns the
+// first call's MessageId and sends nothing again.
+func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelMessageRequest) (*chime.SendChannelMessageResponse, error) {
+	typ := in.Type
+	if err := checkContent(typ, deref(in.Content), in.Metadata); err != nil {
+		return nil, err
+	}
+	attrs, err := encodeAttributes(in.MessageAttributes)
+	if err != nil {
+		return nil, err
+	}
+	var push string
+	if in.PushNotification != nil {
+		b, err := json.Marshal(in.PushNotification)
+		if err != nil {
+			return nil, err
+		}
+		push = string(b)
+	}
+	persistence := string(in.Persistence)
+	token := deref(in.ClientRequestToken)
+	fp := fingerprint(struct {
+		Content, Metadata, ContentType, SubChannelID *string
+		Type                                         chime.ChannelMessageType
+		Persistence                                  chime.ChannelMessagePersistenceType
+		Attrs                                        map[string]chime.MessageAttributeValue
+		Push                                         *chime.PushNotificationConfiguration
+		Target                                       []chime.Target
+	}{in.Content, in.Metadata, in.ContentType, in.SubChannelId, in.Type, in.Persistence, in.MessageAttributes, in.PushNotification, in.Target})
+	sc := scope("SendChannelMessage", deref(in.ChannelArn), deref(in.ChimeBearer))
+	var id string
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		c, err := s.enterAs(ctx, tx, "SendChannelMessage", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		if err != nil {
+			return err
+		}
+		prev, ok, err := s.replay(ctx, tx, sc, token, fp, "SendChannelMessage")
+		if err != nil || ok {
+			id = prev
+			return err
+		}
+		var target *store.Actor
+		if len(in.Target) > 0 {
+			t, err := s.memberRef("Target[0].MemberArn", deref(in.Target[0].MemberArn), c.ch.AppInstanceID)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.GetChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, t); errors.Is(err, store.ErrNotFound) {
+				return badRequest("Target[0].MemberArn %s is not a member of channel %s.", deref(in.Target[0].MemberArn), c.arn)
+			} else if err != nil {
+				return err
+			}
+			target = &t
+		}
+		now := s.now()
+		id = newID()
+		m := store.ChannelMessage{
+			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, MessageID: id,
+			Content: deref(in.Content), Metadata: deref(in.Metadata), ContentType: deref(in.ContentType), Type: string(typ),
+			Sender: c.bearer.Actor, SenderName: c.bearer.Name, Status: string(chime.ChannelMessageStatusSent),
+			Attributes: attrs, PushNotification: push, Target: target, CreatedAt: now, UpdatedAt: now,
+		}
+		if persistence == string(chime.ChannelMessagePersistenceTypePersistent) {
+			if m, err = tx.CreateChannelMessage(ctx, m); err != nil {
+				return err
+			}
+			if err := s.touchChannel(ctx, tx, c.ch, m); err != nil {
+				return err
+			}
+		}
+		s.emit(tx, s.messageEvent(evCreateMessage, m, persistence))
+		return s.remember(ctx, tx, store.IdempotencyRecord{Scope: sc, Token: token, Fingerprint: fp, Result: id,
+			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID})
+	})
+	if err != nil {
+		return nil, storeErr(err, "Channel "+deref(in.ChannelArn))
+	}
+	return &chime.SendChannelMessageResponse{ChannelArn: in.ChannelArn, MessageId: &id, Status: sentStatus(), SubChannelId: in.SubChannelId}, nil
+}
+
+// touchChannel moves the channel's LastMessageTimestamp (and a
+// LAST_MESSAGE_TIMESTAMP expiry) to a new persistent message. Targeted
+// messages do not move it: it is "the last message visible to the
+// caller", and one timestamp serves every member.
+func (s *Service) touchChannel(ctx context.Context, tx store.Tx, ch store.Channel, m store.ChannelMessage) error {
+	if m.Target != nil {
+		return nil
+	}
+	ch.LastMessageAt = m.CreatedAt
+	if ch.Expiration != nil {
+		ch.Expiration.At = expiresAt(ch.Expiration, ch)
+	}
+	return tx.UpdateChannel(ctx, ch)
+}
+
+// visibleTo reports whether the bearer of c can see m: others' messages
+// once SENT and not targeted at someone else; its own always.
+func visibleTo(c inChannel, m store.ChannelMessage) bool {
+	if m.Sender == c.bearer.Actor {
+		return true
+	}
+	if m.Status != string(chime.ChannelMessageStatusSent) {
+		return false
+	}
+	return m.Target == nil || *m.Target == c.bearer.Actor
+}
+
+// retentionCutoff is the creation time before which messages are hidden
+// by the app instance's retention settings (zero: nothing is hidden).
+// Hidden messages are deleted by the sweeper once the grace period ends;
+// until then, lengthening or removing retention shows them again.
+func (s *Service) retentionCutoff(ctx context.Context, tx store.ReadTx, appInstanceID string) (time.Time, error) {
+	r, err := tx.GetRetentionSettings(ctx, appInstanceID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && r.ChannelRetentionDays == nil) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return s.now().Add(-time.Duration(*r.ChannelRetentionDays) * 24 * time.Hour), nil
+}
+
+// message loads the message a call addresses, as the bearer of c may see
+// it: one it cannot see (targeted at someone else, another's PENDING
+// message, hidden by retention) does not exist for it.
+func (s *Service) message(ctx context.Context, tx store.ReadTx, c inChannel, messageID string) (store.ChannelMessage, error) {
+	m, err := tx.GetChannelMessage(ctx, c.ch.AppInstanceID, c.ch.ChannelID, messageID)
+	if err == nil && !visibleTo(c, m) {
+		err = store.ErrNotFound
+	}
+	if err == nil {
+		cutoff, cerr := s.retentionCutoff(ctx, tx, c.ch.AppInstanceID)
+		if cerr != nil {
+			return m, cerr
+		}
+		if m.CreatedAt.Before(cutoff) {
+			err = store.ErrNotFound
+		}
+	}
+	return m, storeErr(err, "ChannelMessage "+messageID+" of channel "+c.channelArn())
+}
+
+// GetChannelMessage returns one message.
+func (s *Service) GetChannelMessage(ctx context.Context, in *chime.GetChannelMessageRequest) (*chime.GetChannelMessageResponse, error) {
+	var out *chime.ChannelMessage
+	err := s.store.View(ctx, func(tx store.ReadTx) error {
+		c, err := s.enterAs(ctx, tx, "GetChannelMessage", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		if err != nil {
+			return err
+		}
+		m, err := s.message(ctx, tx, c, deref(in.MessageId))
+		if err != nil {
+			return err
+		}
+		out = s.messageOut(m, string(chime.ChannelMessagePersistenceTypePersistent))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &chime.GetChannelMessageResponse{ChannelMessage: out}, nil
+}
+
+// messageCursor packs a history position into a NextToken's cursor.
+func messageCursor(m store.ChannelMessage) []byte {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b, uint64(m.CreatedAt.UnixMilli()))
+	binary.BigEndian.PutUint64(b[8:], uint64(m.Seq))
+	return b
+}
+
+// ListChannelMessages returns a page of a channel's history, newest first
+// unless SortOrder is ASCENDING, bounded by NotBefore and NotAfter
+// (inclusive). Redacted messages appear with Redacted and no content;
+// deleted ones do not appear; targeted messages appear only to their
+// sender and target. Pages are keyset-based, so messages sent while a
+// client pages never cause duplicates or gaps.
+func (s *Service) ListChannelMessages(ctx context.Context, in *chime.ListChannelMessagesRequest) (*chime.ListChannelMessagesResponse, error) {
+	q := store.MessageQuery{Descending: in.SortOrder != chime.SortOrderAscending}
+	var bounds [2]string
+	if in.NotBefore != nil {
+		q.NotBefore = in.NotBefore.Time
+		bounds[0] = q.NotBefore.UTC().Format(time.RFC3339Nano)
+	}
+	if in.NotAfter != nil {
+		q.NotAfter = in.NotAfter.Time
+		bounds[1] = q.NotAfter.UTC().Format(time.RFC3339Nano)
+	}
+	if !q.NotBefore.IsZero() && !q.NotAfter.IsZero() && q.NotAfter.Before(q.NotBefore) {
+		return nil, badRequest("NotAfter (%s) is before NotBefore (%s).", bounds[1], bounds[0])
+	}
+	n := DefaultMaxResults
+	if in.MaxResults != nil {
+		n = int(*in.MaxResults)
+	}
+	q.Limit = n + 1
+	sc := scope("ListChannelMessages", deref(in.ChannelArn), deref(in.ChimeBearer), string(in.SortOrder), bounds[0], bounds[1])
+	if tok := deref(in.NextToken); tok != "" {
+		cur, err := pagetoken.Open(s.pageKey, sc, tok)
+		if err != nil || len(cur) != 16 {
+			return nil, badRequest("Invalid NextToken: it was not issued by this operation for these parameters, or it was altered.")
+		}
+		q.After = &store.MessageCursor{
+			CreatedAt: time.UnixMilli(int64(binary.BigEndian.Uint64(cur))).UTC(),
+			Seq:       int64(binary.BigEndian.Uint64(cur[8:])),
+		}
+	}
+	var msgs []store.ChannelMessage
+	err := s.store.View(ctx, func(tx store.ReadTx) error {
+		c, err := s.enterAs(ctx, tx, "ListChannelMessages", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		if err != nil {
+			return err
+		}
+		cutoff, err := s.retentionCutoff(ctx, tx, c.ch.AppInstanceID)
+		if err != nil {
+			return err
+		}
+		if cutoff.After(q.NotBefore) {
+			q.NotBefore = cutoff
+		}
+		q.Viewer = c.bearer.Actor
+		msgs, err = tx.ListChannelMessages(ctx, c.ch.AppInstanceID, c.ch.ChannelID, q)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &chime.ListChannelMessagesResponse{ChannelArn: in.ChannelArn, SubChannelId: in.SubChannelId}
+	if len(msgs) > n {
+		msgs = msgs[:n]
+		out.NextToken = ptr(pagetoken.Seal(s.pageKey, sc, messageCursor(msgs[n-1])))
+	}
+	out.ChannelMessages = make([]chime.ChannelMessageSummary, 0, len(msgs))
+	for _, m := range msgs {
+		out.ChannelMessages = append(out.ChannelMessages, s.messageSummary(m))
+	}
+	return out, nil
+}
+
+// changeMessage is the common part of UpdateChannelMessage and
+// RedactChannelMessage: the bearer must see the message, the matrix must
+// allow op (own = the bearer sent it), and the message must be SENT.
+func (s *Service) changeMessage(ctx context.Context, tx store.Tx, op string, channelArn, bearerArn, messageID, subChannelID *string) (inChannel, store.ChannelMessage, error) {
+	c, err := s.enter(ctx, tx, deref(channelArn), deref(bearerArn))
+	if err != nil {
+		return c, store.ChannelMessage{}, err
+	}
+	if err := noSubChannels(c.ch, subChannelID); err != nil {
+		return c, store.ChannelMessage{}, err
+	}
+	m, err := s.message(ctx, tx, c, deref(messageID))
+	if err != nil {
+		// Tell a bearer that may not act at all so, rather than NotFound.
+		if rerr := c.require(op, true); rerr != nil {
+			return c, m, rerr
+		}
+		return c, m, err
+	}
+	if err := c.require(op, m.Sender == c.bearer.Actor); err != nil {
+		return c, m, err
+	}
+	if m.Status != string(chime.ChannelMessageStatusSent) {
+		return c, m, conflict("ChannelMessage %s is %s; only SENT messages can be changed.", m.MessageID, m.Status)
+	}
+	return c, m, nil
+}
+
+// UpdateChannelMessage edits the bearer's own message: new Content, and
+// Metadata and ContentType when given. Members see the latest version.
+func (s *Service) UpdateChannelMessage(ctx context.Context, in *chime.UpdateChannelMessageRequest) (*chime.UpdateChannelMessageResponse, error) {
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		_, m, err := s.changeMessage(ctx, tx, "UpdateChannelMessage", in.ChannelArn, in.ChimeBearer, in.MessageId, in.SubChannelId)
+		if err != nil {
+			return err
+		}
+		if m.Redacted {
+			return conflict("ChannelMessage %s is redacted and can no longer be edited.", m.MessageID)
+		}
+		if err := checkContent(chime.ChannelMessageType(m.Type), deref(in.Content), in.Metadata); err != nil {
+			return err
+		}
+		m.Content = deref(in.Content)
+		if in.Metadata != nil {
+			m.Metadata = *in.Metadata
+		}
+		if in.ContentType != nil {
+			m.ContentType = *in.ContentType
+		}
+		now := s.now()
+		m.EditedAt, m.UpdatedAt = now, now
+		if err := tx.UpdateChannelMessage(ctx, m); err != nil {
+			return err
+		}
+		s.emit(tx, s.messageEvent(evUpdateMessage, m, string(chime.ChannelMessagePersistenceTypePersistent)))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &chime.UpdateChannelMessageResponse{ChannelArn: in.ChannelArn, MessageId: in.MessageId, Status: sentStatus(), SubChannelId: in.SubChannelId}, nil
+}
+
+// RedactChannelMessage removes a message's content and metadata for good;
+// the message stays in the history, marked Redacted. Redacting it again
+// succeeds and changes nothing.
+func (s *Service) RedactChannelMessage(ctx context.Context, in *chime.RedactChannelMessageRequest) (*chime.RedactChannelMessageResponse, error) {
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		_, m, err := s.changeMessage(ctx, tx, "RedactChannelMessage", in.ChannelArn, in.ChimeBearer, in.MessageId, in.SubChannelId)
+		if err != nil || m.Redacted {
+			return err
+		}
+		m.Redacted, m.Content, m.Metadata, m.UpdatedAt = true, "", "", s.now()
+		if err := tx.UpdateChannelMessage(ctx, m); err != nil {
+			return err
+		}
+		s.emit(tx, s.messageEvent(evRedactMessage, m, string(chime.ChannelMessagePersistenceTypePersistent)))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &chime.RedactChannelMessageResponse{ChannelArn: in.ChannelArn, MessageId: in.MessageId, SubChannelId: in.SubChannelId}, nil
+}
+
+// DeleteChannelMessage deletes a message for good (AppInstanceAdmins only,
+// who may delete even targeted messages they cannot see).
+func (s *Service) DeleteChannelMessage(ctx context.Context, in *chime.DeleteChannelMessageRequest) error {
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		c, err := s.enterAs(ctx, tx, "DeleteChannelMessage", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		if err != nil {
+			return err
+		}
+		m, err := tx.GetChannelMessage(ctx, c.ch.AppInstanceID, c.ch.ChannelID, deref(in.MessageId))
+		if err != nil {
+			return storeErr(err, "ChannelMessage "+deref(in.MessageId)+" of channel "+c.channelArn())
+		}
+		if err := tx.DeleteChannelMessage(ctx, m.AppInstanceID, m.ChannelID, m.MessageID); err != nil {
+			return err
+		}
+		m.UpdatedAt = s.now()
+		s.emit(tx, s.messageEvent(evDeleteMessage, m, string(chime.ChannelMessagePersistenceTypePersistent)))
+		return nil
+	})
+}
+
+// GetChannelMessageStatus returns the status of the bearer's own message.
+func (s *Service) GetChannelMessageStatus(ctx context.Context, in *chime.GetChannelMessageStatusRequest) (*chime.GetChannelMessageStatusResponse, error) {
+	var out *chime.ChannelMessageStatusStructure
+	err := s.store.View(ctx, func(tx store.ReadTx) error {
+		c, err := s.enter(ctx, tx, deref(in.ChannelArn), deref(in.ChimeBearer))
+		if err != nil {
+			return err
+		}
+		if err := noSubChannels(c.ch, in.SubChannelId); err != nil {
+			return err
+		}
+		m, err := s.message(ctx, tx, c, deref(in.MessageId))
+		if err != nil {
+			return err
+		}
+		if err := c.require("GetChannelMessageStatus", m.Sender == c.bearer.Actor); err != nil {
+			return err
+		}
+		out = &chime.ChannelMessageStatusStructure{Value: chime.ChannelMessageStatus(m.Status), Detail: optional(m.StatusDetail)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &chime.GetChannelMessageStatusResponse{Status: out}, nil
+}

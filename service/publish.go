@@ -1,0 +1,124 @@
+package service
+
+import (
+	"encoding/json"
+
+	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/store"
+)
+
+// Event types of the messaging session (websocket-protocol.md §2.4).
+const (
+	evCreateMessage    = "CREATE_CHANNEL_MESSAGE"
+	evUpdateMessage    = "UPDATE_CHANNEL_MESSAGE"
+	evRedactMessage    = "REDACT_CHANNEL_MESSAGE"
+	evDeleteMessage    = "DELETE_CHANNEL_MESSAGE"
+	evUpdateChannel    = "UPDATE_CHANNEL"
+	evDeleteChannel    = "DELETE_CHANNEL"
+	evCreateMembership = "CREATE_CHANNEL_MEMBERSHIP"
+	evDeleteMembership = "DELETE_CHANNEL_MEMBERSHIP"
+	evBatchMembership  = "BATCH_CREATE_CHANNEL_MEMBERSHIP"
+	systemMessage      = "SYSTEM"
+)
+
+// emit publishes evs once tx commits, in commit order; never if it does
+// not commit (store.Tx.AfterCommit).
+func (s *Service) emit(tx store.Tx, evs ...events.Event) {
+	if s.cfg.Bus == nil || len(evs) == 0 {
+		return
+	}
+	tx.AfterCommit(func() { s.cfg.Bus.Publish(evs...) })
+}
+
+// payload encodes an event payload. The shapes are plain structs and
+// always encode.
+func payload(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// messageEvent is a message event: to every member, or only to the sender
+// and target of a targeted message.
+func (s *Service) messageEvent(typ string, m store.ChannelMessage, persistence string) events.Event {
+	e := events.Event{
+		Type:        typ,
+		MessageType: m.Type,
+		Persistence: persistence,
+		ChannelArn:  s.channelArn(m.AppInstanceID, m.ChannelID),
+		Payload:     payload(s.messageEventPayload(m, persistence)),
+	}
+	if m.Target != nil {
+		e.Users = []string{s.actorArn(m.AppInstanceID, m.Sender), s.actorArn(m.AppInstanceID, *m.Target)}
+	} else {
+		e.Members = true
+	}
+	return e
+}
+
+// channelEvent is UPDATE_CHANNEL or DELETE_CHANNEL, to every member.
+func (s *Service) channelEvent(typ string, ch store.Channel) events.Event {
+	return events.Event{
+		Type:           typ,
+		MessageType:    systemMessage,
+		ChannelArn:     s.channelArn(ch.AppInstanceID, ch.ChannelID),
+		Payload:        payload(s.channelEventPayload(ch)),
+		Members:        true,
+		ChannelDeleted: typ == evDeleteChannel,
+	}
+}
+
+// membershipEvent is CREATE_ or DELETE_CHANNEL_MEMBERSHIP: to every member
+// and the member concerned, who joins before or leaves after delivery. A
+// hidden member's comings and goings are told to it alone, since hidden
+// members are not part of the visible membership.
+func (s *Service) membershipEvent(typ string, m store.ChannelMembership) events.Event {
+	arn := s.actorArn(m.AppInstanceID, m.Member)
+	e := events.Event{
+		Type:        typ,
+		MessageType: systemMessage,
+		ChannelArn:  s.channelArn(m.AppInstanceID, m.ChannelID),
+		Payload:     payload(s.membershipEventPayload(m)),
+		Users:       []string{arn},
+		Members:     m.Type != string(chime.ChannelMembershipTypeHidden),
+	}
+	if typ == evCreateMembership {
+		e.Joined = []string{arn}
+	} else {
+		e.Left = []string{arn}
+	}
+	return e
+}
+
+// batchMembershipEvent is BATCH_CREATE_CHANNEL_MEMBERSHIP for the members
+// a batch added.
+func (s *Service) batchMembershipEvent(ch store.Channel, typ string, invitedBy actor, added []store.ChannelMembership) events.Event {
+	p := events.BatchChannelMemberships{
+		InvitedBy:  &events.Identity{Arn: invitedBy.String(), Name: invitedBy.Name},
+		Type:       typ,
+		ChannelArn: s.channelArn(ch.AppInstanceID, ch.ChannelID),
+		Members:    make([]events.Identity, 0, len(added)),
+	}
+	joined := make([]string, 0, len(added))
+	for _, m := range added {
+		arn := s.actorArn(m.AppInstanceID, m.Member)
+		p.Members = append(p.Members, events.Identity{Arn: arn, Name: m.MemberName})
+		joined = append(joined, arn)
+	}
+	e := events.Event{
+		Type:        evBatchMembership,
+		MessageType: systemMessage,
+		ChannelArn:  p.ChannelArn,
+		Payload:     payload(p),
+		Joined:      joined,
+	}
+	if typ == string(chime.ChannelMembershipTypeHidden) {
+		e.Users = joined
+	} else {
+		e.Members = true
+	}
+	return e
+}
