@@ -307,6 +307,8 @@ type authzWorld struct {
 	users map[string]string // user id → ARN
 	// otherApp and stranger are another app instance and its user.
 	otherApp, otherAppID, stranger string
+	// flow is a channel flow of app, which no shared channel uses.
+	flow string
 	// shared is the shared channel of each kind, by kind name.
 	shared map[string]*authzShared
 	n      int // channels and cells so far, for unique ids
@@ -386,6 +388,13 @@ func newAuthzWorld(t authzT, owner *testing.T) *authzWorld {
 	}
 	w.otherApp, w.otherAppID = newApp("authz-other-app")
 	w.stranger = newUser(w.otherApp, "stranger")
+	flow, err := s.CreateChannelFlow(ctx, &chime.CreateChannelFlowRequest{AppInstanceArn: &w.app, Name: p("flow"), ClientRequestToken: p("authz-flow"),
+		Processors: []chime.Processor{{Name: p("p"), ExecutionOrder: p(int32(1)), FallbackAction: chime.FallbackActionContinue,
+			Configuration: &chime.ProcessorConfiguration{Lambda: &chime.LambdaConfiguration{ResourceArn: p("arn:aws:lambda:us-east-1:111122223333:function:f"), InvocationType: chime.InvocationTypeAsync}}}}})
+	if err != nil {
+		t.Fatalf("channel flow: %v", err)
+	}
+	w.flow = *flow.ChannelFlowArn
 	w.buildShared(t, authzKinds...)
 	return w
 }
@@ -965,8 +974,25 @@ func authzOps() []authzOp {
 	newChannelID := func(c *authzCall) string { return fmt.Sprintf("new-%04d", c.n) }
 
 	return []authzOp{
-		{name: "AssociateChannelFlow", row: "AssociateChannelFlow", pending: "channel flows are not implemented yet"},
-		{name: "DisassociateChannelFlow", row: "DisassociateChannelFlow", pending: "channel flows are not implemented yet"},
+		{name: "AssociateChannelFlow", row: "AssociateChannelFlow", touches: partChannel,
+			call: func(c *authzCall) (any, error) {
+				return nil, c.w.s.AssociateChannelFlow(c.ctx, &chime.AssociateChannelFlowRequest{ChannelArn: &c.ch, ChannelFlowArn: &c.w.flow, ChimeBearer: &c.bearer})
+			},
+			check: func(t *testing.T, c *authzCall, _ any) {
+				ch, _ := c.channel(t, c.w.appID, c.chID)
+				ok(t, ch.FlowID != "" && strings.HasSuffix(c.w.flow, "/"+ch.FlowID), "channel flow = %q, want %s", ch.FlowID, c.w.flow)
+			},
+			undo: func(ctx context.Context, tx store.Tx, c *authzCall, _ any) error {
+				return tx.UpdateChannel(ctx, c.base.Channel)
+			}},
+		// The shared channels have no flow: an allowed caller learns so
+		// (NotFoundException); the others are refused first.
+		{name: "DisassociateChannelFlow", row: "DisassociateChannelFlow", touches: partChannel,
+			undo: func(context.Context, store.Tx, *authzCall, any) error { return nil }, // it changed nothing
+			call: func(c *authzCall) (any, error) {
+				return nil, c.w.s.DisassociateChannelFlow(c.ctx, &chime.DisassociateChannelFlowRequest{ChannelArn: &c.ch, ChannelFlowArn: &c.w.flow, ChimeBearer: &c.bearer})
+			},
+			result: func(*authzCall) chime.ErrorKind { return chime.NotFound }},
 		{name: "ListSubChannels", row: "ListSubChannels", pending: "elastic channels are not implemented yet"},
 
 		// Channelless operations.

@@ -100,6 +100,7 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 	}{in.Content, in.Metadata, in.ContentType, in.SubChannelId, in.Type, in.Persistence, in.MessageAttributes, in.PushNotification, in.Target})
 	sc := scope("SendChannelMessage", deref(in.ChannelArn), deref(in.ChimeBearer))
 	var id string
+	status := chime.ChannelMessageStatusSent
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		c, err := s.enterAs(ctx, tx, "SendChannelMessage", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
 		if err != nil {
@@ -108,6 +109,9 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 		prev, ok, err := s.replay(ctx, tx, sc, token, fp, "SendChannelMessage")
 		if err != nil || ok {
 			id = prev
+			if ok {
+				status, err = s.replayStatus(ctx, tx, c, prev)
+			}
 			return err
 		}
 		var target *store.Actor
@@ -131,22 +135,52 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 			Sender: c.bearer.Actor, SenderName: c.bearer.Name, Status: string(chime.ChannelMessageStatusSent),
 			Attributes: attrs, PushNotification: push, Target: target, CreatedAt: now, UpdatedAt: now,
 		}
-		if persistence == string(chime.ChannelMessagePersistenceTypePersistent) {
-			if m, err = tx.CreateChannelMessage(ctx, m); err != nil {
+		persistent := persistence == string(chime.ChannelMessagePersistenceTypePersistent)
+		if flowed(c.ch, m.Type) {
+			status = chime.ChannelMessageStatusPending
+			if persistent {
+				m.Status = string(status)
+				if m, err = tx.CreateChannelMessage(ctx, m); err != nil {
+					return err
+				}
+			}
+			if err := s.startFlowJob(ctx, tx, c.ch, m, persistence, false); err != nil {
 				return err
 			}
-			if err := s.touchChannel(ctx, tx, c.ch, m); err != nil {
-				return err
+		} else {
+			if persistent {
+				if m, err = tx.CreateChannelMessage(ctx, m); err != nil {
+					return err
+				}
+				if err := s.touchChannel(ctx, tx, c.ch, m); err != nil {
+					return err
+				}
 			}
+			s.emit(tx, s.messageEvent(evCreateMessage, m, persistence))
 		}
-		s.emit(tx, s.messageEvent(evCreateMessage, m, persistence))
 		return s.remember(ctx, tx, store.IdempotencyRecord{Scope: sc, Token: token, Fingerprint: fp, Result: id,
 			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID})
 	})
 	if err != nil {
 		return nil, storeErr(err, "Channel "+deref(in.ChannelArn))
 	}
-	return &chime.SendChannelMessageResponse{ChannelArn: in.ChannelArn, MessageId: &id, Status: sentStatus(), SubChannelId: in.SubChannelId}, nil
+	return &chime.SendChannelMessageResponse{ChannelArn: in.ChannelArn, MessageId: &id, Status: &chime.ChannelMessageStatusStructure{Value: status}, SubChannelId: in.SubChannelId}, nil
+}
+
+// replayStatus is the status a retried send reports: the message's own
+// if stored, PENDING while a processor has it, SENT otherwise (a
+// non-persistent message that was delivered).
+func (s *Service) replayStatus(ctx context.Context, tx store.ReadTx, c inChannel, id string) (chime.ChannelMessageStatus, error) {
+	if _, err := tx.GetOpenFlowJobForMessage(ctx, c.ch.AppInstanceID, c.ch.ChannelID, id); err == nil {
+		return chime.ChannelMessageStatusPending, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	m, err := tx.GetChannelMessage(ctx, c.ch.AppInstanceID, c.ch.ChannelID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return chime.ChannelMessageStatusSent, nil
+	}
+	return chime.ChannelMessageStatus(m.Status), err
 }
 
 // touchChannel moves the channel's LastMessageTimestamp (and a
@@ -333,14 +367,20 @@ func (s *Service) changeMessage(ctx context.Context, tx store.Tx, op string, cha
 	if m.Status != string(chime.ChannelMessageStatusSent) {
 		return c, m, conflict("ChannelMessage %s is %s; only SENT messages can be changed.", m.MessageID, m.Status)
 	}
+	if _, err := tx.GetOpenFlowJobForMessage(ctx, m.AppInstanceID, m.ChannelID, m.MessageID); err == nil {
+		return c, m, conflict("ChannelMessage %s has an edit pending with the channel flow's processor.", m.MessageID)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return c, m, err
+	}
 	return c, m, nil
 }
 
 // UpdateChannelMessage edits the bearer's own message: new Content, and
 // Metadata and ContentType when given. Members see the latest version.
 func (s *Service) UpdateChannelMessage(ctx context.Context, in *chime.UpdateChannelMessageRequest) (*chime.UpdateChannelMessageResponse, error) {
+	status := chime.ChannelMessageStatusSent
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		_, m, err := s.changeMessage(ctx, tx, "UpdateChannelMessage", in.ChannelArn, in.ChimeBearer, in.MessageId, in.SubChannelId)
+		c, m, err := s.changeMessage(ctx, tx, "UpdateChannelMessage", in.ChannelArn, in.ChimeBearer, in.MessageId, in.SubChannelId)
 		if err != nil {
 			return err
 		}
@@ -359,6 +399,10 @@ func (s *Service) UpdateChannelMessage(ctx context.Context, in *chime.UpdateChan
 		}
 		now := s.now()
 		m.EditedAt, m.UpdatedAt = now, now
+		if c.ch.FlowID != "" && flowed(c.ch, m.Type) {
+			status = chime.ChannelMessageStatusPending
+			return s.startFlowJob(ctx, tx, c.ch, m, string(chime.ChannelMessagePersistenceTypePersistent), true)
+		}
 		if err := tx.UpdateChannelMessage(ctx, m); err != nil {
 			return err
 		}
@@ -368,7 +412,7 @@ func (s *Service) UpdateChannelMessage(ctx context.Context, in *chime.UpdateChan
 	if err != nil {
 		return nil, err
 	}
-	return &chime.UpdateChannelMessageResponse{ChannelArn: in.ChannelArn, MessageId: in.MessageId, Status: sentStatus(), SubChannelId: in.SubChannelId}, nil
+	return &chime.UpdateChannelMessageResponse{ChannelArn: in.ChannelArn, MessageId: in.MessageId, Status: &chime.ChannelMessageStatusStructure{Value: status}, SubChannelId: in.SubChannelId}, nil
 }
 
 // RedactChannelMessage removes a message's content and metadata for good;
@@ -433,6 +477,11 @@ func (s *Service) GetChannelMessageStatus(ctx context.Context, in *chime.GetChan
 			return err
 		}
 		out = &chime.ChannelMessageStatusStructure{Value: chime.ChannelMessageStatus(m.Status), Detail: optional(m.StatusDetail)}
+		if _, err := tx.GetOpenFlowJobForMessage(ctx, m.AppInstanceID, m.ChannelID, m.MessageID); err == nil {
+			out = &chime.ChannelMessageStatusStructure{Value: chime.ChannelMessageStatusPending, Detail: ptr("An edit is being processed by the channel flow.")}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		return nil
 	})
 	if err != nil {

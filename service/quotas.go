@@ -22,6 +22,12 @@ const (
 	// MaxMembershipsPerMember is the number of channels a user or bot can
 	// be a member of.
 	MaxMembershipsPerMember = 20_000
+	// MaxChannelFlows is the number of channel flows per app instance.
+	MaxChannelFlows = 100
+	// MaxProcessorsPerFlow is the number of processors per channel flow.
+	MaxProcessorsPerFlow = 1
+	// FlowCallbackWindow is how long a processor has to call back.
+	FlowCallbackWindow = 48 * time.Hour
 	// MaxTagsPerResource is the number of tags per resource (the model's
 	// TagList maximum).
 	MaxTagsPerResource = 50
@@ -40,6 +46,11 @@ const (
 	// DefaultSweepInterval is how often RunSweeper looks for expired users
 	// unless told otherwise.
 	DefaultSweepInterval = time.Minute
+	// FlowInvokeAttempts is how many times a processor is invoked before
+	// its FallbackAction applies; FlowRetryBase is the first backoff,
+	// doubled after each failure.
+	FlowInvokeAttempts = 4
+	FlowRetryBase      = 500 * time.Millisecond
 	// sweepBatch is how many expired users one sweep transaction deletes, so
 	// a large backlog does not hold the writer for long.
 	sweepBatch = 500

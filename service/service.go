@@ -34,6 +34,9 @@ type Config struct {
 	// MessagingEndpoint is what GetMessagingSessionEndpoint answers: the
 	// websocket's public host[:port], bare, exactly as clients sign it.
 	MessagingEndpoint string
+	// Flows invokes channel-flow processors; nil makes every invocation
+	// fail, so messages take their processor's FallbackAction.
+	Flows FlowInvoker
 }
 
 // Service implements chime.API on a store.
@@ -43,6 +46,8 @@ type Service struct {
 	cfg   Config
 	// pageKey seals NextTokens; it is shared by every node through the store.
 	pageKey []byte
+	// flowWake wakes RunFlows when a message needs its processor.
+	flowWake chan struct{}
 }
 
 // pageKeySecret names the NextToken sealing key in the store.
@@ -58,7 +63,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service: page token key: %w", err)
 	}
-	return &Service{store: st, cfg: cfg, pageKey: key}, nil
+	return &Service{store: st, cfg: cfg, pageKey: key, flowWake: make(chan struct{}, 1)}, nil
 }
 
 // getOrCreateSecret returns the named secret, creating a random one of size

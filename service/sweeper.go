@@ -108,7 +108,12 @@ func (s *Service) sweepUsers(ctx context.Context) (int, error) {
 			}
 			n = len(users)
 			if n < sweepBatch {
-				_, err = tx.DeleteIdempotencyRecordsBefore(ctx, now.Add(-IdempotencyWindow))
+				if _, err = tx.DeleteIdempotencyRecordsBefore(ctx, now.Add(-IdempotencyWindow)); err != nil {
+					return err
+				}
+				// Past the callback window a flow job is forgotten: its
+				// processor can no longer answer (ForbiddenException).
+				_, err = tx.DeleteFlowJobsBefore(ctx, now, 0)
 			}
 			return err
 		})

@@ -7,9 +7,8 @@ import (
 	"github.com/belfryhq/belfry/store"
 )
 
-// The tag operations are shared by both APIs and accept any Chime ARN.
-// Today app instances, users, bots and channels exist; channel flows join
-// resourceOwner when the messaging API creates them.
+// The tag operations are shared by both APIs and accept the ARN of any
+// Chime resource: app instances, users, bots, channels and channel flows.
 
 // resourceOwner checks that the resource arn names exists and returns it
 // parsed (its AppInstanceID owns the tags).
@@ -28,8 +27,8 @@ func (s *Service) resourceOwner(ctx context.Context, tx store.ReadTx, arn string
 		_, err = tx.GetAppInstanceBot(ctx, a.AppInstanceID, a.ID)
 	case chime.ResourceChannel:
 		_, err = tx.GetChannel(ctx, a.AppInstanceID, a.ID)
-	default:
-		err = store.ErrNotFound // channel flows do not exist yet
+	case chime.ResourceChannelFlow:
+		_, err = tx.GetChannelFlow(ctx, a.AppInstanceID, a.ID)
 	}
 	return a, storeErr(err, "Resource "+arn)
 }

@@ -40,7 +40,9 @@ type Channel struct {
 	CreatedByKind MemberKind
 	CreatedByID   string
 	CreatedByName string
-	// FlowID is the associated channel flow's id; "" for none.
+	// FlowID is the associated channel flow's id; "" for none. It must name
+	// a flow of the app instance (ErrNotFound otherwise), and a flow cannot
+	// be deleted while a channel names it.
 	FlowID string
 	// Elastic is nil for a standard channel.
 	Elastic *ElasticConfig
@@ -103,7 +105,8 @@ type ChannelWriter interface {
 	UpdateChannel(ctx context.Context, c Channel) error
 
 	// DeleteChannel deletes the channel and everything in it: memberships,
-	// moderators, bans, messages, and the idempotency records it owns. Tags
+	// moderators, bans, messages, flow jobs, and the idempotency records it
+	// owns. Tags
 	// are keyed by ARN: the caller deletes them. A missing channel is an
 	// error wrapping ErrNotFound.
 	DeleteChannel(ctx context.Context, appInstanceID, channelID string) error

@@ -26,14 +26,16 @@ type IdempotencyRecord struct {
 	Result    string
 	CreatedAt time.Time
 
-	// The owner: AppInstanceID always; plus UserID, BotID, EndpointID or
-	// ChannelID when the record belongs to a user, bot, endpoint or channel
-	// (a channel owns the tokens of its creation and of its messages).
+	// The owner: AppInstanceID always; plus UserID, BotID, EndpointID,
+	// ChannelID or FlowID when the record belongs to a user, bot, endpoint,
+	// channel (a channel owns the tokens of its creation and of its
+	// messages) or channel flow.
 	AppInstanceID string
 	UserID        string
 	BotID         string
 	EndpointID    string
 	ChannelID     string
+	FlowID        string
 }
 
 // IdempotencyReader reads idempotency records.

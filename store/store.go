@@ -99,6 +99,8 @@ type ReadTx interface {
 	ChannelMembershipReader
 	ChannelGrantReader
 	ChannelMessageReader
+	ChannelFlowReader
+	FlowJobReader
 }
 
 // Tx is a read-write transaction: everything a ReadTx can do, plus every
@@ -119,6 +121,8 @@ type Tx interface {
 	ChannelMembershipWriter
 	ChannelGrantWriter
 	ChannelMessageWriter
+	ChannelFlowWriter
+	FlowJobWriter
 
 	// AfterCommit registers f to run once the transaction has committed
 	// (never if it does not). Functions run in registration order, and the

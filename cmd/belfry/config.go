@@ -30,6 +30,10 @@ type config struct {
 	WSPublicHost       string
 	MaxSessionsPerUser int
 	WSPingInterval     time.Duration
+
+	LambdaEndpoint    string
+	FlowWebhooks      string
+	FlowWebhookSecret string
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -54,6 +58,9 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.WSPublicHost, "ws-public-host", "", "HOST[:PORT] clients reach the messaging-session websocket at, as GetMessagingSessionEndpoint returns it (bare: no scheme, no path); default: the TLS listener's address, or the plain one's with TLS off")
 	fs.IntVar(&c.MaxSessionsPerUser, "max-sessions-per-user", realtime.DefaultMaxSessionsPerUser, "messaging sessions one AppInstanceUser may have open on this server; the next is closed with code 1008")
 	fs.DurationVar(&c.WSPingInterval, "ws-ping-interval", realtime.DefaultPingInterval, "how often the server pings each messaging session; one that answers no ping for two intervals is dropped")
+	fs.StringVar(&c.LambdaEndpoint, "lambda-endpoint", "", "base URL of the AWS Lambda API that channel-flow processors are invoked through (any Lambda-compatible runtime); default: the standard AWS endpoint of the processor's region. Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, ~/.aws, ...)")
+	fs.StringVar(&c.FlowWebhooks, "flow-webhooks", "", "channel-flow processors reached by HTTP webhook instead of Lambda: ARN=URL[,ARN=URL...]; requests are signed with --flow-webhook-secret")
+	fs.StringVar(&c.FlowWebhookSecret, "flow-webhook-secret", "", "HMAC-SHA256 key that signs webhook requests (X-Belfry-Signature); required with --flow-webhooks")
 	return fs
 }
 
@@ -133,6 +140,9 @@ func (c *config) validateServe() error {
 	}
 	if c.WSPingInterval < time.Second {
 		return usageError{fmt.Errorf("--ws-ping-interval must be at least 1s, got %s", c.WSPingInterval)}
+	}
+	if c.FlowWebhooks != "" && c.FlowWebhookSecret == "" {
+		return usageError{fmt.Errorf("--flow-webhooks needs --flow-webhook-secret, so receivers can verify the requests")}
 	}
 	host, err := normalizePublicHost(c.WSPublicHost)
 	if err != nil {

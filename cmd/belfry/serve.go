@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/flows"
 	"github.com/belfryhq/belfry/httpapi"
 	"github.com/belfryhq/belfry/keyring"
 	"github.com/belfryhq/belfry/localca"
@@ -104,7 +105,18 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	bus := events.NewMemory()
-	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, Bus: bus, MessagingEndpoint: wsEndpoint})
+	hooks, err := flows.ParseWebhooks(cfg.FlowWebhooks)
+	if err != nil {
+		return usageError{fmt.Errorf("--flow-webhooks: %w", err)}
+	}
+	invoker, err := flows.New(ctx, flows.Config{
+		LambdaEndpoint: cfg.LambdaEndpoint, Region: cfg.Region,
+		Webhooks: hooks, WebhookSecret: []byte(cfg.FlowWebhookSecret),
+	})
+	if err != nil {
+		return fmt.Errorf("channel-flow processors: %w", err)
+	}
+	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, Bus: bus, MessagingEndpoint: wsEndpoint, Flows: invoker})
 	if err != nil {
 		return fmt.Errorf("start service: %w", err)
 	}
@@ -131,6 +143,15 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		svc.RunSweeper(sweepCtx, cfg.SweepInterval, log)
 	}()
 	defer func() { stopSweep(); <-sweepDone }()
+	// Channel-flow processing picks up, at once, messages left pending by a
+	// previous run; it stops (and is waited for) before the store closes.
+	flowsCtx, stopFlows := context.WithCancel(ctx)
+	flowsDone := make(chan struct{})
+	go func() {
+		defer close(flowsDone)
+		svc.RunFlows(flowsCtx, log)
+	}()
+	defer func() { stopFlows(); <-flowsDone }()
 
 	api := httpapi.New(httpapi.Config{
 		API:        svc,

@@ -199,7 +199,9 @@ func searchChannelsQuery(appInstanceID string, clauses []store.MemberClause, mem
 	return b.String(), args, nil
 }
 
-// CreateChannel implements store.ChannelWriter.
+// CreateChannel implements store.ChannelWriter. The channels' foreign key
+// to their flow makes a FlowID naming no flow of the app instance
+// ErrNotFound, here and in UpdateChannel.
 func (t writeTx) CreateChannel(ctx context.Context, c store.Channel) (store.Channel, error) {
 	var elMax, elTarget, elMin any
 	if e := c.Elastic; e != nil {
@@ -232,8 +234,8 @@ func (t writeTx) UpdateChannel(ctx context.Context, c store.Channel) error {
 }
 
 // DeleteChannel implements store.ChannelWriter. The schema's cascading
-// foreign keys delete the memberships, grants, messages and idempotency
-// records.
+// foreign keys delete the memberships, grants, messages, flow jobs and
+// idempotency records.
 func (t writeTx) DeleteChannel(ctx context.Context, appInstanceID, channelID string) error {
 	return t.execOne(ctx, "delete channel "+channelID,
 		`DELETE FROM channels WHERE app_instance_id = ? AND channel_id = ?`, appInstanceID, channelID)

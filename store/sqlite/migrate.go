@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -70,8 +72,36 @@ func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
 // the write lock before the version is read, so two processes opening the
 // same file at once (say `belfry serve` and `belfry credentials create`)
 // apply each step once.
+//
+// The migrations run with foreign keys off, as SQLite's procedure for
+// changing a table's definition requires
+// (https://sqlite.org/lang_altertable.html#otheralter): with them on,
+// dropping a table that others reference ON DELETE CASCADE would delete
+// the rows referencing it. The pragma cannot change inside a transaction,
+// so it is set on the connection around it, and the transaction commits
+// only if PRAGMA foreign_key_check finds no row referencing a missing one.
+// A migration therefore cannot count on cascades (one that deletes a
+// parent without its children fails that check). The check reads every
+// table that has a foreign key, so it runs only when there is something
+// to migrate.
 func migrate(ctx context.Context, db *sql.DB, ms []migration, now time.Time) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	// Deferred before the rollback, so it runs after it: the pragma is a
+	// no-op inside a transaction.
+	defer func() {
+		if rerr := restoreForeignKeys(context.WithoutCancel(ctx), conn); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -92,6 +122,9 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration, now time.Time) (er
 		return fmt.Errorf("schema version %d, this binary knows up to %d (upgrade Belfry, or restore a backup): %w",
 			current, len(ms), store.ErrSchemaTooNew)
 	}
+	if current == len(ms) {
+		return tx.Commit() // up to date; schema_migrations may be new
+	}
 	for _, m := range ms[current:] {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
@@ -101,5 +134,47 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration, now time.Time) (er
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
 	}
+	if err := foreignKeyCheck(ctx, tx); err != nil {
+		return fmt.Errorf("migrations %s to %s: %w", ms[current].name, ms[len(ms)-1].name, err)
+	}
 	return tx.Commit()
+}
+
+// foreignKeyCheck returns an error naming the first row, if any, that
+// references a missing one.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid, fkid sql.NullInt64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
+}
+
+// restoreForeignKeys turns foreign keys back on and checks that they are:
+// were the connection still in a transaction, the pragma would do nothing.
+// Should that fail, the connection is discarded rather than returned to the
+// pool without foreign keys.
+func restoreForeignKeys(ctx context.Context, conn *sql.Conn) error {
+	var on int
+	_, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = ON`)
+	if err == nil {
+		err = conn.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&on)
+	}
+	if err == nil && on != 1 {
+		err = errors.New("foreign keys stay off")
+	}
+	if err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		return fmt.Errorf("turning foreign keys back on after migrating: %w", err)
+	}
+	return nil
 }

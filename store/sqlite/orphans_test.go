@@ -19,9 +19,10 @@ const orphanArn = "arn:aws:chime:us-east-1:111122223333:app-instance/app"
 // serverWide tables belong to no app instance.
 var serverWide = map[string]bool{"schema_migrations": true, "server_secrets": true}
 
-// createEverything stores, in app instance "app", two users, two bots and
-// two channels, with a row of every table belonging to each: u1, b1 and c1
-// are the ones the tests delete, u2, b2 and c2 must keep theirs.
+// createEverything stores, in app instance "app", two users, two bots, two
+// channel flows and two channels (c1 with flow f1, c2 with f2), with a row
+// of every table belonging to each: u1, b1, c1 and f1 are the ones the
+// tests delete, u2, b2, c2 and f2 must keep theirs.
 func createEverything(t *testing.T, db *DB) {
 	t.Helper()
 	ctx := t.Context()
@@ -37,7 +38,7 @@ func createEverything(t *testing.T, db *DB) {
 			return err
 		}
 		for _, n := range []string{"1", "2"} {
-			u, b, c, e := "u"+n, "b"+n, "c"+n, "e"+n
+			u, b, c, e, f := "u"+n, "b"+n, "c"+n, "e"+n, "f"+n
 			for _, w := range []func() error{
 				func() error {
 					_, err := tx.CreateAppInstanceUser(ctx, store.AppInstanceUser{AppInstanceID: "app", UserID: u, CreatedAt: now, UpdatedAt: now})
@@ -61,11 +62,20 @@ func createEverything(t *testing.T, db *DB) {
 					return err
 				},
 				func() error {
+					_, err := tx.CreateChannelFlow(ctx, store.ChannelFlow{AppInstanceID: "app", FlowID: f, Processors: "[]", CreatedAt: now, UpdatedAt: now})
+					return err
+				},
+				func() error {
 					_, err := tx.CreateChannel(ctx, store.Channel{AppInstanceID: "app", ChannelID: c, Mode: "UNRESTRICTED", Privacy: "PUBLIC",
-						CreatedByKind: store.MemberUser, CreatedByID: u, CreatedAt: now, UpdatedAt: now,
+						CreatedByKind: store.MemberUser, CreatedByID: u, CreatedAt: now, UpdatedAt: now, FlowID: f,
 						Elastic:    &store.ElasticConfig{MaximumSubChannels: 2, TargetMembershipsPerSubChannel: 2, MinimumMembershipPercentage: 1},
 						Expiration: &store.ChannelExpiration{Criterion: "CREATED_TIMESTAMP", Days: 1, At: now}})
 					return err
+				},
+				func() error {
+					return tx.CreateFlowJob(ctx, store.FlowJob{CallbackID: "cb" + n, AppInstanceID: "app", ChannelID: c, MessageID: "m" + n,
+						Message: "{}", FlowID: f, ProcessorArn: "arn:aws:lambda:us-east-1:111122223333:function:p", Fallback: "ABORT",
+						State: store.FlowJobInvoking, NextAttemptAt: now, Deadline: now, CreatedAt: now, UpdatedAt: now})
 				},
 				func() error { return tx.PutTags(ctx, "app", orphanArn+"/user/"+u, []store.Tag{{Key: "k", Value: "v"}}) },
 				func() error { return tx.PutTags(ctx, "app", orphanArn+"/bot/"+b, []store.Tag{{Key: "k", Value: "v"}}) },
@@ -80,7 +90,7 @@ func createEverything(t *testing.T, db *DB) {
 					return err
 				}
 			}
-			for _, owner := range []store.IdempotencyRecord{{UserID: u}, {BotID: b}, {EndpointID: e}, {ChannelID: c}} {
+			for _, owner := range []store.IdempotencyRecord{{UserID: u}, {BotID: b}, {EndpointID: e}, {ChannelID: c}, {FlowID: f}} {
 				owner.Scope, owner.Token, owner.AppInstanceID, owner.CreatedAt = fmt.Sprintf("%+v", owner), "t", "app", now
 				if err := tx.PutIdempotencyRecord(ctx, owner); err != nil {
 					return err
@@ -223,11 +233,12 @@ func TestDeleteAppInstanceLeavesNoRows(t *testing.T) {
 	}
 }
 
-// TestDeleteMembersAndChannelLeavesNoRows deletes a user, a bot and a
-// channel as the service does (the store's delete, plus the tags and
-// credentials the caller deletes), then looks in every column that names a
-// user, bot, endpoint or channel for the deleted ones. Messages name their
-// sender and target in columns of their own, and keep them on purpose.
+// TestDeleteMembersAndChannelLeavesNoRows deletes a user, a bot, a channel
+// and then its flow as the service does (the store's delete, plus the tags
+// and credentials the caller deletes), then looks in every column that
+// names a user, bot, endpoint, channel or flow for the deleted ones.
+// Messages name their sender and target in columns of their own, and keep
+// them on purpose.
 func TestDeleteMembersAndChannelLeavesNoRows(t *testing.T) {
 	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
 	ctx := t.Context()
@@ -246,6 +257,7 @@ func TestDeleteMembersAndChannelLeavesNoRows(t *testing.T) {
 			func() error { _, err := tx.DeleteAllTags(ctx, orphanArn+"/bot/b1"); return err },
 			func() error { return tx.DeleteChannel(ctx, "app", "c1") },
 			func() error { _, err := tx.DeleteAllTags(ctx, orphanArn+"/channel/c1"); return err },
+			func() error { return tx.DeleteChannelFlow(ctx, "app", "f1") }, // c1 named it
 		} {
 			if err := del(); err != nil {
 				return err
@@ -262,6 +274,7 @@ func TestDeleteMembersAndChannelLeavesNoRows(t *testing.T) {
 		"bot_id":       {"b1"},
 		"endpoint_id":  {"e1"},
 		"channel_id":   {"c1"},
+		"flow_id":      {"f1"},
 		"user_arn":     {orphanArn + "/user/u1"},
 		"resource_arn": {orphanArn + "/user/u1", orphanArn + "/bot/b1", orphanArn + "/channel/c1"},
 	}

@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -163,6 +165,11 @@ func TestQueryPlans(t *testing.T) {
 		plan{name: "moderated by user", q: listModeratedQuery("user_id"), args: []any{"a", "u", 0, 10}},
 		plan{name: "moderated by bot", q: listModeratedQuery("bot_id"), args: []any{"a", "b", 0, 10}},
 		plan{name: "delete messages before", q: deleteMessagesBeforeQuery, args: []any{"a", 1, 10}},
+		plan{name: "channel flows", q: listChannelFlowsQuery, args: []any{"a", 0, 10}},
+		plan{name: "channels with flow", q: listChannelsWithFlowQuery, args: []any{"a", "f", 0, 10}},
+		plan{name: "open flow job", q: getOpenFlowJobQuery, args: []any{"a", "c", "m"}},
+		plan{name: "due flow jobs", q: listDueFlowJobsQuery, args: []any{1, 10}},
+		plan{name: "delete flow jobs before", q: deleteFlowJobsBeforeQuery, args: []any{1, 10}},
 		// Ties of initiate_deletion_at are sorted: few app instances are due.
 		plan{name: "due retention", q: listDueRetentionQuery, args: []any{1}, sorts: true},
 	)
@@ -195,19 +202,7 @@ func TestQueryPlans(t *testing.T) {
 // the records, their indexes and their cascades must survive it.
 func TestMigrateIdempotencyRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "belfry.db")
-	ms, err := loadMigrations(embeddedMigrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	old, err := sql.Open("sqlite", dsn(path, url.Values{"_pragma": {"foreign_keys(ON)"}, "_txlock": {"immediate"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrate(ctx, old, ms[:2], time.UnixMilli(0)); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	ms := openAtVersion(t, path, 2, []string{
 		`INSERT INTO app_instances (id, name, created_at, updated_at) VALUES ('app', '', 0, 0)`,
 		`INSERT INTO app_instance_users (app_instance_id, user_id, name, created_at, updated_at) VALUES ('app', 'u', '', 0, 0)`,
 		`INSERT INTO app_instance_bots (app_instance_id, bot_id, name, configuration, created_at, updated_at) VALUES ('app', 'b', '', x'', 0, 0)`,
@@ -218,14 +213,8 @@ func TestMigrateIdempotencyRecords(t *testing.T) {
 			('user', 't', 'f2', 'r2', 2, 'app', 'u', NULL, NULL),
 			('bot', 't', 'f3', 'r3', 3, 'app', NULL, 'b', NULL),
 			('endpoint', 't', 'f4', 'r4', 4, 'app', NULL, NULL, 'e')`,
-	} {
-		if _, err := old.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := old.Close(); err != nil {
-		t.Fatal(err)
-	}
+	})
+	ctx := t.Context()
 
 	db := openTemp(t, path)
 	if got := appliedMigrations(t, db); len(got) != len(ms) {
@@ -256,21 +245,9 @@ func TestMigrateIdempotencyRecords(t *testing.T) {
 	if err := db.readers.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
 		t.Errorf("integrity_check = %q, %v", integrity, err)
 	}
-	var indexes []string
-	rows, err := db.readers.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'idempotency_records' AND sql IS NOT NULL ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		indexes = append(indexes, name)
-	}
-	rows.Close()
+	indexes := schemaIndexes(t, db, "idempotency_records")
 	wantIndexes := []string{"idempotency_records_by_age", "idempotency_records_by_app_instance", "idempotency_records_by_bot",
-		"idempotency_records_by_channel", "idempotency_records_by_endpoint", "idempotency_records_by_user"}
+		"idempotency_records_by_channel", "idempotency_records_by_endpoint", "idempotency_records_by_flow", "idempotency_records_by_user"}
 	if !slices.Equal(indexes, wantIndexes) {
 		t.Errorf("indexes of idempotency_records = %v, want %v", indexes, wantIndexes)
 	}
@@ -279,7 +256,7 @@ func TestMigrateIdempotencyRecords(t *testing.T) {
 	}
 
 	// The cascades still work on the rebuilt table.
-	err = db.Update(ctx, func(tx store.Tx) error {
+	err := db.Update(ctx, func(tx store.Tx) error {
 		if err := tx.DeleteAppInstanceUser(ctx, "app", "u"); err != nil { // and its endpoint
 			return err
 		}
@@ -295,6 +272,236 @@ func TestMigrateIdempotencyRecords(t *testing.T) {
 		}
 		if w.Scope != "app" && err == nil {
 			t.Errorf("record of the deleted %s survived", w.Scope)
+		}
+	}
+}
+
+// openAtVersion creates a database at path migrated up to version v only,
+// runs stmts in it with foreign keys on, closes it and returns every
+// migration.
+func openAtVersion(t *testing.T, path string, v int, stmts []string) []migration {
+	t.Helper()
+	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	old, err := sql.Open("sqlite", dsn(path, url.Values{"_pragma": {"foreign_keys(ON)"}, "_txlock": {"immediate"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = old.Close() }()
+	if err := migrate(ctx, old, ms[:v], time.UnixMilli(0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range stmts {
+		if _, err := old.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+// dumpTable returns every row of table, reading only cols, in a
+// deterministic order.
+func dumpTable(t *testing.T, db *sql.DB, table string, cols []string) [][]any {
+	t.Helper()
+	list := `"` + strings.Join(cols, `", "`) + `"`
+	rows, err := db.QueryContext(t.Context(), `SELECT `+list+` FROM "`+table+`" ORDER BY `+list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// schemaIndexes returns the names of table's explicitly created indexes.
+func schemaIndexes(t *testing.T, db *DB, table string) []string {
+	t.Helper()
+	rows, err := db.readers.QueryContext(t.Context(),
+		`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// TestMigrateChannelFlows opens a database at schema version 3 with rows in
+// every table: migration 4 rebuilds channels, which memberships, grants,
+// messages and idempotency records reference ON DELETE CASCADE, and
+// idempotency records. Every row must survive, with the channels' seq
+// counter, their indexes, and the cascades through the new table.
+func TestMigrateChannelFlows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	ms := openAtVersion(t, path, 3, []string{
+		`INSERT INTO app_instances (id, name, created_at, updated_at) VALUES ('app', '', 0, 0)`,
+		`INSERT INTO app_instance_users (app_instance_id, user_id, name, created_at, updated_at) VALUES ('app', 'u', 'U', 0, 0)`,
+		`INSERT INTO app_instance_bots (app_instance_id, bot_id, name, configuration, created_at, updated_at) VALUES ('app', 'b', 'B', x'', 0, 0)`,
+		`INSERT INTO app_instance_user_endpoints (endpoint_id, app_instance_id, user_id, type, resource_arn, device_token, allow_messages, created_at, updated_at)
+			VALUES ('e', 'app', 'u', 'GCM', '', 'd', 'ALL', 0, 0)`,
+		`INSERT INTO channels (app_instance_id, channel_id, name, mode, privacy, metadata, created_by_kind, created_by_id, created_by_name,
+			elastic_max_sub_channels, elastic_target_memberships, elastic_min_membership_pct,
+			expiration_criterion, expiration_days, expires_at, last_message_at, created_at, updated_at) VALUES
+			('app', 'c1', 'one', 'RESTRICTED', 'PRIVATE', 'm1', 'user', 'u', 'U', 2, 3, 4, 'CREATED_TIMESTAMP', 1, 86400000, 5, 6, 7),
+			('app', 'c2', 'two', 'UNRESTRICTED', 'PUBLIC', '', 'bot', 'b', 'B', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 8, 9),
+			('app', 'c3', 'three', 'UNRESTRICTED', 'PUBLIC', '', 'user', 'u', 'U', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 10, 11)`,
+		// The newest channel is deleted: its seq must not come back.
+		`DELETE FROM channels WHERE channel_id = 'c3'`,
+		`INSERT INTO channel_memberships (app_instance_id, channel_id, user_id, bot_id, type, invited_by_kind, invited_by_id, created_at, updated_at) VALUES
+			('app', 'c1', 'u', NULL, 'DEFAULT', 'user', 'u', 1, 1), ('app', 'c1', NULL, 'b', 'HIDDEN', 'user', 'u', 2, 2),
+			('app', 'c2', 'u', NULL, 'DEFAULT', 'user', 'u', 3, 3)`,
+		`INSERT INTO channel_grants (app_instance_id, channel_id, kind, user_id, bot_id, created_by_kind, created_by_id, created_at) VALUES
+			('app', 'c1', 'moderator', 'u', NULL, 'user', 'u', 1), ('app', 'c1', 'ban', NULL, 'b', 'user', 'u', 2),
+			('app', 'c2', 'moderator', NULL, 'b', 'user', 'u', 3)`,
+		`INSERT INTO channel_messages (message_id, app_instance_id, channel_id, content, type, sender_kind, sender_id, status, created_at, updated_at) VALUES
+			('m1', 'app', 'c1', 'hi', 'STANDARD', 'user', 'u', 'SENT', 1, 1), ('m2', 'app', 'c2', 'yo', 'STANDARD', 'bot', 'b', 'SENT', 2, 2)`,
+		`INSERT INTO idempotency_records (scope, token, fingerprint, result, created_at, app_instance_id, user_id, bot_id, endpoint_id, channel_id) VALUES
+			('app', 't', 'f1', 'r1', 1, 'app', NULL, NULL, NULL, NULL),
+			('user', 't', 'f2', 'r2', 2, 'app', 'u', NULL, NULL, NULL),
+			('bot', 't', 'f3', 'r3', 3, 'app', NULL, 'b', NULL, NULL),
+			('endpoint', 't', 'f4', 'r4', 4, 'app', NULL, NULL, 'e', NULL),
+			('channel c1', 't', 'f5', 'r5', 5, 'app', NULL, NULL, NULL, 'c1'),
+			('channel c2', 't', 'f6', 'r6', 6, 'app', NULL, NULL, NULL, 'c2')`,
+	})
+	ctx := t.Context()
+
+	// Every row of every table, as version 3 has them.
+	before := map[string][][]any{}
+	cols := map[string][]string{}
+	{
+		old, err := sql.Open("sqlite", dsn(path, url.Values{"mode": {"ro"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := &DB{readers: old} // for tables and columns, which read only
+		for _, table := range tables(t, db) {
+			cols[table] = columns(t, db, table)
+			before[table] = dumpTable(t, old, table, cols[table])
+		}
+		_ = old.Close()
+	}
+	if len(before["channels"]) != 2 || len(before["channel_memberships"]) != 3 || len(before["idempotency_records"]) != 6 {
+		t.Fatalf("fixture: %d channels, %d memberships, %d idempotency records", len(before["channels"]),
+			len(before["channel_memberships"]), len(before["idempotency_records"]))
+	}
+
+	db := openTemp(t, path)
+	if got := appliedMigrations(t, db); len(got) != len(ms) {
+		t.Fatalf("schema_migrations = %v after reopening", got)
+	}
+	for table, rows := range before {
+		if table == "schema_migrations" {
+			continue
+		}
+		if got := dumpTable(t, db.readers, table, cols[table]); !reflect.DeepEqual(got, rows) {
+			t.Errorf("%s after the migration:\n got %v\nwant %v", table, got, rows)
+		}
+	}
+	if n := countRows(t, db, `SELECT COUNT(*) FROM idempotency_records WHERE flow_id IS NOT NULL`); n != 0 {
+		t.Errorf("%d idempotency records gained a flow", n)
+	}
+	checkForeignKeys(t, db)
+	var integrity string
+	if err := db.readers.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
+		t.Errorf("integrity_check = %q, %v", integrity, err)
+	}
+	if n := countRows(t, db, `SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_new%'`); n != 0 {
+		t.Errorf("%d schema objects left over from the rebuilds", n)
+	}
+	for table, want := range map[string][]string{
+		"channels": {"channels_by_expiry", "channels_by_flow", "channels_by_privacy", "channels_by_seq", "channels_elastic"},
+		"idempotency_records": {"idempotency_records_by_age", "idempotency_records_by_app_instance", "idempotency_records_by_bot",
+			"idempotency_records_by_channel", "idempotency_records_by_endpoint", "idempotency_records_by_flow", "idempotency_records_by_user"},
+	} {
+		if got := schemaIndexes(t, db, table); !slices.Equal(got, want) {
+			t.Errorf("indexes of %s = %v, want %v", table, got, want)
+		}
+	}
+	var fk int
+	if err := db.writer.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("foreign_keys after migrating = %d, %v; want 1", fk, err)
+	}
+
+	now := time.UnixMilli(100).UTC()
+	err := db.Update(ctx, func(tx store.Tx) error {
+		// The seq of the deleted c3 is not reused.
+		c, err := tx.CreateChannel(ctx, store.Channel{AppInstanceID: "app", ChannelID: "c4", Mode: "UNRESTRICTED", Privacy: "PUBLIC",
+			CreatedByKind: store.MemberUser, CreatedByID: "u", CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			return err
+		}
+		if c.Seq != 4 {
+			t.Errorf("new channel's Seq = %d, want 4 (after the deleted c3's 3)", c.Seq)
+		}
+		// The channels reference their flow now.
+		c2, err := tx.GetChannel(ctx, "app", "c2")
+		if err != nil {
+			return err
+		}
+		c2.FlowID = "fl"
+		if err := tx.UpdateChannel(ctx, c2); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("UpdateChannel with a missing flow = %v, want ErrNotFound", err)
+		}
+		if _, err := tx.CreateChannelFlow(ctx, store.ChannelFlow{AppInstanceID: "app", FlowID: "fl", Processors: "[]", CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.UpdateChannel(ctx, c2); err != nil {
+			return err
+		}
+		if err := tx.DeleteChannelFlow(ctx, "app", "fl"); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("DeleteChannelFlow of c2's flow = %v, want ErrConflict", err)
+		}
+		// The cascades from the rebuilt table still work.
+		return tx.DeleteChannel(ctx, "app", "c1")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range map[string]int{"channel_memberships": 1, "channel_grants": 1, "channel_messages": 1, "idempotency_records": 5} {
+		if n := countRows(t, db, `SELECT COUNT(*) FROM "`+table+`"`); n != want {
+			t.Errorf("%s: %d rows after deleting c1, want c2's and others' %d", table, n, want)
+		}
+		if n := countRows(t, db, `SELECT COUNT(*) FROM "`+table+`" WHERE channel_id = 'c1'`); n != 0 {
+			t.Errorf("%s: %d rows of the deleted c1", table, n)
+		}
+	}
+	checkForeignKeys(t, db)
+
+	// And deleting the app instance deletes everything, the flow its
+	// channel names included.
+	if err := db.Update(ctx, func(tx store.Tx) error { return tx.DeleteAppInstance(ctx, "app") }); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables(t, db) {
+		if !serverWide[table] && countRows(t, db, `SELECT COUNT(*) FROM "`+table+`"`) != 0 {
+			t.Errorf("%s has rows after the app instance was deleted", table)
 		}
 	}
 }

@@ -30,9 +30,10 @@
 // # Adding a table
 //
 // See package store for the whole recipe. Here: add
-// migrations/NNNN_description.sql (never edit a released one; SQLite runs it
-// inside the migration transaction, so no PRAGMA foreign_keys=OFF there),
-// and implement the record's reader methods on readTx and writer methods on
+// migrations/NNNN_description.sql (never edit a released one; migrate runs
+// it inside the migration transaction with foreign keys off, so it may
+// rebuild a table others reference but cannot count on cascades, and a
+// PRAGMA there changes nothing), and implement the record's reader methods on readTx and writer methods on
 // writeTx in a file named after the record (see credential.go), passing
 // write errors through translate.
 package sqlite

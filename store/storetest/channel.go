@@ -204,6 +204,7 @@ func testChannelCreateGet(t *testing.T, s store.Store) {
 	full.Elastic = &store.ElasticConfig{MaximumSubChannels: 10, TargetMembershipsPerSubChannel: 100, MinimumMembershipPercentage: 25}
 	full.Expiration = &store.ChannelExpiration{Criterion: "LAST_MESSAGE_TIMESTAMP", Days: 7, At: epoch.Add(7 * 24 * time.Hour)}
 	full.CreatedAt, full.UpdatedAt, full.LastMessageAt = epoch.Add(time.Second), epoch.Add(2*time.Second), epoch.Add(3*time.Second)
+	createFlows(t, s, f.flow("flow-1"))
 	full = createChannels(t, s, full)[0]
 	if f.general.Seq == 0 || full.Seq <= f.general.Seq {
 		t.Errorf("Seq = %d then %d, want increasing from > 0", f.general.Seq, full.Seq)

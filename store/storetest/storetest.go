@@ -76,6 +76,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Message/SubChannel", testMessageSubChannel},
 		{"Message/Retention", testMessageRetention},
 
+		{"Flow/CreateGet", testChannelFlowCreateGet},
+		{"Flow/Errors", testChannelFlowErrors},
+		{"Flow/List", testChannelFlowList},
+		{"Flow/Association", testChannelFlowAssociation},
+		{"Flow/ChannelsWithFlow", testChannelsWithFlow},
+		{"Flow/DeleteAppInstance", testFlowDeleteAppInstance},
+
+		{"FlowJob/Lifecycle", testFlowJobLifecycle},
+		{"FlowJob/Errors", testFlowJobErrors},
+		{"FlowJob/DeleteChannel", testFlowJobDeleteChannel},
+
 		{"Tx/ReadsOwnWrites", testTxReadsOwnWrites},
 		{"Tx/RollbackOnError", testTxRollbackOnError},
 		{"Tx/RollbackOnPanic", testTxRollbackOnPanic},
