@@ -15,9 +15,18 @@ type inChannel struct {
 	arn    chime.ARN
 	ch     store.Channel
 	bearer actor
-	roles  roles
+	// roles are the bearer's roles. Until full is set only the membership
+	// is known: most calls are made by members, whose membership decides,
+	// so the admin, moderator and ban lookups wait until a decision needs
+	// them (loadRoles).
+	roles roles
+	full  bool
 	// membership is the bearer's membership; nil if it has none.
 	membership *store.ChannelMembership
+
+	// ctx and tx are the call's, for loadRoles.
+	ctx context.Context
+	tx  store.ReadTx
 }
 
 // channelArn is the channel's ARN as a string.
@@ -48,24 +57,37 @@ func (s *Service) enter(ctx context.Context, tx store.ReadTx, channelArn, bearer
 	if c.ch, err = tx.GetChannel(ctx, a.AppInstanceID, a.ID); err != nil {
 		return c, storeErr(err, "Channel "+channelArn)
 	}
-	c.roles, c.membership, err = channelRoles(ctx, tx, c.ch, c.bearer)
-	return c, err
-}
-
-// channelRoles looks up what b is in ch.
-func channelRoles(ctx context.Context, tx store.ReadTx, ch store.Channel, b actor) (roles, *store.ChannelMembership, error) {
-	var r roles
-	var mem *store.ChannelMembership
-	m, err := tx.GetChannelMembership(ctx, ch.AppInstanceID, ch.ChannelID, b.Actor)
+	c.ctx, c.tx = ctx, tx
+	m, err := tx.GetChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, c.bearer.Actor)
 	switch {
 	case err == nil:
-		mem = &m
-		r.Member, r.Hidden = m.Type != string(chime.ChannelMembershipTypeHidden), m.Type == string(chime.ChannelMembershipTypeHidden)
+		c.membership = &m
+		c.roles.Member, c.roles.Hidden = m.Type != string(chime.ChannelMembershipTypeHidden), m.Type == string(chime.ChannelMembershipTypeHidden)
 	case !errors.Is(err, store.ErrNotFound):
-		return r, nil, err
+		return c, err
 	}
+	return c, nil
+}
+
+// loadRoles completes the bearer's roles with the admin, moderator and
+// ban lookups.
+func (c *inChannel) loadRoles() error {
+	if c.full {
+		return nil
+	}
+	r, err := otherRoles(c.ctx, c.tx, c.ch, c.bearer, c.roles)
+	if err != nil {
+		return err
+	}
+	c.roles, c.full = r, true
+	return nil
+}
+
+// otherRoles adds to r what b is in ch besides a member.
+func otherRoles(ctx context.Context, tx store.ReadTx, ch store.Channel, b actor, r roles) (roles, error) {
+	var err error
 	if r.Admin, err = isAdmin(ctx, tx, b); err != nil {
-		return r, nil, err
+		return r, err
 	}
 	for _, g := range []struct {
 		kind store.GrantKind
@@ -76,20 +98,29 @@ func channelRoles(ctx context.Context, tx store.ReadTx, ch store.Channel, b acto
 		case err == nil:
 			*g.on = true
 		case !errors.Is(err, store.ErrNotFound):
-			return r, nil, err
+			return r, err
 		}
 	}
-	return r, mem, nil
+	return r, nil
 }
 
 // require returns ForbiddenException unless the matrix lets the bearer
 // perform op; own says the call addresses the bearer's own membership or
 // message.
-func (c inChannel) require(op string, own bool) error {
+//
+// A member's own cells decide alone when they allow (the union can only add,
+// and a member is never banned); anything else needs every role.
+func (c *inChannel) require(op string, own bool) error {
 	f := channelFacts{
 		Public:       c.ch.Privacy == string(chime.ChannelPrivacyPublic),
 		Unrestricted: c.ch.Mode == string(chime.ChannelModeUnrestricted),
 		Own:          own,
+	}
+	if c.membership != nil && allowed(op, c.roles, f) {
+		return nil
+	}
+	if err := c.loadRoles(); err != nil {
+		return err
 	}
 	if allowed(op, c.roles, f) {
 		return nil

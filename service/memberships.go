@@ -74,9 +74,12 @@ func (s *Service) addMember(ctx context.Context, tx store.Tx, c inChannel, field
 
 // membershipType is the requested type, DEFAULT when omitted. HIDDEN is
 // for moderators and admins only.
-func membershipType(c inChannel, t chime.ChannelMembershipType) (string, error) {
+func membershipType(c *inChannel, t chime.ChannelMembershipType) (string, error) {
 	if t == "" || t == chime.ChannelMembershipTypeDefault {
 		return string(chime.ChannelMembershipTypeDefault), nil
+	}
+	if err := c.loadRoles(); err != nil {
+		return "", err
 	}
 	if !c.roles.Admin && !c.roles.Moderator {
 		return "", chime.Errorf(chime.Forbidden, "Only channel moderators and AppInstanceAdmins can create HIDDEN memberships; %s is %s.", c.bearer, c.roles)
@@ -103,7 +106,7 @@ func (s *Service) CreateChannelMembership(ctx context.Context, in *chime.CreateC
 		if err := noSubChannels(c.ch, in.SubChannelId); err != nil {
 			return err
 		}
-		typ, err := membershipType(c, in.Type)
+		typ, err := membershipType(&c, in.Type)
 		if err != nil {
 			return err
 		}
@@ -131,7 +134,7 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, in *chime.Ba
 		if err != nil {
 			return err
 		}
-		typ, err := membershipType(c, in.Type)
+		typ, err := membershipType(&c, in.Type)
 		if err != nil {
 			return err
 		}

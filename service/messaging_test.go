@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,7 +60,9 @@ type chat struct {
 	ch                string // a PUBLIC channel alice created, with bob as a member
 }
 
-func newChat(t *testing.T) *chat {
+func newChat(t *testing.T) *chat { return newChatB(t) }
+
+func newChatB(t testing.TB) *chat {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
 	if err != nil {
@@ -454,4 +457,23 @@ func TestMessagePaginationIsStable(t *testing.T) {
 	first := must(c.s.ListChannelMessages(t.Context(), &chime.ListChannelMessagesRequest{ChannelArn: &c.ch, ChimeBearer: &c.bob, MaxResults: p(int32(10))}))
 	_, err := c.s.ListChannelMessages(t.Context(), &chime.ListChannelMessagesRequest{ChannelArn: &c.ch, ChimeBearer: &c.bob, SortOrder: chime.SortOrderAscending, NextToken: first.NextToken})
 	wantKind(t, err, chime.BadRequest, "token used with another sort order")
+}
+
+// BenchmarkSendChannelMessage measures the service's send path (bearer and
+// role lookups, idempotency, insert, channel update, commit) without HTTP.
+func BenchmarkSendChannelMessage(b *testing.B) {
+	c := newChatB(b)
+	var n atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, err := c.s.SendChannelMessage(b.Context(), &chime.SendChannelMessageRequest{
+				ChannelArn: &c.ch, ChimeBearer: &c.alice, Content: p("hello"), Type: chime.ChannelMessageTypeStandard,
+				Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p(fmt.Sprint("bench-", n.Add(1))),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

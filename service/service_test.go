@@ -67,12 +67,12 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func createApp(t *testing.T, s *Service) string {
+func createApp(t testing.TB, s *Service) string {
 	t.Helper()
 	return *must(s.CreateAppInstance(t.Context(), &chime.CreateAppInstanceRequest{Name: p("app"), ClientRequestToken: p(fmt.Sprint(time.Now().UnixNano()))})).AppInstanceArn
 }
 
-func createUser(t *testing.T, s *Service, app, id string) string {
+func createUser(t testing.TB, s *Service, app, id string) string {
 	t.Helper()
 	return *must(s.CreateAppInstanceUser(t.Context(), &chime.CreateAppInstanceUserRequest{AppInstanceArn: &app, AppInstanceUserId: &id, Name: &id})).AppInstanceUserArn
 }
