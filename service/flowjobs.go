@@ -137,17 +137,48 @@ func (s *Service) processorEvent(j store.FlowJob, pm pendingMessage) []byte {
 // invoked, so the next round does not invoke it twice.
 const flowLease = 30 * time.Second
 
-// RunFlows invokes the processors of pending messages until ctx ends:
-// at once when a message is sent, and every quarter second for retries.
+// flowConcurrency bounds the processor invocations in flight, so that a
+// processor that hangs holds some of them, never the others' progress.
+const flowConcurrency = 16
+
+// RunFlows invokes the processors of pending messages until ctx ends: at
+// once when a message is sent, and every quarter second for retries. Each
+// invocation runs on its own, so one slow processor delays no other.
+//
+// It starts by taking back the jobs a previous run had claimed: in a
+// process that has just started, no invocation can be in flight. (With
+// several nodes, a restarting node may so invoke a job another node is
+// invoking: processors see a message at least once.)
 func (s *Service) RunFlows(ctx context.Context, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if err := s.reclaimFlows(ctx); err != nil && ctx.Err() == nil {
+		log.Error("channel flow recovery failed", "err", err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, flowConcurrency)
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if err := s.dispatchFlows(ctx); err != nil && ctx.Err() == nil {
-			log.Error("channel flow dispatch failed", "err", err)
+		if free := cap(slots) - len(slots); free > 0 {
+			jobs, err := s.claimFlows(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				log.Error("channel flow dispatch failed", "err", err)
+			}
+			for _, j := range jobs {
+				slots <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := s.runFlowJob(ctx, j); err != nil && ctx.Err() == nil {
+						log.Error("channel flow processing failed", "callback_id", j.CallbackID, "err", err)
+					}
+					<-slots
+					s.wakeFlows()
+				}()
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -158,14 +189,34 @@ func (s *Service) RunFlows(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// dispatchFlows claims the due jobs and invokes their processors
-// concurrently, then records each outcome.
-func (s *Service) dispatchFlows(ctx context.Context) error {
+// reclaimFlows makes every job in state Invoking due now.
+func (s *Service) reclaimFlows(ctx context.Context) error {
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		now := s.now()
+		jobs, err := tx.ListDueFlowJobs(ctx, now.Add(flowLease), 0)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if j.NextAttemptAt.After(now) {
+				j.NextAttemptAt, j.UpdatedAt = now, now
+				if err := tx.UpdateFlowJob(ctx, j); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// claimFlows takes up to limit due jobs, leasing them for flowLease so no
+// other round invokes them meanwhile.
+func (s *Service) claimFlows(ctx context.Context, limit int) ([]store.FlowJob, error) {
 	var jobs []store.FlowJob
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		now := s.now()
 		var err error
-		if jobs, err = tx.ListDueFlowJobs(ctx, now, 32); err != nil {
+		if jobs, err = tx.ListDueFlowJobs(ctx, now, limit); err != nil {
 			return err
 		}
 		for i := range jobs {
@@ -176,6 +227,26 @@ func (s *Service) dispatchFlows(ctx context.Context) error {
 		}
 		return nil
 	})
+	return jobs, err
+}
+
+// runFlowJob invokes a claimed job's processor and records the outcome.
+func (s *Service) runFlowJob(ctx context.Context, j store.FlowJob) error {
+	var pm pendingMessage
+	if err := json.Unmarshal([]byte(j.Message), &pm); err != nil {
+		return err
+	}
+	var err error = errNoInvoker
+	if s.cfg.Flows != nil {
+		err = s.cfg.Flows.Invoke(ctx, j.ProcessorArn, s.processorEvent(j, pm))
+	}
+	return s.invoked(ctx, j.CallbackID, err)
+}
+
+// dispatchFlows claims the due jobs and runs them concurrently, returning
+// when all are done: one round of RunFlows, synchronous (for tests).
+func (s *Service) dispatchFlows(ctx context.Context) error {
+	jobs, err := s.claimFlows(ctx, 32)
 	if err != nil {
 		return err
 	}
@@ -185,16 +256,7 @@ func (s *Service) dispatchFlows(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var pm pendingMessage
-			if err := json.Unmarshal([]byte(j.Message), &pm); err != nil {
-				errs[i] = err
-				return
-			}
-			var err error = errNoInvoker
-			if s.cfg.Flows != nil {
-				err = s.cfg.Flows.Invoke(ctx, j.ProcessorArn, s.processorEvent(j, pm))
-			}
-			errs[i] = s.invoked(ctx, j.CallbackID, err)
+			errs[i] = s.runFlowJob(ctx, j)
 		}()
 	}
 	wg.Wait()
@@ -244,8 +306,10 @@ func (s *Service) invoked(ctx context.Context, callbackID string, invokeErr erro
 		if j.Fallback == string(chime.FallbackActionContinue) {
 			return s.completeFlowJob(ctx, tx, j, pm, chime.ChannelMessageStatusSent, "", "")
 		}
+		// The sender sees the reason; the processor's own error text stays
+		// out of it.
 		return s.completeFlowJob(ctx, tx, j, pm, chime.ChannelMessageStatusFailed,
-			"The processor "+j.ProcessorArn+" could not be invoked: "+invokeErr.Error(), "")
+			"The channel flow's processor "+j.ProcessorArn+" could not be invoked.", "")
 	})
 }
 

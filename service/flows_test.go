@@ -281,3 +281,70 @@ func TestFlowNonPersistentDelivered(t *testing.T) {
 	_, err := c.s.GetChannelMessage(t.Context(), &chime.GetChannelMessageRequest{ChannelArn: &c.ch, ChimeBearer: &c.alice, MessageId: out.MessageId})
 	wantKind(t, err, chime.NotFound, "a non-persistent message is never stored")
 }
+
+// gatedProcessor blocks invocations of one ARN until released and reports
+// every invocation.
+type gatedProcessor struct {
+	hang    string
+	release chan struct{}
+	invoked chan string
+}
+
+func (g *gatedProcessor) Invoke(ctx context.Context, arn string, _ []byte) error {
+	g.invoked <- arn
+	if arn == g.hang {
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func TestRunFlowsSlowProcessorBlocksNoOther(t *testing.T) {
+	c, _, _ := flowChat(t, chime.FallbackActionAbort)
+	const slow, fast = "arn:aws:lambda:us-east-1:111122223333:function:moderate", "arn:aws:lambda:us-east-1:111122223333:function:fast"
+	g := &gatedProcessor{hang: slow, release: make(chan struct{}), invoked: make(chan string, 4)}
+	c.s.cfg.Flows = g
+	// A second channel whose flow's processor answers at once.
+	ch2 := *must(c.s.CreateChannel(t.Context(), &chime.CreateChannelRequest{AppInstanceArn: &c.app, Name: p("second"), ChimeBearer: &c.alice, ClientRequestToken: p("ch2")})).ChannelArn
+	flow2 := *must(c.s.CreateChannelFlow(t.Context(), &chime.CreateChannelFlowRequest{AppInstanceArn: &c.app, Name: p("fast"), ClientRequestToken: p("flow-2"),
+		Processors: []chime.Processor{{Name: p("p"), ExecutionOrder: p(int32(1)), FallbackAction: chime.FallbackActionAbort,
+			Configuration: &chime.ProcessorConfiguration{Lambda: &chime.LambdaConfiguration{ResourceArn: p(fast), InvocationType: chime.InvocationTypeAsync}}}}})).ChannelFlowArn
+	if err := c.s.AssociateChannelFlow(t.Context(), &chime.AssociateChannelFlowRequest{ChannelArn: &ch2, ChannelFlowArn: &flow2, ChimeBearer: &c.alice}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); c.s.RunFlows(ctx, nil) }()
+	defer func() { stop(); <-done }()
+
+	c.sendStandard(t, "slow", "held up", chime.ChannelMessagePersistenceTypePersistent)
+	if got := <-g.invoked; got != slow {
+		t.Fatalf("invoked %s first", got)
+	}
+	must(c.s.SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{ChannelArn: &ch2, ChimeBearer: &c.alice, Content: p("quick"),
+		Type: chime.ChannelMessageTypeStandard, Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p("fast")}))
+	if got := <-g.invoked; got != fast {
+		t.Fatalf("invoked %s, want the fast processor while the slow one hangs", got)
+	}
+	close(g.release)
+}
+
+func TestReclaimFlowsAfterRestart(t *testing.T) {
+	c, proc, _ := flowChat(t, chime.FallbackActionAbort)
+	out := c.sendStandard(t, "m1", "hello", chime.ChannelMessagePersistenceTypePersistent)
+	// A claim whose process died: the lease keeps the job from being due.
+	jobs := must(c.s.claimFlows(t.Context(), 10))
+	if len(jobs) != 1 || len(must(c.s.claimFlows(t.Context(), 10))) != 0 {
+		t.Fatalf("claimed %d jobs, then the lease did not hold", len(jobs))
+	}
+	if err := c.s.reclaimFlows(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	must(0, c.s.dispatchFlows(t.Context()))
+	if e := proc.last(t); e.ChannelMessage.MessageId != *out.MessageId || e.CallbackId != jobs[0].CallbackID {
+		t.Errorf("after reclaiming, invoked %+v", e)
+	}
+}

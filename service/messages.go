@@ -477,6 +477,9 @@ func (s *Service) GetChannelMessageStatus(ctx context.Context, in *chime.GetChan
 			return err
 		}
 		out = &chime.ChannelMessageStatusStructure{Value: chime.ChannelMessageStatus(m.Status), Detail: optional(m.StatusDetail)}
+		if m.Status != string(chime.ChannelMessageStatusSent) {
+			return nil
+		}
 		if _, err := tx.GetOpenFlowJobForMessage(ctx, m.AppInstanceID, m.ChannelID, m.MessageID); err == nil {
 			out = &chime.ChannelMessageStatusStructure{Value: chime.ChannelMessageStatusPending, Detail: ptr("An edit is being processed by the channel flow.")}
 		} else if !errors.Is(err, store.ErrNotFound) {

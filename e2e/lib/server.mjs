@@ -5,6 +5,8 @@
 //   server.tlsEndpoint                    // https://127.0.0.1:<port>  (messaging-session websocket)
 //   server.credentials                    // random root key pair handed to the server via env
 //   await server.stop()                   // SIGTERM, resolves { code, signal } once it has exited
+//   await server.kill()                   // SIGKILL (a crash), keeps the data dir for a restart
+//   server = await restartBelfry(server)  // same data dir, ports, root credential, args and env
 //
 // Every failure message carries the server's own stdout/stderr (see serverOutput / withServerOutput).
 
@@ -120,25 +122,45 @@ export function randomCredentials() {
  * Start `belfry serve` on free loopback ports with a fresh data dir and a random root credential.
  * Resolves once GET /healthz answers 200 (at most READY_TIMEOUT_MS after spawn); rejects with the
  * server's output otherwise. Retries with new ports if the ones picked were taken in between.
+ *
+ * Optional, for restarts (see restartBelfry): `dataDir` (an existing data dir to reuse), `port` and
+ * `tlsPort` (fixed listener ports; no retry if they are taken), `credentials` (the root key pair).
  */
-export async function startBelfry({ extraArgs = [], extraEnv = {} } = {}) {
+export async function startBelfry({ extraArgs = [], extraEnv = {}, dataDir, port, tlsPort, credentials } = {}) {
   const bin = await buildBelfry();
+  const fixedPorts = port !== undefined || tlsPort !== undefined;
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startOnce(bin, extraArgs, extraEnv);
+      return await startOnce(bin, { extraArgs, extraEnv, dataDir, port, tlsPort, credentials });
     } catch (err) {
       lastError = err;
-      if (!err.addressInUse) throw err;
+      if (!err.addressInUse || fixedPorts) throw err;
     }
   }
   throw lastError;
 }
 
-async function startOnce(bin, extraArgs, extraEnv) {
-  const [port, tlsPort] = await distinctFreePorts(2);
-  const dataDir = makeTempDir('belfry-e2e-data-');
-  const credentials = randomCredentials();
+/**
+ * Start `belfry serve` again as `server` was started: the same data dir, listener ports, root
+ * credential, extra arguments and environment (`overrides` replaces any of these). `server` must
+ * have exited (kill() or a crash); its data dir is kept by kill().
+ */
+export function restartBelfry(server, overrides = {}) {
+  if (!server.exitStatus()) throw new Error('restartBelfry: the server is still running; kill() it first');
+  return startBelfry({ ...server.startOptions, ...overrides });
+}
+
+async function startOnce(bin, options) {
+  const { extraArgs, extraEnv } = options;
+  let { port, tlsPort } = options;
+  if (port === undefined || tlsPort === undefined) {
+    const picked = await distinctFreePorts(2);
+    port ??= picked.find((p) => p !== tlsPort);
+    tlsPort ??= picked.find((p) => p !== port);
+  }
+  const dataDir = options.dataDir ?? makeTempDir('belfry-e2e-data-');
+  const credentials = options.credentials ?? randomCredentials();
   const args = [
     'serve',
     '--listen', `127.0.0.1:${port}`,
@@ -212,7 +234,11 @@ async function startOnce(bin, extraArgs, extraEnv) {
     accountId: ACCOUNT_ID,
     credentials,
     dataDir,
+    port,
+    tlsPort,
     pid: child.pid,
+    /** What restartBelfry passes to startBelfry to start this server again. */
+    startOptions: { extraArgs, extraEnv, dataDir, port, tlsPort, credentials },
     /** What the server printed so far: { stdout, stderr }. */
     output: () => ({ ...output }),
     /** A human-readable dump of the command line, exit status and output, for failure messages. */
@@ -238,6 +264,27 @@ async function startOnce(bin, extraArgs, extraEnv) {
         if (!process.env.BELFRY_E2E_KEEP) {
           fs.rmSync(dataDir, { recursive: true, force: true });
           tempDirs.delete(dataDir);
+        }
+        return first;
+      })();
+      return stopping;
+    },
+    /**
+     * Send `signal` (SIGKILL: a crash, nothing is flushed or closed cleanly) and wait for the exit;
+     * resolves { code, signal }. The data dir is kept (restartBelfry reuses it), also by a later
+     * stop(), which then just resolves the same. Idempotent with stop().
+     */
+    kill(signal = 'SIGKILL') {
+      stopping ??= (async () => {
+        if (!exitInfo) child.kill(signal);
+        let timer;
+        const timedOut = new Promise((r) => { timer = setTimeout(() => r('timeout'), STOP_TIMEOUT_MS); });
+        const first = await Promise.race([exited, timedOut]);
+        clearTimeout(timer);
+        if (first === 'timeout') {
+          child.kill('SIGKILL');
+          await exited;
+          throw new Error(`belfry did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}\n${describeOutput()}`);
         }
         return first;
       })();
