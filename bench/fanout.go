@@ -38,10 +38,22 @@ func parseMarker(b []byte) (phase int, seq int64, sent int64, ok bool) {
 		return 0, 0, 0, false
 	}
 	m := b[i : i+markerLen]
-	p, err1 := strconv.Atoi(string(m[6:8]))
-	s, err2 := strconv.ParseInt(string(m[9:17]), 10, 64)
-	t, err3 := strconv.ParseInt(string(m[18:37]), 10, 64)
-	return p, s, t, err1 == nil && err2 == nil && err3 == nil
+	p, ok1 := digits(m[6:8])
+	s, ok2 := digits(m[9:17])
+	t, ok3 := digits(m[18:37])
+	return int(p), s, t, ok1 && ok2 && ok3
+}
+
+// digits parses a run of decimal digits without allocating.
+func digits(b []byte) (int64, bool) {
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, len(b) > 0
 }
 
 // phase is one measured run of messages; receivers look it up per frame.
@@ -64,6 +76,7 @@ func newPhase(id, members, maxMessages int, winStart, winEnd time.Time) *phase {
 
 // fanClients are the connected receivers of one server.
 type fanClients struct {
+	pid     int // the server's
 	conns   []*websocket.Conn
 	alive   atomic.Int32
 	cur     atomic.Pointer[phase]
@@ -162,6 +175,7 @@ type PhaseResult struct {
 	DurationS     float64 `json:"duration_s"`
 	OfferedPerS   float64 `json:"offered_messages_per_s,omitempty"`
 	DeliveryRatio float64 `json:"delivered_fraction"`
+	CPU           CPUUse  `json:"cpu"`
 }
 
 const maxPhaseMessages = 200_000
@@ -174,6 +188,7 @@ func (f *fanClients) runWindowed(ctx context.Context, id, members, window int, w
 	start := time.Now()
 	ph := newPhase(id, members, maxPhaseMessages, start.Add(warm), start.Add(warm+dur))
 	f.cur.Store(ph)
+	cpu := sampleCPU(f.pid, start.Add(warm), start.Add(warm+dur))
 	r := PhaseResult{Members: members, Mode: fmt.Sprintf("window %d", window), DurationS: dur.Seconds()}
 	end := time.Unix(0, ph.winEnd)
 	var seq int64
@@ -194,6 +209,7 @@ func (f *fanClients) runWindowed(ctx context.Context, id, members, window int, w
 	}
 	f.finish(ctx, ph, seq, &r)
 	r.SendErrors = errs
+	r.CPU = <-cpu
 	return r
 }
 
@@ -202,6 +218,7 @@ func (f *fanClients) runSteady(ctx context.Context, id, members int, rate float6
 	start := time.Now()
 	ph := newPhase(id, members, maxPhaseMessages, start.Add(warm), start.Add(warm+dur))
 	f.cur.Store(ph)
+	cpu := sampleCPU(f.pid, start.Add(warm), start.Add(warm+dur))
 	r := PhaseResult{Members: members, Mode: fmt.Sprintf("%g msg/s", rate), DurationS: dur.Seconds(), OfferedPerS: rate}
 	end := time.Unix(0, ph.winEnd)
 	interval := time.Duration(float64(time.Second) / rate)
@@ -226,6 +243,7 @@ func (f *fanClients) runSteady(ctx context.Context, id, members int, rate float6
 	}
 	wg.Wait()
 	f.finish(ctx, ph, seq, &r)
+	r.CPU = <-cpu
 	r.SendErrors = errs.Load()
 	if s, ok := firstErr.Load().(string); ok {
 		r.FirstErr = s
@@ -354,7 +372,7 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 	var template []byte
 	res.Belfry, template, res.SteadyRate = s.fanoutPhases(ctx, cfg, belfrySend, func(i int) (string, error) {
 		return presignConnect(p.httpAddr, users[i], "fan"+strconv.Itoa(i))
-	}, 0, p, "belfry", 0)
+	}, 0, p, p.cmd.Process.Pid, "belfry", 0)
 	if err := p.Stop(20 * time.Second); err != nil {
 		s.logf("fanout: %v", err)
 	}
@@ -394,7 +412,7 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 	s.logf("fanout: connecting %d sessions to the raw broadcast server", cfg.fanMembers)
 	res.Raw, _, _ = s.fanoutPhases(ctx, cfg, rawSend, func(i int) (string, error) {
 		return "ws://" + raw.addr + "/connect?i=" + strconv.Itoa(i), nil
-	}, res.SteadyRate, nil, "raw", 10)
+	}, res.SteadyRate, nil, raw.cmd.Process.Pid, "raw", 10)
 	res.Raw.FrameBytes = len(template)
 	res.Raw.TemplateSource = "belfry's frame, marker rewritten"
 	res.Raw.ServerDropped = rawStats(raw.addr)
@@ -409,7 +427,7 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 // With steadyRate 0 (Belfry) the steady rate is half the saturated message
 // rate; the raw server is then offered the same rate. It returns the frame
 // receiver 0 captured and the steady rate used.
-func (s *suite) fanoutPhases(ctx context.Context, cfg config, send sendFunc, urlFor func(int) (string, error), steadyRate float64, p *belfryProc, name string, idBase int) (FanoutServer, []byte, float64) {
+func (s *suite) fanoutPhases(ctx context.Context, cfg config, send sendFunc, urlFor func(int) (string, error), steadyRate float64, p *belfryProc, pid int, name string, idBase int) (FanoutServer, []byte, float64) {
 	var out FanoutServer
 	conns, took, failed, err := connectAll(ctx, cfg.fanMembers, 32, urlFor)
 	out.Sessions = cfg.fanMembers - failed
@@ -422,7 +440,7 @@ func (s *suite) fanoutPhases(ctx context.Context, cfg config, send sendFunc, url
 		closeAll(conns)
 		return out, nil, steadyRate
 	}
-	f := &fanClients{conns: conns}
+	f := &fanClients{conns: conns, pid: pid}
 	f.start()
 	defer f.stop()
 

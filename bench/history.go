@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/belfryhq/belfry/chime"
@@ -26,6 +27,8 @@ type HistoryPoint struct {
 	Raw      Latency `json:"raw_keyset_read"`
 	Errors   int     `json:"errors"`
 	FirstErr string  `json:"first_error,omitempty"`
+	CPU      CPUUse  `json:"cpu"` // during the Belfry calls
+	Attempts int     `json:"attempt_kept"`
 }
 
 // HistoryResult is measurement 4.
@@ -33,10 +36,14 @@ type HistoryResult struct {
 	Messages int            `json:"messages"`
 	PageSize int            `json:"page_size"`
 	Calls    int            `json:"calls_per_point"`
+	Seed     string         `json:"seeded_by"`
 	SeedS    float64        `json:"seed_seconds"`
 	DBMiB    float64        `json:"db_mib"`
 	Points   []HistoryPoint `json:"points"`
 	Error    string         `json:"error,omitempty"`
+	// Profile is a CPU profile of belfry serving pages at depth 10k.
+	Profile    string `json:"profile,omitempty"`
+	ProfileTop string `json:"profile_top,omitempty"`
 }
 
 const pageSize = 50
@@ -79,9 +86,11 @@ func runHistory(ctx context.Context, s *suite) (res HistoryResult, dir string) {
 		return res, ""
 	}
 
-	// ...the messages through the store package, in big transactions, with
-	// belfry stopped: a million SendChannelMessage calls would take most
-	// of the time budget. One a millisecond, from base on.
+	// ...the messages straight into the schema belfry created, with belfry
+	// stopped: a million SendChannelMessage calls (or store Creates, ~130
+	// µs each) would take most of the time budget. One a millisecond, from
+	// base on. Should the SQL no longer fit the schema, the store package
+	// seeds instead, at most 100,000 messages.
 	ch, err := chime.ParseARN(channel)
 	if err != nil {
 		res.Error = err.Error()
@@ -93,24 +102,40 @@ func runHistory(ctx context.Context, s *suite) (res HistoryResult, dir string) {
 		return res, ""
 	}
 	base := time.Now().Add(-time.Duration(n)*time.Millisecond - time.Hour).Truncate(time.Second)
-	s.logf("history: seeding %d messages through store/sqlite", n)
+	s.logf("history: seeding %d messages", n)
 	seedStart := time.Now()
-	if err := seedMessages(ctx, filepath.Join(dir, "belfry.db"), ch.AppInstanceID, ch.ID, w.ID, n, base); err != nil {
-		res.Error = "seed: " + err.Error()
-		return res, ""
+	dbPath := filepath.Join(dir, "belfry.db")
+	res.Seed = "SQL insert into the schema belfry created (channel_messages)"
+	if err := seedSQL(ctx, dbPath, ch.AppInstanceID, ch.ID, w.ID, n, base); err != nil {
+		s.logf("history: SQL seed failed (%v); seeding through store/sqlite", err)
+		n = min(n, 100_000)
+		res.Messages = n
+		res.Seed = "store/sqlite CreateChannelMessage (the SQL seed failed: " + err.Error() + ")"
+		if err := seedStore(ctx, dbPath, ch.AppInstanceID, ch.ID, w.ID, n, base); err != nil {
+			res.Error = "seed: " + err.Error()
+			return res, ""
+		}
 	}
+	// Write the seeded gigabyte out now, so that the kernel's writeback
+	// does not overlap the measurement.
+	syscall.Sync()
 	res.SeedS = round1(time.Since(seedStart).Seconds())
 	if fi, err := os.Stat(filepath.Join(dir, "belfry.db")); err == nil {
 		res.DBMiB = round1(float64(fi.Size()) / (1 << 20))
 	}
 	s.logf("history: seeded in %.1fs (%.0f MiB)", res.SeedS, res.DBMiB)
 
-	p, _, err = startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: dir})
+	bin := s.belfry
+	if s.belfryProf != "" {
+		bin = s.belfryProf
+	}
+	p, _, err = startBelfry(ctx, serveOpts{bin: bin, dataDir: dir, pprof: s.belfryProf != ""})
 	if err != nil {
 		res.Error = err.Error()
 		return res, ""
 	}
 	defer p.Stop(15 * time.Second)
+	a = newAPI(p.base(), 2)
 	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "belfry.db")+"?mode=ro&_pragma=query_only(ON)")
 	if err != nil {
 		res.Error = err.Error()
@@ -144,58 +169,119 @@ func runHistory(ctx context.Context, s *suite) (res HistoryResult, dir string) {
 				q.Set("not-after", at.UTC().Format("2006-01-02T15:04:05.000Z"))
 				hi = at.UnixMilli()
 			}
-			var hb, hr hist
-			for i := range cfg.historyCalls + cfg.historyCalls/10 {
-				t0 := time.Now()
-				var out struct {
-					ChannelMessages []struct{ MessageId string }
+			// A point measured while other processes kept more than a
+			// quarter of a core busy is measured again (twice at most);
+			// the quietest attempt is kept.
+			for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
+				try := s.historyPoint(ctx, pt, a, path+"?"+q.Encode(), reader, p.cmd.Process.Pid, raw, ch.AppInstanceID, ch.ID, order == "DESCENDING", lo, hi)
+				try.Attempts = attempt + 1
+				if attempt == 0 || try.CPU.Other < pt.CPU.Other {
+					pt = try
 				}
-				err := a.call(ctx, "GET", path+"?"+q.Encode(), nil, reader, 200, &out)
-				took := time.Since(t0)
-				if err == nil && len(out.ChannelMessages) != pageSize {
-					err = fmt.Errorf("%d messages, want %d", len(out.ChannelMessages), pageSize)
-				}
-				if err != nil {
-					pt.Errors++
-					if pt.FirstErr == "" {
-						pt.FirstErr = err.Error()
-					}
-					continue
-				}
-				if i >= cfg.historyCalls/10 { // the first tenth warms up
-					hb.Record(took)
+				if pt.CPU.Other <= 0.25 {
+					break
 				}
 			}
-			for i := range cfg.historyCalls + cfg.historyCalls/10 {
-				t0 := time.Now()
-				got, err := rawKeysetPage(ctx, raw, ch.AppInstanceID, ch.ID, order == "DESCENDING", lo, hi)
-				took := time.Since(t0)
-				if err == nil && got != pageSize {
-					err = fmt.Errorf("raw read: %d rows, want %d", got, pageSize)
-				}
-				if err != nil {
-					pt.Errors++
-					if pt.FirstErr == "" {
-						pt.FirstErr = err.Error()
-					}
-					continue
-				}
-				if i >= cfg.historyCalls/10 {
-					hr.Record(took)
-				}
-			}
-			pt.Belfry, pt.Raw = hb.Summary(), hr.Summary()
-			s.logf("history: %s depth %s: belfry p50 %.2f p99 %.2f ms; raw p50 %.3f p99 %.3f ms", order, d.name,
-				pt.Belfry.P50ms, pt.Belfry.P99ms, pt.Raw.P50ms, pt.Raw.P99ms)
+			s.logf("history: %s depth %s: belfry p50 %.2f p99 %.2f ms; raw p50 %.3f p99 %.3f ms (other processes: %.2f cores, attempt %d)", order, d.name,
+				pt.Belfry.P50ms, pt.Belfry.P99ms, pt.Raw.P50ms, pt.Raw.P99ms, pt.CPU.Other, pt.Attempts)
 			res.Points = append(res.Points, pt)
+		}
+	}
+	if p.pprofAddr != "" && ctx.Err() == nil {
+		// A profile of pages at depth 10k, newest first: calls for 4 s,
+		// profiled over the middle 3.
+		q := url.Values{"max-results": {strconv.Itoa(pageSize)}, "sort-order": {"DESCENDING"},
+			"not-after": {base.Add(time.Duration(n-1-min(10_000, n-pageSize)) * time.Millisecond).UTC().Format("2006-01-02T15:04:05.000Z")}}
+		prof := captureProfile(ctx, p.pprofAddr, 500*time.Millisecond, 3*time.Second)
+		for end := time.Now().Add(4 * time.Second); time.Now().Before(end) && ctx.Err() == nil; {
+			_ = a.call(ctx, "GET", path+"?"+q.Encode(), nil, reader, 200, nil)
+		}
+		if pr := <-prof; pr.err != nil {
+			s.logf("history: profile: %v", pr.err)
+		} else {
+			res.Profile, res.ProfileTop = s.saveProfile("history", bin, pr.data)
 		}
 	}
 	return res, dir
 }
 
-// seedMessages writes n messages of one sender into the channel through
+// historyPoint times ListChannelMessages calls at one point, then as
+// many raw keyset reads.
+func (s *suite) historyPoint(ctx context.Context, pt HistoryPoint, a *api, pathQuery, reader string, pid int, raw *sql.DB, appID, channelID string, desc bool, lo, hi int64) HistoryPoint {
+	calls := s.cfg.historyCalls
+	var hb, hr hist
+	stopCPU := cpuWindow(pid)
+	for i := range calls + calls/10 {
+		t0 := time.Now()
+		var out struct {
+			ChannelMessages []struct{ MessageId string }
+		}
+		err := a.call(ctx, "GET", pathQuery, nil, reader, 200, &out)
+		took := time.Since(t0)
+		if err == nil && len(out.ChannelMessages) != pageSize {
+			err = fmt.Errorf("%d messages, want %d", len(out.ChannelMessages), pageSize)
+		}
+		if err != nil {
+			pt.Errors++
+			if pt.FirstErr == "" {
+				pt.FirstErr = err.Error()
+			}
+			continue
+		}
+		if i >= calls/10 { // the first tenth warms up
+			hb.Record(took)
+		}
+	}
+	pt.CPU = stopCPU()
+	for i := range calls + calls/10 {
+		t0 := time.Now()
+		got, err := rawKeysetPage(ctx, raw, appID, channelID, desc, lo, hi)
+		took := time.Since(t0)
+		if err == nil && got != pageSize {
+			err = fmt.Errorf("raw read: %d rows, want %d", got, pageSize)
+		}
+		if err != nil {
+			pt.Errors++
+			if pt.FirstErr == "" {
+				pt.FirstErr = err.Error()
+			}
+			continue
+		}
+		if i >= calls/10 {
+			hr.Record(took)
+		}
+	}
+	pt.Belfry, pt.Raw = hb.Summary(), hr.Summary()
+	return pt
+}
+
+// seedSQL inserts n messages of one sender into the channel with one
+// INSERT ... SELECT per 100,000, ids random like Belfry's.
+func seedSQL(ctx context.Context, path, appID, channelID, senderID string, n int, base time.Time) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-1000000)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	const chunk = 100_000
+	for from := 0; from < n; from += chunk {
+		to := min(n, from+chunk) - 1
+		_, err := db.ExecContext(ctx, `WITH RECURSIVE i(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM i WHERE x < ?)
+			INSERT INTO channel_messages (app_instance_id, channel_id, message_id, content, type, sender_kind, sender_id, sender_name, status, created_at, updated_at)
+			SELECT ?, ?, lower(hex(randomblob(32))), ?, 'STANDARD', 'user', ?, 'writer', 'SENT', ? + x, ? + x FROM i`,
+			from, to, appID, channelID, messageContent, senderID, base.UnixMilli(), base.UnixMilli())
+		if err != nil {
+			return err
+		}
+	}
+	_, err = db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+// seedStore writes n messages of one sender into the channel through
 // store/sqlite, the engine belfry runs, 20,000 a transaction.
-func seedMessages(ctx context.Context, path, appID, channelID, senderID string, n int, base time.Time) error {
+func seedStore(ctx context.Context, path, appID, channelID, senderID string, n int, base time.Time) error {
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err

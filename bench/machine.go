@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Machine describes where the suite ran.
@@ -19,6 +20,11 @@ type Machine struct {
 	Go        string `json:"go"`
 	Disk      string `json:"disk"`
 	FileLimit string `json:"file_limit"`
+	// BusyBefore is how many cores other processes kept busy in the second
+	// before the run started, and LoadAvg the 1-minute load average then:
+	// benchmarks on a shared machine read low.
+	BusyBefore float64 `json:"busy_cores_before_run"`
+	LoadAvg    string  `json:"load_average_before_run"`
 }
 
 func machineInfo(workDir, fileLimit string) Machine {
@@ -103,4 +109,55 @@ func gitCommit(root string) string {
 		c += "-dirty"
 	}
 	return c
+}
+
+type ticks struct{ busy, total float64 }
+
+// machineTicks reads the machine's CPU time from /proc/stat: busy (all
+// but idle and iowait) and total, in clock ticks summed over the cores.
+func machineTicks() (ticks, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return ticks{}, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return ticks{}, false
+	}
+	var t ticks
+	for i, v := range f[1:] {
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		x, _ := strconv.ParseFloat(v, 64)
+		t.total += x
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += x
+		}
+	}
+	return t, true
+}
+
+// machineBusy is how many cores were busy, on average, over d.
+func machineBusy(d time.Duration) float64 {
+	t0, ok0 := machineTicks()
+	time.Sleep(d)
+	t1, ok1 := machineTicks()
+	if !ok0 || !ok1 || t1.total <= t0.total {
+		return 0
+	}
+	return round3((t1.busy - t0.busy) / (t1.total - t0.total) * float64(runtime.NumCPU()))
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }

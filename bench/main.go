@@ -26,11 +26,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -66,7 +68,7 @@ func fullConfig() config {
 		sendLevels: []int{1, 16, 64, 256}, sendWarm: 2 * time.Second, sendDur: 8 * time.Second, limitDur: 4 * time.Second, sqliteDur: 4 * time.Second,
 		fanMembers: 10_000, fanWindow: 4, fanDur: 8 * time.Second, latMembers: 1_000, latRate: 50, latDur: 8 * time.Second,
 		sessionCounts: []int{10_000, 50_000},
-		historyN:      1_000_000, historyCalls: 200,
+		historyN:      1_000_000, historyCalls: 400,
 		startupRuns: 5,
 	}
 }
@@ -112,7 +114,7 @@ func main() {
 			return
 		}
 	}
-	quick := flag.Bool("quick", false, "smaller sizes and shorter runs (about 2 minutes); for trying the suite, not for the record")
+	quick := flag.Bool("quick", false, "smaller sizes and shorter runs (about 2 minutes); for trying the suite, not for the record: docs/benchmarks.md is left alone unless -doc is given")
 	only := flag.String("only", "", "comma-separated measurements to run, of: "+strings.Join(allMeasurements, ",")+" (default all; sessions needs fanout's users, startup's 1M dir comes from history)")
 	profile := flag.Bool("profile", true, "build a second belfry with net/http/pprof compiled in (go build -overlay; the tree is not touched) and capture CPU profiles of the 64-client sends and the fan-out")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the harness itself (load generators, websocket clients) to this file")
@@ -120,15 +122,25 @@ func main() {
 	doc := flag.String("doc", "docs/benchmarks.md", `markdown report to regenerate ("" for none)`)
 	workDir := flag.String("workdir", "", "where the temporary data dirs go (default: the system temp dir); they are removed at the end")
 	keep := flag.Bool("keep", false, "keep the temporary data dirs")
+	render := flag.String("render", "", "measure nothing: regenerate the -doc report from this results JSON file")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: bench/run [flags]   (or: go run ./bench [flags], from the repository root)\n\nMeasures Belfry against the machine's limits; see docs/benchmarks.md.\n\nFlags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	// The harness is not what is measured: fewer collections keep its
+	// pauses out of the latencies it records. Memory is plentiful.
+	debug.SetGCPercent(400)
 
 	s := &suite{cfg: fullConfig(), start: time.Now()}
 	if *quick {
 		s.cfg = quickConfig()
+		// A quick run is a try-out: it leaves the report alone unless told.
+		docSet := false
+		flag.Visit(func(f *flag.Flag) { docSet = docSet || f.Name == "doc" })
+		if !docSet {
+			*doc = ""
+		}
 	}
 	root, err := findRoot()
 	if err != nil {
@@ -171,6 +183,13 @@ func main() {
 	}()
 
 	s.nofile, s.fileLimit = raiseFileLimit()
+	if *render != "" {
+		if err := renderOnly(root, absUnder(root, *render), absUnder(root, *doc)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	s.outDir = absUnder(root, *outDir)
 	base := *workDir
 	if base == "" {
@@ -190,7 +209,13 @@ func main() {
 	commit := gitCommit(root)
 	date := time.Now().UTC()
 	s.stamp = date.Format("2006-01-02T150405Z") + "-" + commit
+	if *quick {
+		s.stamp += "-quick"
+	}
 
+	loadAvg := loadAverage()
+	busy := machineBusy(time.Second)
+	s.logf("machine: %.2f cores busy before the run (load average %s)", busy, loadAvg)
 	s.logf("building belfry (%s)", root)
 	s.belfry, s.belfryProf, err = buildBelfry(ctx, root, s.work, *profile)
 	if err != nil {
@@ -206,6 +231,7 @@ func main() {
 		Quick:   *quick,
 		Machine: machineInfo(s.work, s.fileLimit),
 	}
+	res.Machine.BusyBefore, res.Machine.LoadAvg = busy, loadAvg
 	res.Config = describeConfig(s.cfg)
 
 	var env fanoutEnv
@@ -250,6 +276,19 @@ func main() {
 		s.logf("wrote %s", relTo(root, docPath))
 	}
 	s.logf("done in %s", time.Since(s.start).Round(time.Second))
+}
+
+// renderOnly regenerates the report from a results file.
+func renderOnly(root, jsonPath, docPath string) error {
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%s: %w", jsonPath, err)
+	}
+	return writeDoc(docPath, &r, relTo(root, jsonPath))
 }
 
 // raiseFileLimit raises RLIMIT_NOFILE as far as the machine lets it (the

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,4 +333,85 @@ func (h *helperProc) Kill() {
 	}
 	_ = h.cmd.Process.Kill()
 	<-h.done
+}
+
+// cpuTime is the CPU time (user + system) a process has used so far.
+func cpuTime(pid int) (time.Duration, bool) {
+	path := "/proc/self/stat"
+	if pid > 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	const ticksPerSecond = 100 // USER_HZ
+	return time.Duration(ut+st) * time.Second / ticksPerSecond, true
+}
+
+// CPUUse is how many cores the server and the harness (load generator,
+// receivers) used over a measurement window.
+type CPUUse struct {
+	Server  float64 `json:"server_cores"`
+	Harness float64 `json:"harness_cores"`
+	// Other is the machine's busy time less the two: other processes,
+	// plus kernel work (interrupts) not charged to either. Well above 0.1
+	// means something else shared the machine.
+	Other float64 `json:"other_cores"`
+}
+
+// sampleCPU measures the CPU use of pid and of this process between from
+// and to; read the result from the channel once to has passed.
+func sampleCPU(pid int, from, to time.Time) <-chan CPUUse {
+	out := make(chan CPUUse, 1)
+	go func() {
+		time.Sleep(time.Until(from))
+		stop := cpuWindow(pid)
+		time.Sleep(time.Until(to))
+		out <- stop()
+	}()
+	return out
+}
+
+// cpuWindow starts measuring the CPU use of pid, of this process and of
+// the rest of the machine; the returned function ends the window.
+func cpuWindow(pid int) func() CPUUse {
+	s0, ok1 := cpuTime(pid)
+	h0, ok2 := cpuTime(0)
+	m0, ok3 := machineTicks()
+	t0 := time.Now()
+	return func() CPUUse {
+		s1, ok4 := cpuTime(pid)
+		h1, ok5 := cpuTime(0)
+		m1, ok6 := machineTicks()
+		el := time.Since(t0).Seconds()
+		var u CPUUse
+		if el <= 0 {
+			return u
+		}
+		if ok1 && ok4 {
+			u.Server = round3((s1 - s0).Seconds() / el)
+		}
+		if ok2 && ok5 {
+			u.Harness = round3((h1 - h0).Seconds() / el)
+		}
+		if ok3 && ok6 && m1.total > m0.total {
+			u.Other = round3(max(0, (m1.busy-m0.busy)/(m1.total-m0.total)*float64(runtime.NumCPU())-u.Server-u.Harness))
+		}
+		return u
+	}
 }

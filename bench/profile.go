@@ -46,7 +46,7 @@ func captureProfile(ctx context.Context, addr string, delay, dur time.Duration) 
 }
 
 // saveProfile writes a profile next to the results and returns its path
-// (relative to the repository) and the top of `go tool pprof -top`.
+// (relative to the repository) and the top of `go tool pprof -top -cum`.
 func (s *suite) saveProfile(name, bin string, data []byte) (path, top string) {
 	dir := filepath.Join(s.outDir, "profiles")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -58,7 +58,7 @@ func (s *suite) saveProfile(name, bin string, data []byte) (path, top string) {
 		s.logf("profile: %v", err)
 		return "", ""
 	}
-	cmd := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", bin, file)
+	cmd := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=30", bin, file)
 	out, err := cmd.Output()
 	if err != nil {
 		s.logf("profile: go tool pprof: %v", err)

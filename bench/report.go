@@ -199,7 +199,7 @@ func renderDoc(r *Results, jsonPath string) string {
 	b.p("")
 	b.p("```sh")
 	b.p("bench/run            # or: go run ./bench")
-	b.p("bench/run -quick     # smaller sizes, about 2 minutes, to try it out")
+	b.p("bench/run -quick     # smaller sizes, about 2 minutes, to try it out (leaves this file alone)")
 	b.p("bench/run -only sends,history   # some of: sends, fanout, sessions, history, startup")
 	b.p("```")
 	b.p("")
@@ -218,6 +218,11 @@ func renderDoc(r *Results, jsonPath string) string {
 	b.row("Go", m.Go)
 	b.row("disk", m.Disk)
 	b.row("open files", m.FileLimit)
+	busy := fmt.Sprintf("%.2f cores busy in the second before the run; load average %s", m.BusyBefore, m.LoadAvg)
+	if m.BusyBefore > 0.2 {
+		busy += " — **other processes were using the machine: figures may read low**"
+	}
+	b.row("other load", busy)
 	b.row("command", "`"+r.Command+"`")
 	b.row("commit", "`"+r.Commit+"`")
 	b.row("date", r.Date)
@@ -245,7 +250,18 @@ func renderDoc(r *Results, jsonPath string) string {
 func renderTargets(b *md, r *Results) {
 	b.p("## Targets")
 	b.p("")
+	var t md
+	renderTargetRows(&t, r)
+	rows := t.String()
+	metN, notN := strings.Count(rows, "| **met** |"), strings.Count(rows, "| **not met** |")
+	b.p("%d of %d targets met in this run.", metN, metN+notN)
+	b.p("")
 	b.header("what", "target", "Belfry", "limit, same run", "Belfry ÷ limit", "status")
+	b.WriteString(rows)
+	b.p("")
+}
+
+func renderTargetRows(b *md, r *Results) {
 
 	if s := r.Sends; s != nil {
 		var lvl *SendLevel
@@ -310,7 +326,6 @@ func renderTargets(b *md, r *Results) {
 			b.row("cold start to ready (/healthz 200), "+p.DataDir, "≤ 200 ms", "median "+msf(p.MedianMs)+" ms", "–", "–", met(p.MedianMs <= 200, p.Runs > 0))
 		}
 	}
-	b.p("")
 }
 
 func sqliteBatched(s *SendsResult) float64 {
@@ -339,13 +354,20 @@ func renderSends(b *md, r *Results) {
 		b.p("")
 	}
 	sqlite := sqliteBatched(s)
-	b.header("clients", "Belfry msg/s", "p50 ms", "p99 ms", "p99.9 ms", "hello-world req/s", "p50 ms", "p99 ms", "Belfry ÷ hello-world", "Belfry ÷ SQLite batched", "errors")
+	b.header("clients", "Belfry msg/s", "p50 ms", "p99 ms", "p99.9 ms", "CPU cores: Belfry / harness / other", "hello-world req/s", "p50 ms", "p99 ms", "CPU cores: hello-world / harness / other", "Belfry ÷ hello-world", "Belfry ÷ SQLite batched", "errors")
 	for _, l := range s.Levels {
 		b.row(strconv.Itoa(l.Clients), num(l.Belfry.MsgPerS), msf(l.Belfry.Latency.P50ms), msf(l.Belfry.Latency.P99ms), msf(l.Belfry.Latency.P999ms),
+			cpuStr(l.Belfry.CPU, true),
 			num(l.Trivial.MsgPerS), msf(l.Trivial.Latency.P50ms), msf(l.Trivial.Latency.P99ms),
+			cpuStr(l.Trivial.CPU, true),
 			ratioStr(ratio(l.Belfry.MsgPerS, l.Trivial.MsgPerS)), ratioStr(ratio(l.Belfry.MsgPerS, sqlite)),
 			strconv.FormatInt(l.Belfry.Errors+l.Trivial.Errors, 10))
 	}
+	b.p("")
+	b.p("CPU cores: the server's and the harness's (the load generator's) user+system time over the measured window")
+	b.p("(`/proc/<pid>/stat`), and the rest of the machine's busy time (`/proc/stat`: other processes, and interrupt work")
+	b.p("charged to neither); 2.00 is the whole machine. A figure whose \"other\" is marked ⚠ shared the machine with")
+	b.p("something else and reads low.")
 	b.p("")
 	for _, q := range s.SQLite {
 		line := fmt.Sprintf("- Raw SQLite insert, %d row(s) per transaction (WAL, synchronous=NORMAL, message-shaped rows with a unique random id and the history index): **%s rows/s**", q.BatchSize, num(q.RowsPerS))
@@ -385,7 +407,7 @@ func renderFanout(b *md, r *Results) {
 		b.p("**Error:** `%s`", oneLine(f.Error))
 		b.p("")
 	}
-	b.header("phase", "server", "messages/s", "deliveries/s", "p50 ms", "p99 ms", "p99.9 ms", "delivered", "Belfry ÷ raw")
+	b.header("phase", "server", "messages/s", "deliveries/s", "p50 ms", "p99 ms", "p99.9 ms", "delivered", "CPU cores: server / harness / other", "Belfry ÷ raw")
 	type pair struct {
 		name string
 		b, r *PhaseResult
@@ -409,7 +431,8 @@ func renderFanout(b *md, r *Results) {
 				}
 			}
 			b.row(fmt.Sprintf("%s (%s members, %s)", p.name, num(float64(x.Members)), x.Mode), server, strconv.FormatFloat(x.MsgPerS, 'f', 1, 64), num(x.DeliveriesPS),
-				msf(x.Latency.P50ms), msf(x.Latency.P99ms), msf(x.Latency.P999ms), strconv.FormatFloat(x.DeliveryRatio*100, 'f', 1, 64)+" %", cmp)
+				msf(x.Latency.P50ms), msf(x.Latency.P99ms), msf(x.Latency.P999ms), strconv.FormatFloat(x.DeliveryRatio*100, 'f', 1, 64)+" %",
+				cpuStr(x.CPU, true), cmp)
 		}
 	}
 	b.p("")
@@ -451,7 +474,7 @@ func renderSessions(b *md, r *Results) {
 	b.p("")
 	b.p("RSS (`VmRSS` of `/proc/<pid>/status`) of the server process before and %s after opening N idle, established", settle)
 	b.p("sessions; per session = delta ÷ N. Belfry runs with `--ws-ping-interval 10m` (the clients hold their sockets without")
-	b.p("reading). The users are the fan-out run's 10,000 members, so above 10,000 sessions each user has several sessions")
+	b.p("reading). The users are the fan-out run's %s members, so above %s sessions each user has several sessions", num(float64(s.Users)), num(float64(s.Users)))
 	b.p("(distinct sessionIds, like several devices). \"Go runtime\" is the same delta of heap-in-use + stacks-in-use from")
 	b.p("Belfry's `/metrics`. The limit is the bare gorilla server of the fan-out with default buffers.")
 	b.p("Client side: %s; %s.", s.Sources, s.FileLimit)
@@ -469,6 +492,9 @@ func renderSessions(b *md, r *Results) {
 	}
 	b.p("")
 	for _, l := range s.Levels {
+		if l.Note != "" && l.Belfry.Error == "" {
+			b.p("- **%s sessions were asked for and %s measured**: %s.", num(float64(l.Requested)), num(float64(l.Sessions)), l.Note)
+		}
 		if l.Belfry.Error != "" {
 			b.p("- %s sessions, Belfry: `%s`", num(float64(l.Sessions)), oneLine(l.Belfry.Error))
 		}
@@ -486,20 +512,22 @@ func renderHistory(b *md, r *Results) {
 	}
 	b.p("## 4. History")
 	b.p("")
-	b.p("One channel of %s messages (seeded through `store/sqlite`, the engine Belfry runs, in transactions of 20,000, with", num(float64(h.Messages)))
-	b.p("belfry stopped: %.1f s, a %.0f MiB database; one message a millisecond). Then signed `ListChannelMessages` calls,", h.SeedS, h.DBMiB)
-	b.p("MaxResults 50, one client, %d timed calls per point after %d warm-up calls. Depth is the position of the page's first", h.Calls, h.Calls/10)
+	b.p("One channel of %s messages, one a millisecond, ~100-byte contents, random 256-bit ids, seeded with belfry stopped", num(float64(h.Messages)))
+	b.p("(%.1f s, a %.0f MiB database; seeded by %s). Then signed `ListChannelMessages` calls as a member that did not", h.SeedS, h.DBMiB, h.Seed)
+	b.p("send them, MaxResults 50, one client, %d timed calls per point after %d warm-up calls. Depth is the position of the page's first", h.Calls, h.Calls/10)
 	b.p("message from the start of the order (oldest for ASCENDING, newest for DESCENDING), reached with a NotBefore/NotAfter")
 	b.p("bound. The limit is the same keyset range read straight from the file (`database/sql`, modernc SQLite, no Belfry code).")
+	b.p("A point measured while other processes kept more than a quarter of a core busy is measured again, twice at most,")
+	b.p("and the quietest attempt is kept.")
 	b.p("")
 	if h.Error != "" {
 		b.p("**Error:** `%s`", oneLine(h.Error))
 		b.p("")
 	}
-	b.header("sort order", "depth", "Belfry p50 ms", "Belfry p99 ms", "raw p50 ms", "raw p99 ms", "Belfry ÷ raw (p99)", "p99 ≤ 5 ms")
+	b.header("sort order", "depth", "Belfry p50 ms", "Belfry p99 ms", "raw p50 ms", "raw p99 ms", "Belfry ÷ raw (p99)", "CPU cores: Belfry / harness / other", "p99 ≤ 5 ms")
 	for _, p := range h.Points {
 		b.row(p.Order, p.Depth, msf(p.Belfry.P50ms), msf(p.Belfry.P99ms), msf(p.Raw.P50ms), msf(p.Raw.P99ms),
-			ratioStr(ratio(p.Belfry.P99ms, p.Raw.P99ms)), met(p.Belfry.P99ms <= 5, p.Belfry.Count > 0))
+			ratioStr(ratio(p.Belfry.P99ms, p.Raw.P99ms)), cpuStr(p.CPU, true), met(p.Belfry.P99ms <= 5, p.Belfry.Count > 0))
 	}
 	b.p("")
 	for _, p := range h.Points {
@@ -542,6 +570,9 @@ func renderProfiles(b *md, r *Results) {
 	if r.Fanout != nil && r.Fanout.ProfileTop != "" {
 		ps = append(ps, prof{"belfry during the saturated fan-out", r.Fanout.Profile, r.Fanout.ProfileTop})
 	}
+	if r.History != nil && r.History.ProfileTop != "" {
+		ps = append(ps, prof{"belfry serving ListChannelMessages pages at depth 10k, newest first", r.History.Profile, r.History.ProfileTop})
+	}
 	if len(ps) == 0 {
 		return
 	}
@@ -569,7 +600,7 @@ func renderMethod(b *md, r *Results) {
 	b.p("  targets assume. Figures on a busy machine are lower; compare runs of the same machine only.")
 	b.p("- Latencies are measured by the client: from just before the request is signed to the end of the response body")
 	b.p("  (sends, history), or from the send to the receiver's read of the frame (fan-out). Percentiles come from a")
-	b.p("  log-linear histogram with 1.6 % resolution.")
+	b.p("  log-linear histogram with 1.6 %% resolution.")
 	b.p("- belfry runs with `--log-level warn` and the TLS listener off (websockets use the plain listener), except for the")
 	b.p("  start-up measurement, which uses the default listeners.")
 	b.p("- More websockets than the default source-port range allows are dialled from several loopback source addresses")
@@ -585,4 +616,16 @@ func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "`", "'")
 	s = strings.ReplaceAll(s, "|", "\\|")
 	return truncateString(s, 300)
+}
+
+// cpuStr renders a CPUUse; an "other" above 0.25 cores is flagged.
+func cpuStr(u CPUUse, other bool) string {
+	s := fmt.Sprintf("%.2f / %.2f", u.Server, u.Harness)
+	if other {
+		s += fmt.Sprintf(" / %.2f", u.Other)
+		if u.Other > 0.25 {
+			s += " ⚠"
+		}
+	}
+	return s
 }

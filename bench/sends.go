@@ -24,6 +24,7 @@ type LoadResult struct {
 	Latency  Latency `json:"latency"`
 	Errors   int64   `json:"errors"`
 	FirstErr string  `json:"first_error,omitempty"`
+	CPU      CPUUse  `json:"cpu"`
 }
 
 // SendLevel is Belfry and the hello-world handler at one client count.
@@ -62,13 +63,14 @@ type requestFunc func(ctx context.Context, c int) (*http.Request, error)
 // closedLoop runs n clients, each on its own keep-alive connection, each
 // sending its next request as soon as the previous answer is read, for
 // warm+dur; requests that start and end in the last dur are measured.
-func closedLoop(ctx context.Context, n int, warm, dur time.Duration, want int, next requestFunc) LoadResult {
+func closedLoop(ctx context.Context, serverPid, n int, warm, dur time.Duration, want int, next requestFunc) LoadResult {
 	var h hist
 	var done, errs atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
 	measureFrom := start.Add(warm)
 	end := measureFrom.Add(dur)
+	cpu := sampleCPU(serverPid, measureFrom, end)
 	ctx, cancel := context.WithDeadline(ctx, end.Add(5*time.Second))
 	defer cancel()
 	var wg sync.WaitGroup
@@ -114,7 +116,7 @@ func closedLoop(ctx context.Context, n int, warm, dur time.Duration, want int, n
 		}()
 	}
 	wg.Wait()
-	r := LoadResult{Clients: n, MsgPerS: round1(float64(done.Load()) / dur.Seconds()), Latency: h.Summary(), Errors: errs.Load()}
+	r := LoadResult{Clients: n, MsgPerS: round1(float64(done.Load()) / dur.Seconds()), Latency: h.Summary(), Errors: errs.Load(), CPU: <-cpu}
 	if s, ok := firstErr.Load().(string); ok {
 		r.FirstErr = s
 	}
@@ -185,7 +187,7 @@ func runSends(ctx context.Context, s *suite) (res SendsResult) {
 		if p.pprofAddr != "" && n == 64 {
 			profDone = captureProfile(ctx, p.pprofAddr, cfg.sendWarm+cfg.sendDur/4, cfg.sendDur/2)
 		}
-		b := closedLoop(ctx, n, cfg.sendWarm, cfg.sendDur, 201, reqFor(belfryURL))
+		b := closedLoop(ctx, p.cmd.Process.Pid, n, cfg.sendWarm, cfg.sendDur, 201, reqFor(belfryURL))
 		if profDone != nil {
 			pr := <-profDone
 			if pr.err != nil {
@@ -195,10 +197,10 @@ func runSends(ctx context.Context, s *suite) (res SendsResult) {
 			}
 		}
 		s.logf("sends: %d clients against the hello-world handler (%s)", n, cfg.limitDur)
-		t := closedLoop(ctx, n, cfg.sendWarm/2, cfg.limitDur, 201, reqFor(trivialURL))
+		t := closedLoop(ctx, trivial.cmd.Process.Pid, n, cfg.sendWarm/2, cfg.limitDur, 201, reqFor(trivialURL))
 		res.Levels = append(res.Levels, SendLevel{Clients: n, Belfry: b, Trivial: t})
-		s.logf("sends: %d clients: belfry %.0f msg/s p99 %.2f ms; hello-world %.0f req/s p99 %.2f ms",
-			n, b.MsgPerS, b.Latency.P99ms, t.MsgPerS, t.Latency.P99ms)
+		s.logf("sends: %d clients: belfry %.0f msg/s p99 %.2f ms (%.2f cores; harness %.2f); hello-world %.0f req/s p99 %.2f ms (%.2f cores)",
+			n, b.MsgPerS, b.Latency.P99ms, b.CPU.Server, b.CPU.Harness, t.MsgPerS, t.Latency.P99ms, t.CPU.Server)
 	}
 	p.Kill()
 	trivial.Kill()

@@ -27,6 +27,8 @@ type SessionsPoint struct {
 // SessionsLevel is Belfry and the raw server at one session count.
 type SessionsLevel struct {
 	Sessions        int           `json:"sessions"`
+	Requested       int           `json:"requested"`
+	Note            string        `json:"note,omitempty"`
 	SessionsPerUser int           `json:"sessions_per_user"`
 	Belfry          SessionsPoint `json:"belfry"`
 	Raw             SessionsPoint `json:"raw_server"`
@@ -34,11 +36,15 @@ type SessionsLevel struct {
 
 // SessionsResult is measurement 3.
 type SessionsResult struct {
+	Users     int             `json:"users"`
 	FileLimit string          `json:"file_limit"`
 	Sources   string          `json:"client_source_addresses"`
 	Levels    []SessionsLevel `json:"levels"`
 	Error     string          `json:"error,omitempty"`
 }
+
+// sessionFDMargin is the descriptors kept free besides the sessions'.
+const sessionFDMargin = 1000
 
 // settle is how long memory is left to settle after the last session
 // connected, before RSS is read.
@@ -55,17 +61,31 @@ func runSessions(ctx context.Context, s *suite, env fanoutEnv) (res SessionsResu
 		res.Error = "no users: the fan-out setup failed"
 		return res
 	}
-	for _, n := range s.cfg.sessionCounts {
+	res.Users = len(env.users)
+	prev := 0
+	for _, want := range s.cfg.sessionCounts {
 		if ctx.Err() != nil {
 			break
 		}
+		// The server holds one descriptor per session, the harness one per
+		// client: scale a level the open-file limit cannot hold down to
+		// what it can.
+		n, note := want, ""
+		if limit := int(s.nofile) - sessionFDMargin; n > limit {
+			n = limit / 1000 * 1000
+			note = fmt.Sprintf("scaled from %d to %d: the open-file limit is %d, a hard limit that only a process with CAP_SYS_RESOURCE may raise, and the server needs a descriptor per session", want, n, s.nofile)
+		}
 		perUser := (n + len(env.users) - 1) / len(env.users)
-		lvl := SessionsLevel{Sessions: n, SessionsPerUser: perUser}
-		if need := n + 2048; s.nofile < uint64(need) {
-			lvl.Belfry.Error = fmt.Sprintf("needs %d open files, the limit is %d", need, s.nofile)
+		lvl := SessionsLevel{Sessions: n, Requested: want, SessionsPerUser: perUser, Note: note}
+		if n <= prev {
+			lvl.Belfry.Error = "not run: " + note
 			lvl.Raw.Error = lvl.Belfry.Error
 			res.Levels = append(res.Levels, lvl)
 			continue
+		}
+		prev = n
+		if note != "" {
+			s.logf("sessions: %s", note)
 		}
 		s.logf("sessions: %d idle sessions on belfry (%d users, %d each)", n, len(env.users), perUser)
 		lvl.Belfry = s.belfrySessions(ctx, env, n, perUser)
