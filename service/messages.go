@@ -62,11 +62,6 @@ func encodeAttributes(attrs map[string]chime.MessageAttributeValue) (string, err
 	return string(b), err
 }
 
-// sentStatus is the status of a message that reached its members.
-func sentStatus() *chime.ChannelMessageStatusStructure {
-	return &chime.ChannelMessageStatusStructure{Value: chime.ChannelMessageStatusSent}
-}
-
 // SendChannelMessage sends a message to a channel's members. PERSISTENT
 // messages are stored; NON_PERSISTENT ones only reach the members
 // connected now. A retry with the same ClientRequestToken returns the

@@ -459,11 +459,16 @@ func TestMessagePaginationIsStable(t *testing.T) {
 	wantKind(t, err, chime.BadRequest, "token used with another sort order")
 }
 
+// benchClients is how many concurrent senders per CPU the send benchmark
+// runs, like HTTP clients of a busy server.
+const benchClients = 16
+
 // BenchmarkSendChannelMessage measures the service's send path (bearer and
 // role lookups, idempotency, insert, channel update, commit) without HTTP.
 func BenchmarkSendChannelMessage(b *testing.B) {
 	c := newChatB(b)
 	var n atomic.Int64
+	b.SetParallelism(benchClients)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

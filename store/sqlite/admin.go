@@ -69,7 +69,7 @@ func (t writeTx) CreateAppInstanceAdmin(ctx context.Context, a store.AppInstance
 	if err != nil {
 		return a, err
 	}
-	err = t.tx.QueryRowContext(ctx, `INSERT INTO app_instance_admins (app_instance_id, `+col+`, created_at) VALUES (?, ?, ?) RETURNING seq`,
+	err = t.queryRow(ctx, `INSERT INTO app_instance_admins (app_instance_id, `+col+`, created_at) VALUES (?, ?, ?) RETURNING seq`,
 		a.AppInstanceID, a.MemberID, ms(a.CreatedAt)).Scan(&a.Seq)
 	if err != nil {
 		return a, fmt.Errorf("sqlite: create admin %s: %w", a.MemberID, translate(err))

@@ -36,7 +36,7 @@ func (t readTx) CountAppInstances(ctx context.Context) (int, error) {
 
 // CreateAppInstance implements store.AppInstanceWriter.
 func (t writeTx) CreateAppInstance(ctx context.Context, a store.AppInstance) (store.AppInstance, error) {
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO app_instances (id, name, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING seq`,
+	err := t.queryRow(ctx, `INSERT INTO app_instances (id, name, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING seq`,
 		a.ID, a.Name, a.Metadata, ms(a.CreatedAt), ms(a.UpdatedAt)).Scan(&a.Seq)
 	if err != nil {
 		return a, fmt.Errorf("sqlite: create app instance %s: %w", a.ID, translate(err))

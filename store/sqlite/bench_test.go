@@ -39,7 +39,7 @@ func BenchmarkListChannelMessages(b *testing.B) {
 	// Ten messages a second. The insert goes straight to SQL (outside
 	// Update, which holds the one writer connection), as a million Creates
 	// would be slow.
-	_, err = db.writer.ExecContext(ctx, `WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ? - 1)
+	_, err = db.conn.ExecContext(ctx, `WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ? - 1)
 			INSERT INTO channel_messages (app_instance_id, channel_id, message_id, content, type, sender_kind, sender_id, status, sub_channel_id, created_at, updated_at)
 			SELECT 'app', c.id, c.id || '-' || x, 'hello', 'STANDARD', 'user', IIF(x % 10 = 0, 'other', 'viewer'),
 				IIF(x % 10 = 0, 'PENDING', 'SENT'), IIF(x % 2 = 0, 's1', 's2'), ? + x * 100, ? + x * 100

@@ -35,7 +35,7 @@ func (t writeTx) CreateAppInstanceBot(ctx context.Context, b store.AppInstanceBo
 	if b.Configuration == nil {
 		b.Configuration = []byte{} // NOT NULL
 	}
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO app_instance_bots
+	err := t.queryRow(ctx, `INSERT INTO app_instance_bots
 		(app_instance_id, bot_id, name, metadata, configuration, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		b.AppInstanceID, b.BotID, b.Name, b.Metadata, b.Configuration, ms(b.CreatedAt), ms(b.UpdatedAt)).Scan(&b.Seq)

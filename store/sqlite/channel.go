@@ -208,7 +208,7 @@ func (t writeTx) CreateChannel(ctx context.Context, c store.Channel) (store.Chan
 		elMax, elTarget, elMin = e.MaximumSubChannels, e.TargetMembershipsPerSubChannel, e.MinimumMembershipPercentage
 	}
 	crit, days, at := channelExpirationArgs(c)
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO channels
+	err := t.queryRow(ctx, `INSERT INTO channels
 		(app_instance_id, channel_id, name, mode, privacy, metadata, created_by_kind, created_by_id, created_by_name, flow_id,
 		 elastic_max_sub_channels, elastic_target_memberships, elastic_min_membership_pct,
 		 expiration_criterion, expiration_days, expires_at, last_message_at, created_at, updated_at)

@@ -16,7 +16,7 @@ const credentialColumns = `access_key_id, secret_access_key, user_arn, descripti
 
 // GetCredential implements store.CredentialReader.
 func (t readTx) GetCredential(ctx context.Context, accessKeyID string) (store.Credential, error) {
-	row := t.tx.QueryRowContext(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE access_key_id = ?`, accessKeyID)
+	row := t.queryRow(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE access_key_id = ?`, accessKeyID)
 	c, err := scanCredential(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Credential{}, fmt.Errorf("sqlite: get credential %s: %w", accessKeyID, store.ErrNotFound)
@@ -35,7 +35,7 @@ func (t readTx) ListCredentials(ctx context.Context, f store.CredentialFilter) (
 	if f.UserArn != "" {
 		q, args = `SELECT `+credentialColumns+` FROM credentials WHERE user_arn = ? ORDER BY created_at, access_key_id`, []any{f.UserArn}
 	}
-	rows, err := t.tx.QueryContext(ctx, q, args...)
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list credentials: %w", err)
 	}
@@ -61,7 +61,7 @@ func (t writeTx) CreateCredential(ctx context.Context, c store.Credential) error
 		ms := c.ExpiresAt.UnixMilli()
 		expires = &ms
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(ctx, `INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.AccessKeyID, c.SecretAccessKey, c.UserArn, c.Description, c.CreatedAt.UnixMilli(), expires)
 	if err != nil {
 		// Never c itself in the message: the error may be logged.
@@ -72,7 +72,7 @@ func (t writeTx) CreateCredential(ctx context.Context, c store.Credential) error
 
 // DeleteCredential implements store.CredentialWriter.
 func (t writeTx) DeleteCredential(ctx context.Context, accessKeyID string) error {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM credentials WHERE access_key_id = ?`, accessKeyID)
+	res, err := t.exec(ctx, `DELETE FROM credentials WHERE access_key_id = ?`, accessKeyID)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete credential %s: %w", accessKeyID, translate(err))
 	}

@@ -39,7 +39,7 @@ func (t readTx) CountAppInstanceUserEndpoints(ctx context.Context, appInstanceID
 
 // CreateAppInstanceUserEndpoint implements store.AppInstanceUserEndpointWriter.
 func (t writeTx) CreateAppInstanceUserEndpoint(ctx context.Context, e store.AppInstanceUserEndpoint) (store.AppInstanceUserEndpoint, error) {
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO app_instance_user_endpoints
+	err := t.queryRow(ctx, `INSERT INTO app_instance_user_endpoints
 		(app_instance_id, user_id, endpoint_id, name, type, resource_arn, device_token, voip_device_token, allow_messages, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		e.AppInstanceID, e.UserID, e.EndpointID, e.Name, e.Type, e.ResourceArn, e.DeviceToken, e.VoipDeviceToken, e.AllowMessages,

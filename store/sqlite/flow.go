@@ -53,7 +53,7 @@ func (t readTx) ListChannelsWithFlow(ctx context.Context, appInstanceID, flowID 
 
 // CreateChannelFlow implements store.ChannelFlowWriter.
 func (t writeTx) CreateChannelFlow(ctx context.Context, f store.ChannelFlow) (store.ChannelFlow, error) {
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO channel_flows (app_instance_id, flow_id, name, processors, created_at, updated_at)
+	err := t.queryRow(ctx, `INSERT INTO channel_flows (app_instance_id, flow_id, name, processors, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
 		f.AppInstanceID, f.FlowID, f.Name, f.Processors, ms(f.CreatedAt), ms(f.UpdatedAt)).Scan(&f.Seq)
 	if err != nil {
@@ -75,7 +75,7 @@ func (t writeTx) UpdateChannelFlow(ctx context.Context, f store.ChannelFlow) err
 // owns.
 func (t writeTx) DeleteChannelFlow(ctx context.Context, appInstanceID, flowID string) error {
 	what := "delete channel flow " + flowID
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM channel_flows WHERE app_instance_id = ? AND flow_id = ?`, appInstanceID, flowID)
+	res, err := t.exec(ctx, `DELETE FROM channel_flows WHERE app_instance_id = ? AND flow_id = ?`, appInstanceID, flowID)
 	var se *msqlite.Error
 	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
 		// The only key that refuses, rather than cascades, a flow's delete.
@@ -139,7 +139,7 @@ func (t readTx) ListDueFlowJobs(ctx context.Context, now time.Time, limit int) (
 
 // CreateFlowJob implements store.FlowJobWriter.
 func (t writeTx) CreateFlowJob(ctx context.Context, j store.FlowJob) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO flow_jobs
+	_, err := t.exec(ctx, `INSERT INTO flow_jobs
 		(callback_id, app_instance_id, channel_id, message_id, is_update, message, flow_id, processor_arn, fallback,
 		 state, attempts, next_attempt_at, deadline, outcome, fingerprint, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -31,7 +31,7 @@ func (t readTx) GetIdempotencyRecord(ctx context.Context, scope, token string) (
 
 // PutIdempotencyRecord implements store.IdempotencyWriter.
 func (t writeTx) PutIdempotencyRecord(ctx context.Context, r store.IdempotencyRecord) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO idempotency_records
+	_, err := t.exec(ctx, `INSERT INTO idempotency_records
 		(scope, token, fingerprint, result, created_at, app_instance_id, user_id, bot_id, endpoint_id, channel_id, flow_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (scope, token) DO UPDATE SET fingerprint = excluded.fingerprint, result = excluded.result,

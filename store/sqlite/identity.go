@@ -45,7 +45,7 @@ func nullString(s string) any {
 // execOne runs a write that must affect exactly one row; none is
 // ErrNotFound. what names the record for the error message.
 func (t writeTx) execOne(ctx context.Context, what, q string, args ...any) error {
-	res, err := t.tx.ExecContext(ctx, q, args...)
+	res, err := t.exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, translate(err))
 	}
@@ -61,7 +61,7 @@ func (t writeTx) execOne(ctx context.Context, what, q string, args ...any) error
 
 // execCount runs a write and returns how many rows it affected.
 func (t writeTx) execCount(ctx context.Context, what, q string, args ...any) (int, error) {
-	res, err := t.tx.ExecContext(ctx, q, args...)
+	res, err := t.exec(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: %s: %w", what, translate(err))
 	}
@@ -75,7 +75,7 @@ func (t writeTx) execCount(ctx context.Context, what, q string, args ...any) (in
 // count runs a SELECT COUNT(*) query.
 func (t readTx) count(ctx context.Context, what, q string, args ...any) (int, error) {
 	var n int
-	if err := t.tx.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+	if err := t.queryRow(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite: count %s: %w", what, err)
 	}
 	return n, nil
@@ -83,7 +83,7 @@ func (t readTx) count(ctx context.Context, what, q string, args ...any) (int, er
 
 // getOne scans one row with scan, mapping no row to ErrNotFound.
 func getOne[T any](ctx context.Context, t readTx, what string, scan func(scanner) (T, error), q string, args ...any) (T, error) {
-	v, err := scan(t.tx.QueryRowContext(ctx, q, args...))
+	v, err := scan(t.queryRow(ctx, q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("sqlite: get %s: %w", what, store.ErrNotFound)
 	}
@@ -96,7 +96,7 @@ func getOne[T any](ctx context.Context, t readTx, what string, scan func(scanner
 // list scans every row of a query with scan; finding none is an empty,
 // non-nil slice.
 func list[T any](ctx context.Context, t readTx, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
-	rows, err := t.tx.QueryContext(ctx, q, args...)
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
 	}

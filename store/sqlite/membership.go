@@ -132,7 +132,7 @@ func (t writeTx) CreateChannelMembership(ctx context.Context, m store.ChannelMem
 	if err != nil {
 		return m, err
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO channel_memberships
+	_, err = t.exec(ctx, `INSERT INTO channel_memberships
 		(app_instance_id, channel_id, `+col+`, type, invited_by_kind, invited_by_id, invited_by_name,
 		 read_marker_at, preferences, sub_channel_id, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -127,7 +127,7 @@ func targetArgs(m store.ChannelMessage) (kind, id any) {
 // CreateChannelMessage implements store.ChannelMessageWriter.
 func (t writeTx) CreateChannelMessage(ctx context.Context, m store.ChannelMessage) (store.ChannelMessage, error) {
 	targetKind, targetID := targetArgs(m)
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO channel_messages
+	err := t.queryRow(ctx, `INSERT INTO channel_messages
 		(app_instance_id, channel_id, message_id, content, metadata, content_type, type,
 		 sender_kind, sender_id, sender_name, redacted, status, status_detail, attributes, push_notification,
 		 target_kind, target_id, sub_channel_id, created_at, updated_at, edited_at)

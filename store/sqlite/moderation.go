@@ -128,7 +128,7 @@ func (t writeTx) CreateChannelGrant(ctx context.Context, kind store.GrantKind, g
 	if err != nil {
 		return g, err
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO channel_grants
+	_, err = t.exec(ctx, `INSERT INTO channel_grants
 		(app_instance_id, channel_id, kind, `+col+`, created_by_kind, created_by_id, created_by_name, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.AppInstanceID, g.ChannelID, k, g.Member.ID, string(g.CreatedBy.Kind), g.CreatedBy.ID, g.CreatedByName, ms(g.CreatedAt))

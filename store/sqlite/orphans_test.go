@@ -179,7 +179,7 @@ func countRows(t *testing.T, db *DB, q string, args ...any) int {
 // checkForeignKeys fails t if any row references one that does not exist.
 func checkForeignKeys(t *testing.T, db *DB) {
 	t.Helper()
-	rows, err := db.writer.QueryContext(t.Context(), `PRAGMA foreign_key_check`)
+	rows, err := db.conn.QueryContext(t.Context(), `PRAGMA foreign_key_check`)
 	if err != nil {
 		t.Fatal(err)
 	}

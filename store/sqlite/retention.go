@@ -56,7 +56,7 @@ func (t writeTx) PutRetentionSettings(ctx context.Context, r store.RetentionSett
 	if r.InitiateDeletionAt != nil {
 		init = ms(*r.InitiateDeletionAt)
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO app_instance_retention_settings (app_instance_id, channel_retention_days, initiate_deletion_at, updated_at)
+	_, err := t.exec(ctx, `INSERT INTO app_instance_retention_settings (app_instance_id, channel_retention_days, initiate_deletion_at, updated_at)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (app_instance_id) DO UPDATE SET channel_retention_days = excluded.channel_retention_days,
 			initiate_deletion_at = excluded.initiate_deletion_at, updated_at = excluded.updated_at`,

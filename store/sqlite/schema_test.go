@@ -445,7 +445,7 @@ func TestMigrateChannelFlows(t *testing.T) {
 		}
 	}
 	var fk int
-	if err := db.writer.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
+	if err := db.conn.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
 		t.Errorf("foreign_keys after migrating = %d, %v; want 1", fk, err)
 	}
 

@@ -19,7 +19,7 @@ func (t readTx) GetServerSecret(ctx context.Context, name string) ([]byte, error
 func (t writeTx) CreateServerSecret(ctx context.Context, name string, value []byte) error {
 	// created_at is for operators only, so reading the clock here does not
 	// make the store's behaviour depend on it.
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?)`,
+	if _, err := t.exec(ctx, `INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?)`,
 		name, value, time.Now().UnixMilli()); err != nil {
 		return fmt.Errorf("sqlite: create server secret %s: %w", name, translate(err))
 	}

@@ -7,13 +7,13 @@
 // The database runs in WAL mode, where readers never block the writer or
 // each other, and it has two pools:
 //
-//   - the writer: exactly one connection, so Update transactions run one at
-//     a time and never meet SQLITE_BUSY from each other: they queue for the
-//     connection instead. The single writer is also what a later group
-//     commit builds on: it can run several queued Updates in one SQLite
-//     transaction, each fn under its own SAVEPOINT so that one failing fn
-//     undoes only its own writes, paying for one commit instead of many,
-//     without changing the store.Store contract.
+//   - the writer: exactly one connection, held by the write loop, so
+//     Update transactions run one at a time and never meet SQLITE_BUSY from
+//     each other: they queue for the loop instead. The loop commits the
+//     Updates queued meanwhile together (group commit, groupcommit.go):
+//     each fn under its own SAVEPOINT, so that one failing fn undoes only
+//     its own writes, and one commit for all, without changing the
+//     store.Store contract.
 //   - the readers: a pool of read-only connections (mode=ro and query_only)
 //     for View transactions, 2 × GOMAXPROCS by default.
 //
@@ -22,6 +22,10 @@
 // when another process (a `belfry credentials` command run next to
 // `belfry serve`) wrote in between, whereas an IMMEDIATE one just waits
 // busy_timeout for the lock.
+//
+// Every connection keeps its prepared statements (stmtcache.go): SQLite
+// parses and plans each statement text once per connection, not once per
+// call.
 //
 // synchronous=NORMAL: in WAL mode a commit survives a crash of the process;
 // a power loss or OS crash may lose the last commits but never corrupts the
@@ -61,6 +65,10 @@ import (
 type DB struct {
 	writer  *sql.DB // MaxOpenConns(1): the one connection that writes
 	readers *sql.DB // read-only connections for View
+	// conn is the writer's connection, held by the write loop for the life
+	// of the DB (groupcommit.go).
+	conn *sql.Conn
+	writeQueue
 }
 
 var _ store.Store = (*DB)(nil)
@@ -117,7 +125,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	}
 	timeout := strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10)
 
-	writer, err := sql.Open("sqlite", dsn(abs, url.Values{
+	writer, err := openDB(dsn(abs, url.Values{
 		"_pragma": {
 			"busy_timeout(" + timeout + ")",
 			"synchronous(NORMAL)",
@@ -151,7 +159,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
 
-	readers, err := sql.Open("sqlite", dsn(abs, url.Values{
+	readers, err := openDB(dsn(abs, url.Values{
 		"mode": {"ro"},
 		"_pragma": {
 			"busy_timeout(" + timeout + ")",
@@ -171,7 +179,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
-	return &DB{writer: writer, readers: readers}, nil
+	conn, err := writer.Conn(ctx)
+	if err != nil {
+		_ = readers.Close()
+		_ = writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	db := &DB{writer: writer, readers: readers, conn: conn}
+	db.startWriter()
+	return db, nil
 }
 
 // setWAL switches the database file to WAL mode. The mode is persistent,
@@ -205,6 +221,12 @@ func setWAL(ctx context.Context, db *sql.DB, busyTimeout time.Duration) error {
 	}
 }
 
+// openDB opens a pool of connections to dsn with the statement cache
+// (stmtcache.go). It cannot fail; it returns an error like sql.Open does.
+func openDB(dsn string) (*sql.DB, error) {
+	return sql.OpenDB(cachingConnector{dsn: dsn, drv: &msqlite.Driver{}}), nil
+}
+
 // dsn builds a modernc.org/sqlite URI name for the file at abs. The path is
 // escaped so that '?', '#' or '%' in a directory name cannot be taken for
 // URI syntax; SQLite decodes it again.
@@ -223,48 +245,13 @@ func (db *DB) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
 	// Ends the read snapshot whatever happens in fn, panics included. A
 	// read-only transaction has nothing to commit.
 	defer func() { _ = tx.Rollback() }()
-	return fn(readTx{tx})
+	return fn(readTx{tx: tx})
 }
 
-// Update implements store.Store. It runs on the single writer connection:
-// concurrent Updates queue for it, in the database/sql pool, and fn is
-// called exactly once.
-//
-// Update keeps the connection until the AfterCommit functions have run,
-// rather than handing it back at commit: the next Update cannot begin, let
-// alone commit, before they are done, which is what keeps them in commit
-// order.
-func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
-	conn, err := db.writer.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	// Deferred first, so it runs last: the connection goes back to the pool
-	// after the rollback below, and also when a hook panics.
-	defer func() { _ = conn.Close() }()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	// Rolls back when fn fails or panics; after a successful Commit it is a
-	// no-op.
-	defer func() { _ = tx.Rollback() }()
-	var hooks []func()
-	if err := fn(writeTx{readTx{tx}, &hooks}); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", translate(err))
-	}
-	for _, f := range hooks {
-		f()
-	}
-	return nil
-}
-
-// Ping implements store.Store, checking both pools.
+// Ping implements store.Store, checking both pools: the writer by running
+// an empty Update through it.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.writer.PingContext(ctx); err != nil {
+	if err := db.Update(ctx, func(store.Tx) error { return nil }); err != nil {
 		return fmt.Errorf("sqlite: ping writer: %w", err)
 	}
 	if err := db.readers.PingContext(ctx); err != nil {
@@ -276,24 +263,56 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close implements store.Store. The writer closes last so that its close,
 // as the file's last connection, checkpoints the WAL into the database file.
 func (db *DB) Close() error {
-	return errors.Join(db.readers.Close(), db.writer.Close())
+	db.stopWriter()
+	return errors.Join(db.readers.Close(), db.conn.Close(), db.writer.Close())
 }
 
-// Stats reports the two connection pools, for metrics.
+// Stats reports the writer and the read pool, for metrics.
 type Stats struct {
-	Writer  sql.DBStats
-	Readers sql.DBStats
+	// Updates is how many Updates are queued for the writer or running.
+	Updates int64
+	// Batches and Committed count the writer's transactions and the Updates
+	// they committed: Committed/Batches is the mean group-commit size.
+	Batches, Committed int64
+	Readers            sql.DBStats
 }
 
-// Stats returns the current pool statistics. WaitCount and WaitDuration of
-// Writer measure how long Updates queue for the single writer.
+// Stats returns the current statistics.
 func (db *DB) Stats() Stats {
-	return Stats{Writer: db.writer.Stats(), Readers: db.readers.Stats()}
+	return Stats{Updates: db.queued.Load(), Batches: db.batches.Load(), Committed: db.committed.Load(), Readers: db.readers.Stats()}
 }
 
 // readTx implements store.ReadTx; its per-record methods live in files named
 // after the record.
-type readTx struct{ tx *sql.Tx }
+type readTx struct {
+	tx *sql.Tx
+	// detached: the statements ignore the caller's cancellation. Several
+	// Updates share one SQLite transaction (group commit), and SQLite
+	// answers an interrupted write by rolling back the whole transaction,
+	// the others' writes too; so an Update that has started runs to its
+	// end.
+	detached bool
+}
+
+// ctx is the context statements run with.
+func (t readTx) ctx(ctx context.Context) context.Context {
+	if t.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+func (t readTx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx(ctx), q, args...)
+}
+
+func (t readTx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx(ctx), q, args...)
+}
+
+func (t readTx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx(ctx), q, args...)
+}
 
 // writeTx implements store.Tx.
 type writeTx struct {

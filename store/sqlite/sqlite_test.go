@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -126,7 +128,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "belfry.db")
 	db := openTemp(t, path)
 	// As if a newer Belfry had migrated the file.
-	if _, err := db.writer.ExecContext(t.Context(),
+	if _, err := db.conn.ExecContext(t.Context(),
 		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '0999_future.sql', 0)`); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,9 @@ func TestPragmas(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.pool+"/"+tc.pragma, func(t *testing.T) {
-			pool := db.writer
+			var pool interface {
+				QueryRowContext(context.Context, string, ...any) *sql.Row
+			} = db.conn // the writer's one connection, which the write loop holds
 			if tc.pool == "readers" {
 				pool = db.readers
 			}
@@ -179,7 +183,7 @@ func TestPragmas(t *testing.T) {
 
 func TestPoolSizes(t *testing.T) {
 	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"), WithReadConns(3))
-	if got := db.Stats().Writer.MaxOpenConnections; got != 1 {
+	if got := db.writer.Stats().MaxOpenConnections; got != 1 {
 		t.Errorf("writer MaxOpenConnections = %d, want 1", got)
 	}
 	if got := db.Stats().Readers.MaxOpenConnections; got != 3 {
@@ -225,10 +229,10 @@ func TestUpdatesQueueForTheWriter(t *testing.T) {
 			return err
 		})
 	}()
-	// Spin (no timer) until the second Update waits for the connection. Had
-	// it got a connection of its own, it would instead fail with SQLITE_BUSY
+	// Spin (no timer) until the second Update waits for the writer. Had it
+	// got a connection of its own, it would instead fail with SQLITE_BUSY
 	// after busy_timeout and end the loop.
-	for db.Stats().Writer.WaitCount == 0 {
+	for db.Stats().Updates < 2 {
 		select {
 		case err := <-second:
 			close(release)

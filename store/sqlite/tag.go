@@ -19,7 +19,7 @@ func (t readTx) ListTags(ctx context.Context, resourceArn string) ([]store.Tag, 
 // PutTags implements store.TagWriter.
 func (t writeTx) PutTags(ctx context.Context, appInstanceID, resourceArn string, tags []store.Tag) error {
 	for _, tag := range tags {
-		_, err := t.tx.ExecContext(ctx, `INSERT INTO tags (resource_arn, key, value, app_instance_id) VALUES (?, ?, ?, ?)
+		_, err := t.exec(ctx, `INSERT INTO tags (resource_arn, key, value, app_instance_id) VALUES (?, ?, ?, ?)
 			ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value`, resourceArn, tag.Key, tag.Value, appInstanceID)
 		if err != nil {
 			return fmt.Errorf("sqlite: tag %s: %w", resourceArn, translate(err))
@@ -31,7 +31,7 @@ func (t writeTx) PutTags(ctx context.Context, appInstanceID, resourceArn string,
 // DeleteTags implements store.TagWriter.
 func (t writeTx) DeleteTags(ctx context.Context, resourceArn string, keys []string) error {
 	for _, k := range keys {
-		if _, err := t.tx.ExecContext(ctx, `DELETE FROM tags WHERE resource_arn = ? AND key = ?`, resourceArn, k); err != nil {
+		if _, err := t.exec(ctx, `DELETE FROM tags WHERE resource_arn = ? AND key = ?`, resourceArn, k); err != nil {
 			return fmt.Errorf("sqlite: untag %s: %w", resourceArn, translate(err))
 		}
 	}

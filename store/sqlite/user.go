@@ -62,7 +62,7 @@ func (t readTx) ListExpiredAppInstanceUsers(ctx context.Context, now time.Time, 
 // CreateAppInstanceUser implements store.AppInstanceUserWriter.
 func (t writeTx) CreateAppInstanceUser(ctx context.Context, u store.AppInstanceUser) (store.AppInstanceUser, error) {
 	crit, days, at := expirationArgs(u)
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO app_instance_users
+	err := t.queryRow(ctx, `INSERT INTO app_instance_users
 		(app_instance_id, user_id, name, metadata, expiration_criterion, expiration_days, expires_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		u.AppInstanceID, u.UserID, u.Name, u.Metadata, crit, days, at, ms(u.CreatedAt), ms(u.UpdatedAt)).Scan(&u.Seq)
