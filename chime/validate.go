@@ -5,8 +5,59 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
+
+// anyString is the models' pattern for "any string"; the UTF-8 check
+// already covers it.
+const anyString = `[\s\S]*`
+
+// matched remembers values that matched a rule's pattern. ARNs in paths and
+// the x-amz-chime-bearer header repeat on every call, and the models'
+// counted repetitions (ChimeArn's .{0,1023}) make Go's regexp spend tens of
+// microseconds on each. The memory is bounded: when full it starts over.
+var matched struct {
+	sync.RWMutex
+	m map[matchKey]struct{}
+}
+
+type matchKey struct {
+	re *regexp.Regexp
+	s  string
+}
+
+const (
+	matchedMax    = 8192 // values remembered
+	matchedMaxLen = 2048 // longer values are matched every time
+)
+
+// matches reports whether s matches r's pattern.
+func matches(r stringRule, s string) bool {
+	if r.source == anyString {
+		return true
+	}
+	if len(s) > matchedMaxLen {
+		return r.pattern.MatchString(s)
+	}
+	k := matchKey{r.pattern, s}
+	matched.RLock()
+	_, ok := matched.m[k]
+	matched.RUnlock()
+	if ok {
+		return true
+	}
+	if !r.pattern.MatchString(s) {
+		return false
+	}
+	matched.Lock()
+	if matched.m == nil || len(matched.m) >= matchedMax {
+		matched.m = make(map[matchKey]struct{}, 64)
+	}
+	matched.m[k] = struct{}{}
+	matched.Unlock()
+	return true
+}
 
 // stringRule is a string shape's constraints from the model.
 type stringRule struct {
@@ -61,7 +112,7 @@ func (v *validator) str(path, member, s string, r stringRule) {
 		v.add(path, member, "Member must have length greater than or equal to %d", r.min)
 	case r.max >= 0 && n > r.max:
 		v.add(path, member, "Member must have length less than or equal to %d", r.max)
-	case r.pattern != nil && !r.pattern.MatchString(s):
+	case r.pattern != nil && !matches(r, s):
 		v.add(path, member, "Member must satisfy regular expression pattern: %s", r.source)
 	}
 }
@@ -99,7 +150,7 @@ func (v *validator) bearer(s *string, required bool) {
 	switch {
 	case s == nil && required:
 		v.bearerErr = "The x-amz-chime-bearer HTTP header is required: the ARN of the AppInstanceUser or AppInstanceBot that makes the API call."
-	case s != nil && !ruleChimeArn.pattern.MatchString(*s):
+	case s != nil && !matches(ruleChimeArn, *s):
 		v.bearerErr = "An invalid app instance user ARN was supplied for the x-amz-chime-bearer HTTP header."
 	}
 }

@@ -127,3 +127,23 @@ func TestTimeWire(t *testing.T) {
 		t.Error("ParseQueryTime accepted nonsense")
 	}
 }
+
+func TestMatchesRemembersOnlyMatches(t *testing.T) {
+	arn := "arn:aws:chime:us-east-1:111122223333:app-instance/a/user/u"
+	for range 3 { // the second and third answers come from memory
+		if !matches(ruleChimeArn, arn) {
+			t.Fatalf("%s does not match ChimeArn", arn)
+		}
+	}
+	for range 2 {
+		if matches(ruleChimeArn, "arn:aws:chime::/x") || matches(ruleChimeArn, "not an arn") {
+			t.Fatal("a value that does not match was accepted")
+		}
+	}
+	if !matches(ruleContentType, "anything at all\n") {
+		t.Error("[\\s\\S]* refused a string")
+	}
+	if !matches(ruleChimeArn, arn+strings.Repeat("x", matchedMaxLen)) == ruleChimeArn.pattern.MatchString(arn+strings.Repeat("x", matchedMaxLen)) {
+		t.Error("long values are not matched by the pattern itself")
+	}
+}
