@@ -24,18 +24,20 @@ func (s *Service) parseFlow(field, arn string) (chime.ARN, error) {
 	return s.parse(field, arn, "ChannelFlow", chime.ResourceChannelFlow)
 }
 
-// checkProcessors enforces what the model cannot: AWS supports one
-// processor per flow (semantics.md §4.6, a quota), run in ExecutionOrder 1.
-func checkProcessors(ps []chime.Processor) error {
+// encodeProcessors checks what the model cannot (AWS supports one
+// processor per flow, semantics.md §4.6, a quota; ExecutionOrder follows
+// the list) and encodes the processors for the store.
+func encodeProcessors(ps []chime.Processor) (string, error) {
 	if len(ps) > MaxProcessorsPerFlow {
-		return limitExceeded("Processors has %d processors; a channel flow supports at most %d.", len(ps), MaxProcessorsPerFlow)
+		return "", limitExceeded("Processors has %d processors; a channel flow supports at most %d.", len(ps), MaxProcessorsPerFlow)
 	}
 	for i, p := range ps {
 		if o := *p.ExecutionOrder; o != int32(i+1) {
-			return badRequest("Processors[%d].ExecutionOrder is %d; with %d processor(s) the orders must be 1..%d in list order.", i, o, len(ps), len(ps))
+			return "", badRequest("Processors[%d].ExecutionOrder is %d; with %d processor(s) the orders must be 1..%d in list order.", i, o, len(ps), len(ps))
 		}
 	}
-	return nil
+	b, err := json.Marshal(ps)
+	return string(b), err
 }
 
 // processors decodes a flow's stored processors.
@@ -54,10 +56,7 @@ func (s *Service) CreateChannelFlow(ctx context.Context, in *chime.CreateChannel
 	if err != nil {
 		return nil, err
 	}
-	if err := checkProcessors(in.Processors); err != nil {
-		return nil, err
-	}
-	procs, err := json.Marshal(in.Processors)
+	procs, err := encodeProcessors(in.Processors)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +86,7 @@ func (s *Service) CreateChannelFlow(ctx context.Context, in *chime.CreateChannel
 		}
 		now := s.now()
 		f, err := tx.CreateChannelFlow(ctx, store.ChannelFlow{
-			AppInstanceID: ai.AppInstanceID, FlowID: uuid.NewString(), Name: deref(in.Name), Processors: string(procs),
+			AppInstanceID: ai.AppInstanceID, FlowID: uuid.NewString(), Name: deref(in.Name), Processors: procs,
 			CreatedAt: now, UpdatedAt: now,
 		})
 		if err != nil {
@@ -133,10 +132,7 @@ func (s *Service) UpdateChannelFlow(ctx context.Context, in *chime.UpdateChannel
 	if err != nil {
 		return nil, err
 	}
-	if err := checkProcessors(in.Processors); err != nil {
-		return nil, err
-	}
-	procs, err := json.Marshal(in.Processors)
+	procs, err := encodeProcessors(in.Processors)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +141,7 @@ func (s *Service) UpdateChannelFlow(ctx context.Context, in *chime.UpdateChannel
 		if err != nil {
 			return err
 		}
-		f.Name, f.Processors, f.UpdatedAt = deref(in.Name), string(procs), s.now()
+		f.Name, f.Processors, f.UpdatedAt = deref(in.Name), procs, s.now()
 		return tx.UpdateChannelFlow(ctx, f)
 	})
 	if err != nil {
