@@ -394,7 +394,7 @@ func (s *Service) UpdateChannelMessage(ctx context.Context, in *chime.UpdateChan
 		}
 		now := s.now()
 		m.EditedAt, m.UpdatedAt = now, now
-		if c.ch.FlowID != "" && flowed(c.ch, m.Type) {
+		if flowed(c.ch, m.Type) {
 			status = chime.ChannelMessageStatusPending
 			return s.startFlowJob(ctx, tx, c.ch, m, string(chime.ChannelMessagePersistenceTypePersistent), true)
 		}
