@@ -4,4 +4,4 @@
 // may call what. It imports nothing of Belfry's and nothing of HTTP.
 package chime
 
-//go:generate go run ../internal/apigen -spec ../../shared/spec -chime . -httpapi ../httpapi
+//go:generate go run ../internal/apigen -chime . -httpapi ../httpapi

@@ -29,7 +29,7 @@ import {
   send,
   success,
 } from '../lib/aws.mjs';
-import { modeledErrors, modeledStatus } from '../lib/model.mjs';
+import { modeledErrors, modeledStatus, SPEC_MISSING } from '../lib/model.mjs';
 import {
   ACCOUNT_ID,
   REGION,
@@ -160,7 +160,7 @@ describe('foundation through the AWS SDK for JavaScript v3', () => {
     assert.equal(err.Code, 'BadRequest', `body Code should be the ErrorCode enum value — ${describeError(err)}`);
   }));
 
-  test('DescribeChannel of a channel that does not exist fails honestly (NotImplemented until built, never a success)', TEST_TIMEOUT, withOutput(async () => {
+  test('DescribeChannel of a channel that does not exist fails honestly (NotImplemented until built, never a success)', { ...TEST_TIMEOUT, skip: SPEC_MISSING }, withOutput(async () => {
     const client = messagingClient(server);
     const err = await rejection(
       send(client, new DescribeChannelCommand({ ChannelArn: channelArn, ChimeBearer: bearerArn })),
@@ -179,7 +179,7 @@ describe('foundation through the AWS SDK for JavaScript v3', () => {
     ['BatchCreateChannelMembership', () => new BatchCreateChannelMembershipCommand({ ChannelArn: channelArn, MemberArns: [otherUserArn], ChimeBearer: bearerArn })],
   ];
   for (const [operation, command] of encodedPathCases) {
-    test(`${operation}: a %3A/%2F-encoded channel ARN in the path routes to ${operation}`, TEST_TIMEOUT, withOutput(async () => {
+    test(`${operation}: a %3A/%2F-encoded channel ARN in the path routes to ${operation}`, { ...TEST_TIMEOUT, skip: SPEC_MISSING }, withOutput(async () => {
       const client = messagingClient(server);
       const sent = recordRequests(client);
       const err = await rejection(send(client, command()), `${operation} on a non-existent channel`);

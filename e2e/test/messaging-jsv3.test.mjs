@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import * as I from '@aws-sdk/client-chime-sdk-identity';
 import * as M from '@aws-sdk/client-chime-sdk-messaging';
 import { assertAwsError, assertParseableAwsError, identityClient, messagingClient, rejection, send, success } from '../lib/aws.mjs';
-import { modeledEnum } from '../lib/model.mjs';
+import { modeledEnum, SPEC_MISSING } from '../lib/model.mjs';
 import { REQUEST_TIMEOUT_MS, SETUP_TIMEOUT_MS, STOP_TIMEOUT_MS, startBelfry, withServerOutput } from '../lib/server.mjs';
 
 const TEST = { timeout: 12 * REQUEST_TIMEOUT_MS };
@@ -25,7 +25,8 @@ const FORBIDDEN = { name: 'ForbiddenException', status: 403 };
 const BAD_REQUEST = { name: 'BadRequestException', status: 400 };
 
 const MESSAGE_ID = /^[0-9a-f]{64}$/;
-const ERROR_CODES = new Set(modeledEnum('messaging', 'ErrorCode'));
+// Without a model (SPEC_MISSING) the ErrorCode check below is left out; the rest still runs.
+const ERROR_CODES = SPEC_MISSING ? null : new Set(modeledEnum('messaging', 'ErrorCode'));
 
 describe('Messaging API through the JS SDK v3', () => {
   let server;
@@ -461,7 +462,7 @@ describe('Messaging API through the JS SDK v3', () => {
     assert.equal(res.Errors?.length, 1, JSON.stringify(res.Errors));
     const [e] = res.Errors;
     assert.equal(e.MemberArn, missing);
-    assert.ok(ERROR_CODES.has(e.ErrorCode), `ErrorCode ${e.ErrorCode} is not an ErrorCode enum value`);
+    if (ERROR_CODES) assert.ok(ERROR_CODES.has(e.ErrorCode), `ErrorCode ${e.ErrorCode} is not an ErrorCode enum value`);
     // AWS answers an unknown user ARN in a parameter with 403 "An invalid app instance user ARN was
     // supplied for the input parameter" (semantics.md §8.2); NotFound would be as good.
     assert.ok(['NotFound', 'Forbidden'].includes(e.ErrorCode), `a missing user: ${JSON.stringify(e)}`);

@@ -6,24 +6,27 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/belfryhq/belfry/internal/spec"
 )
 
-func specDir(t *testing.T) string {
+func specSource(t *testing.T) spec.Source {
 	t.Helper()
-	dir := envOr("BELFRY_SPEC_DIR", "../../../shared/spec")
-	if _, err := os.Stat(filepath.Join(dir, "chime-sdk-messaging.service-2.json")); err != nil {
+	src, err := spec.LocateFrom(".")
+	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("the service models are not at %s (CI must have shared/ beside the repo): %v", dir, err)
+			t.Fatalf("CI must have the service models (.ci/run installs boto3): %v", err)
 		}
-		t.Skipf("the service models are not at %s; set BELFRY_SPEC_DIR", dir)
+		t.Skipf("skipped, no service model to read: %v", err)
 	}
-	return dir
+	return src
 }
 
 // TestGeneratedFilesAreCurrent fails when the committed generated code is not
 // what the generator writes from the models today: run `go generate ./...`.
 func TestGeneratedFilesAreCurrent(t *testing.T) {
-	a, err := loadAPI(specDir(t))
+	src := specSource(t)
+	a, err := loadAPI(src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,13 +42,18 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(have, f.src) {
+			if src.Botocore {
+				// An installed botocore may carry an older or newer model
+				// than the one the code was generated from.
+				t.Skipf("the models of %s generate a different %s: they are not the models the code was generated from, so staleness cannot be judged; set BELFRY_SPEC_DIR to the exact models", src, path)
+			}
 			t.Errorf("%s is stale: run go generate ./...", path)
 		}
 	}
 }
 
 func TestMergedModel(t *testing.T) {
-	a, err := loadAPI(specDir(t))
+	a, err := loadAPI(specSource(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,9 @@
 // It writes, into the chime package, the wire types, enums, validators,
 // operation descriptors and the API interface, and into the httpapi package
 // the route table with one decoder per operation. Run it through
-// `go generate ./...`; the models are read where they are (../shared/spec
-// beside the repository, or -spec / $BELFRY_SPEC_DIR) and never copied.
+// `go generate ./...`; the models are read where they are (-spec,
+// $BELFRY_SPEC_DIR, ../shared/spec beside the repository, or an installed
+// botocore's data directory; see internal/spec) and never copied.
 package main
 
 import (
@@ -16,17 +17,26 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+
+	"github.com/belfryhq/belfry/internal/spec"
 )
 
 func main() {
-	specDir := flag.String("spec", envOr("BELFRY_SPEC_DIR", "../../shared/spec"), "directory holding the chime-sdk-*.service-2.json models")
+	specDir := flag.String("spec", "", "directory holding the chime-sdk-*.service-2.json models; default: found as internal/spec says")
 	chimeDir := flag.String("chime", ".", "output directory of package chime")
 	httpDir := flag.String("httpapi", "../httpapi", "output directory of package httpapi")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("apigen: ")
 
-	a, err := loadAPI(*specDir)
+	src := spec.Source{Dir: *specDir}
+	if *specDir == "" {
+		var err error
+		if src, err = spec.LocateFrom("."); err != nil {
+			log.Fatal(err)
+		}
+	}
+	a, err := loadAPI(src)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -41,13 +51,6 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // genFile is one generated, gofmt-ed Go file.

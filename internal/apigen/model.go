@@ -3,11 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/belfryhq/belfry/internal/spec"
 )
 
 // The subset of the botocore service-2 JSON format that the Chime models use.
@@ -67,8 +67,12 @@ type shape struct {
 	service string
 }
 
-func loadModel(path string) (*serviceModel, error) {
-	b, err := os.ReadFile(path)
+func loadModel(src spec.Source, service string) (*serviceModel, error) {
+	path, err := src.Path(service)
+	if err != nil {
+		return nil, err
+	}
+	b, err := src.Read(service)
 	if err != nil {
 		return nil, err
 	}
@@ -218,12 +222,12 @@ func splitURI(uri string) (path, key, val string) {
 	return path, key, val
 }
 
-func loadAPI(specDir string) (*api, error) {
+func loadAPI(src spec.Source) (*api, error) {
 	var models []*serviceModel
 	// Messaging first: for a shape the services define differently, Messaging's
 	// definition keeps the plain name (it is the larger API).
-	for _, f := range []string{"chime-sdk-messaging.service-2.json", "chime-sdk-identity.service-2.json"} {
-		m, err := loadModel(filepath.Join(specDir, f))
+	for _, service := range []string{"chime-sdk-messaging", "chime-sdk-identity"} {
+		m, err := loadModel(src, service)
 		if err != nil {
 			return nil, err
 		}
