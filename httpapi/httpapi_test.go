@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -330,4 +331,43 @@ func FuzzRequest(f *testing.F) {
 			t.Fatalf("error without x-amzn-ErrorType: %d %s", rec.Code, rec.Body)
 		}
 	})
+}
+
+// TestRequestLog checks the debug request log: operation, status, duration
+// and request id, and nothing of the credential.
+func TestRequestLog(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := New(Config{API: &fakeAPI{}, Auth: fakeAuth{}, Logger: log})
+	tests := []struct {
+		auth, target string
+		op           string
+		status       float64
+	}{
+		{"root", "/app-instances?max-results=5", "ListAppInstances", 200},
+		{"", "/app-instances", "unknown", 403},
+		{"root", "/app-instances?max-results=500", "ListAppInstances", 400},
+	}
+	for _, tt := range tests {
+		buf.Reset()
+		res := do(t, h, "GET", tt.target, tt.auth, "", nil)
+		var line map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Fatalf("%s: log %q: %v", tt.target, buf.String(), err)
+		}
+		if line["msg"] != "request" || line["level"] != "DEBUG" || line["operation"] != tt.op || line["status"] != tt.status ||
+			line["request_id"] != res.header.Get("x-amzn-RequestId") || line["duration"] == nil {
+			t.Errorf("%s: log line %v", tt.target, line)
+		}
+		if strings.Contains(buf.String(), "root") || strings.Contains(buf.String(), "ROOT") {
+			t.Errorf("%s: the log names the credential: %s", tt.target, buf.String())
+		}
+	}
+
+	buf.Reset()
+	quiet := New(Config{API: &fakeAPI{}, Auth: fakeAuth{}, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	do(t, quiet, "GET", "/app-instances", "root", "", nil)
+	if buf.Len() != 0 {
+		t.Errorf("at info level a request is not logged: %s", buf.String())
+	}
 }

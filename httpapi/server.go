@@ -106,8 +106,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				h.writeError(rec, reqID, chime.Errorf(chime.ServiceFailure, "An internal error occurred. Request id %s.", reqID))
 			}
 		}
+		elapsed := time.Since(start)
 		h.requests.WithLabelValues(opName, strconv.Itoa(rec.status)).Inc()
-		h.latency.WithLabelValues(opName).Observe(time.Since(start).Seconds())
+		h.latency.WithLabelValues(opName).Observe(elapsed.Seconds())
+		// The request log: what was called and how it went, never who
+		// signed it or what was sent (credentials, message contents).
+		if h.log.Enabled(r.Context(), slog.LevelDebug) {
+			h.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
+				slog.String("operation", opName), slog.Int("status", rec.status),
+				slog.Duration("duration", elapsed), slog.String("request_id", reqID))
+		}
 	}()
 
 	out, op, err := h.serve(r, &opName)

@@ -34,6 +34,8 @@ type config struct {
 	LambdaEndpoint    string
 	FlowWebhooks      string
 	FlowWebhookSecret string
+
+	Demo bool
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -61,6 +63,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.LambdaEndpoint, "lambda-endpoint", "", "base URL of the AWS Lambda API that channel-flow processors are invoked through (any Lambda-compatible runtime); default: the standard AWS endpoint of the processor's region. Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, ~/.aws, ...)")
 	fs.StringVar(&c.FlowWebhooks, "flow-webhooks", "", "channel-flow processors reached by HTTP webhook instead of Lambda: ARN=URL[,ARN=URL...]; requests are signed with --flow-webhook-secret")
 	fs.StringVar(&c.FlowWebhookSecret, "flow-webhook-secret", "", "HMAC-SHA256 key that signs webhook requests (X-Belfry-Signature); required with --flow-webhooks")
+	fs.BoolVar(&c.Demo, "demo", false, "seed an app instance \"demo\" with users alice and bob, a channel and messages (once; kept on later starts), and print what to try")
 	return fs
 }
 
@@ -72,9 +75,20 @@ func envName(flagName string) string {
 // parseFlags applies the environment first and the command line second, so
 // flags win. Usage text names each flag's variable.
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) error {
+	return parseFlagsExcept(fs, args, getenv, stderr, nil)
+}
+
+// parseFlagsExcept is parseFlags where the flags named in commandLineOnly
+// take no value from the environment: a subcommand's own flag must not pick
+// up a variable meant for something else (credentials delete
+// --access-key-id is not BELFRY_ACCESS_KEY_ID, the root key).
+func parseFlagsExcept(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer, commandLineOnly map[string]bool) error {
 	fs.SetOutput(stderr)
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
+		if commandLineOnly[f.Name] {
+			return
+		}
 		f.Usage += fmt.Sprintf(" (env %s)", envName(f.Name))
 		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
 			if err := f.Value.Set(v); err != nil {

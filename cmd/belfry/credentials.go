@@ -53,7 +53,9 @@ func runCredentials(ctx context.Context, args []string, getenv func(string) stri
 		fmt.Fprint(stderr, credentialsUsage)
 		return usageError{fmt.Errorf("unknown subcommand %q", args[0])}
 	}
-	if err := parseFlags(fs, args[1:], getenv, stderr); err != nil {
+	// Only the data-dir, region and account flags come from the environment.
+	own := map[string]bool{"user": true, "description": true, "expires-in": true, "access-key-id": true}
+	if err := parseFlagsExcept(fs, args[1:], getenv, stderr, own); err != nil {
 		return err
 	}
 	if err := cfg.validateCommon(); err != nil {

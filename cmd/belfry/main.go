@@ -4,6 +4,8 @@
 //
 //	belfry serve                         run the server
 //	belfry credentials create --user ARN create a key scoped to one AppInstanceUser
+//	belfry serve --demo                  run it with demo data to look at
+//	belfry version                       print the version and VCS revision
 //
 // Run `belfry --help` or `belfry COMMAND --help` for every flag.
 package main
@@ -16,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -51,7 +54,7 @@ Belfry speaks the Amazon Chime SDK Identity and Messaging APIs.
 Commands:
   serve         run the server (REST APIs, messaging-session websocket, /healthz, /metrics)
   credentials   manage access keys scoped to one AppInstanceUser (create, list, delete)
-  version       print the version
+  version       print the version and VCS revision (also --version)
 
 Every flag can also be set from the environment: --data-dir is BELFRY_DATA_DIR,
 --tls-listen is BELFRY_TLS_LISTEN, and so on. Flags win over the environment.
@@ -70,8 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "credentials":
 		return runCredentials(ctx, args[1:], getenv, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "belfry", version)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, versionString())
 		return nil
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
@@ -89,5 +92,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return usageError{fmt.Errorf("unknown command %q", args[0])}
 }
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"; else the
+// build info says it (see versionString).
 var version = "dev"
+
+// versionString is "belfry VERSION (REVISION[, modified], GOVERSION)": the
+// -ldflags version, else the module version `go install` records, plus the
+// VCS revision `go build` in a checkout records.
+func versionString() string {
+	v := version
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "belfry " + v
+	}
+	if v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		v = info.Main.Version
+	}
+	var rev, at, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		}
+	}
+	details := info.GoVersion
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		details = "revision " + rev
+		if at != "" {
+			details += " " + at
+		}
+		details += modified + ", " + info.GoVersion
+	}
+	return fmt.Sprintf("belfry %s (%s)", v, details)
+}

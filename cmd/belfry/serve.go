@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/belfryhq/belfry/console"
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/flows"
 	"github.com/belfryhq/belfry/httpapi"
@@ -177,6 +178,10 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	// The messaging-session websocket, on both listeners: the JS SDK needs
 	// wss (TLS), other clients may use plain ws.
 	mux.Handle("GET /connect", hub)
+	// The web console, and / sends a browser there. No API operation has
+	// the path /, so nothing an SDK sends is taken away from the API.
+	mux.Handle("GET "+console.Prefix, console.Handler())
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
 	mux.Handle("/", api)
 
 	var servers []*http.Server
@@ -202,8 +207,18 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		// upgrade over HTTP/1.1.
 		go func() { errc <- srv.Serve(tlsLn) }()
 		if caCreated {
-			fmt.Fprintf(stdout, "Belfry created a local certificate authority for its TLS listener: %s\n"+
-				"Trust it to use wss:// and https:// from clients, e.g. NODE_EXTRA_CA_CERTS=%s\n", caFile, caFile)
+			fmt.Fprintf(stdout, "Belfry created a local certificate authority for its TLS listener: %s\n", caFile)
+		}
+	}
+	eps := newEndpoints(httpAddr, tlsAddr, caFile)
+	if root.generated {
+		printFirstStart(stdout, root, cfg.Region, eps)
+	} else {
+		printStart(stdout, root, cfg.Region, eps)
+	}
+	if cfg.Demo {
+		if err := seedDemo(ctx, svc, cfg, root, eps, stdout); err != nil {
+			log.Error("--demo: seeding the demo data failed", "err", err)
 		}
 	}
 	log.Info("belfry ready", "http", httpAddr, "https", tlsAddr, "messaging_endpoint", wsEndpoint, "region", cfg.Region, "account", cfg.AccountID,
@@ -269,6 +284,14 @@ func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
+		// slog writes a time.Duration to JSON as integer nanoseconds; people
+		// read "1.52ms". The text format already says it that way.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				a.Value = slog.StringValue(a.Value.Duration().String())
+			}
+			return a
+		}
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
@@ -278,12 +301,18 @@ func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
 type rootKey struct {
 	AccessKeyID     string `json:"AccessKeyId"`
 	SecretAccessKey string `json:"SecretAccessKey"`
+
+	// generated says this start created the key: the banner shows the
+	// secret this once. file is where the key is kept ("" from the environment).
+	generated bool
+	file      string
 }
 
 // rootCredential returns the root key pair: from the environment, else from
-// the data dir, else a new one, stored there and printed this once.
+// the data dir, else a new one, stored there (and shown by serve's banner
+// this once).
 func rootCredential(dataDir string, getenv func(string) string, stdout io.Writer) (rootKey, error) {
-	k := rootKey{getenv("BELFRY_ACCESS_KEY_ID"), getenv("BELFRY_SECRET_ACCESS_KEY")}
+	k := rootKey{AccessKeyID: getenv("BELFRY_ACCESS_KEY_ID"), SecretAccessKey: getenv("BELFRY_SECRET_ACCESS_KEY")}
 	switch {
 	case k.AccessKeyID != "" && k.SecretAccessKey != "":
 		return k, nil
@@ -291,6 +320,10 @@ func rootCredential(dataDir string, getenv func(string) string, stdout io.Writer
 		return k, usageError{errors.New("set both BELFRY_ACCESS_KEY_ID and BELFRY_SECRET_ACCESS_KEY, or neither")}
 	}
 	path := filepath.Join(dataDir, "root-credential.json")
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	k.file = path
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if err := json.Unmarshal(b, &k); err != nil || k.AccessKeyID == "" || k.SecretAccessKey == "" {
@@ -309,13 +342,6 @@ func rootCredential(dataDir string, getenv func(string) string, stdout io.Writer
 	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return k, fmt.Errorf("store root credential: %w", err)
 	}
-	fmt.Fprintf(stdout, `Belfry generated a root credential. It is shown only this once and kept in %s.
-Point AWS SDKs and the AWS CLI at this server with:
-
-  export AWS_ACCESS_KEY_ID=%s
-  export AWS_SECRET_ACCESS_KEY=%s
-  export AWS_REGION=<the --region, us-east-1 by default>
-
-`, path, k.AccessKeyID, k.SecretAccessKey)
+	k.generated = true
 	return k, nil
 }
