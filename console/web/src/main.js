@@ -4,10 +4,13 @@
 // DefaultMessagingSession over wss. Nothing here talks to the server any other way.
 import * as I from '@aws-sdk/client-chime-sdk-identity';
 import * as M from '@aws-sdk/client-chime-sdk-messaging';
-import { DefaultMessagingSession } from 'amazon-chime-sdk-js/build/messagingsession/DefaultMessagingSession';
-import { MessagingSessionConfiguration } from 'amazon-chime-sdk-js/build/messagingsession/MessagingSessionConfiguration';
-import { ConsoleLogger } from 'amazon-chime-sdk-js/build/logger/ConsoleLogger';
-import { LogLevel } from 'amazon-chime-sdk-js/build/logger/LogLevel';
+// The messaging-session modules only (the SDK's index pulls in all of meetings); each is a
+// CommonJS module whose class is its default export (exports.default, with __esModule: which
+// esbuild honours because package.json does not say "type": "module").
+import DefaultMessagingSession from 'amazon-chime-sdk-js/build/messagingsession/DefaultMessagingSession';
+import MessagingSessionConfiguration from 'amazon-chime-sdk-js/build/messagingsession/MessagingSessionConfiguration';
+import ConsoleLogger from 'amazon-chime-sdk-js/build/logger/ConsoleLogger';
+import LogLevel from 'amazon-chime-sdk-js/build/logger/LogLevel';
 
 const CRED_KEY = 'belfry.credentials';
 const main = document.getElementById('main');
@@ -23,7 +26,8 @@ function h(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = v;
-    else if (k === 'value') el.value = v;
+    // An input's value attribute is its default, which form.reset() goes back to.
+    else if (k === 'value' && tag !== 'input') el.value = v;
     else if (v === true) el.setAttribute(k, '');
     else el.setAttribute(k, v);
   }
@@ -210,27 +214,34 @@ async function members(appArn) {
 /** The "Act as" picker: which AppInstanceUser or bot is the x-amz-chime-bearer. */
 async function actAsPicker(appArn, onChange) {
   const id = nextId('actas');
-  const select = h('select', { id, name: 'actAs' }, h('option', { value: '' }, '— choose a user —'));
-  const list = (await attempt(() => members(appArn))) ?? [];
-  for (const m of list) select.append(h('option', { value: m.arn }, `${m.name} (${m.kind}: ${m.arn.split('/').pop()})`));
-  const current = getActAs(appArn);
-  if (current && list.some((m) => m.arn === current)) select.value = current;
-  else if (list.length) {
-    select.value = list[0].arn;
-    setActAs(appArn, list[0].arn);
-  }
+  const select = h('select', { id, name: 'actAs' });
+  const label = h('label', { for: id, class: 'actas' }, 'Act as', select);
+  // reload() refills the list (after a user is created); it reports a change of the chosen user.
+  label.reload = async () => {
+    const before = getActAs(appArn);
+    const list = (await attempt(() => members(appArn))) ?? [];
+    select.replaceChildren(h('option', { value: '' }, list.length ? '— choose a user —' : '— create a user first —'));
+    for (const m of list) select.append(h('option', { value: m.arn }, `${m.name} (${m.kind}: ${m.arn.split('/').pop()})`));
+    let chosen = '';
+    if (before && list.some((m) => m.arn === before)) chosen = before;
+    else if (list.length) chosen = list[0].arn;
+    select.value = chosen;
+    setActAs(appArn, chosen);
+    return chosen !== before;
+  };
   select.addEventListener('change', () => {
     setActAs(appArn, select.value);
     onChange?.(select.value);
   });
-  return h('label', { for: id, class: 'actas' }, 'Act as', select);
+  await label.reload();
+  return label;
 }
 
 // ---- pages ------------------------------------------------------------------------------------
 
 function page(title, ...content) {
   document.title = `${title} · Belfry console`;
-  main.replaceChildren(h('h1', {}, title), ...content);
+  main.replaceChildren(h('h1', {}, title), ...content.filter(Boolean));
 }
 
 function signInPage() {
@@ -298,6 +309,8 @@ function instancesPage() {
 async function appPage(appArn) {
   const d = await attempt(() => identity(new I.DescribeAppInstanceCommand({ AppInstanceArn: appArn })));
   const name = d?.AppInstance?.Name ?? appArn;
+  // The "Act as" picker comes first: the channel table lists as the chosen user.
+  const picker = await actAsPicker(appArn, () => channels.refresh());
 
   const users = table({
     title: 'Users',
@@ -315,8 +328,9 @@ async function appPage(appArn) {
       fields: [{ name: 'id', label: 'User ID', required: true, placeholder: 'alice' }, { name: 'name', label: 'Name', required: true, placeholder: 'Alice' }],
       onSubmit: async (v) => {
         const r = await identity(new I.CreateAppInstanceUserCommand({ AppInstanceArn: appArn, AppInstanceUserId: v.id, Name: v.name }));
-        say(`Created user ${v.name}: ${r.AppInstanceUserArn}`);
         users.refresh();
+        if (await picker.reload()) channels.refresh();
+        say(`Created user ${v.name}: ${r.AppInstanceUserArn}`);
         return r;
       },
     })],
@@ -454,7 +468,7 @@ async function appPage(appArn) {
 
   page(`App instance ${name}`,
     h('p', { class: 'arn' }, appArn),
-    h('section', { 'aria-label': 'Act as' }, await actAsPicker(appArn, () => channels.refresh())),
+    h('section', { 'aria-label': 'Chime bearer' }, picker),
     h('div', { class: 'grid' }, users.el, channels.el),
     h('div', { class: 'grid' }, bots.el, admins.el),
     flows.el,
@@ -465,9 +479,13 @@ async function retentionSection(appArn) {
   const id = nextId('ret');
   const current = h('p', {});
   const show = async () => {
-    const r = await attempt(() => identity(new I.GetAppInstanceRetentionSettingsCommand({ AppInstanceArn: appArn })));
-    const days = r?.AppInstanceRetentionSettings?.ChannelRetentionSettings?.RetentionDays;
-    current.textContent = days ? `Channel messages are kept ${days} days.` : 'Channel messages are kept forever (no retention set).';
+    try {
+      const r = await identity(new I.GetAppInstanceRetentionSettingsCommand({ AppInstanceArn: appArn }));
+      const days = r?.AppInstanceRetentionSettings?.ChannelRetentionSettings?.RetentionDays;
+      current.textContent = days ? `Channel messages are kept ${days} days.` : 'Channel messages are kept forever (no retention set).';
+    } catch (err) {
+      current.textContent = `${err.name}: ${err.message}`;
+    }
   };
   await show();
   return h('section', { 'aria-labelledby': id }, h('h2', { id }, 'Retention'), current, form({
@@ -492,7 +510,8 @@ async function streamingSection(appArn) {
       const r = await messaging(new M.GetMessagingStreamingConfigurationsCommand({ AppInstanceArn: appArn }));
       for (const s of r.StreamingConfigurations ?? []) list.append(h('li', {}, `${s.DataType} → `, h('span', { class: 'arn' }, s.ResourceArn)));
     } catch (err) {
-      if (err.name !== 'NotFoundException') showError(err);
+      // Shown here rather than in the page's alert: the rest of the page works.
+      if (err.name !== 'NotFoundException') list.append(h('li', { class: 'muted' }, `${err.name}: ${err.message}`));
     }
     if (!list.children.length) list.append(h('li', { class: 'muted' }, 'No streaming configured.'));
   };
@@ -603,7 +622,7 @@ async function channelPage(channelArn) {
     h('p', {}, link(`/app/${enc(appArn)}`, '← App instance'), ' · ', link(`/chat/${enc(channelArn)}`, 'Open live chat')),
     h('p', { class: 'arn' }, channelArn),
     c ? h('p', {}, `${c.Mode} · ${c.Privacy}${c.ElasticChannelConfiguration ? ` · elastic (max ${c.ElasticChannelConfiguration.MaximumSubChannels} sub-channels)` : ''} · created ${when(c.CreatedTimestamp)} by ${c.CreatedBy?.Name ?? ''}`) : null,
-    h('section', { 'aria-label': 'Act as' }, picker),
+    h('section', { 'aria-label': 'Chime bearer' }, picker),
     h('div', { class: 'grid' }, memberships.el, moderators.el),
     h('div', { class: 'grid' }, bans.el, flowSection),
     danger('Delete channel', 'Delete this channel and its messages?', async () => {
@@ -634,7 +653,7 @@ async function chatPage(channelArn) {
     const status = m.Status?.Value;
     const li = byId.get(m.MessageId) ?? h('li', { 'data-message-id': m.MessageId });
     const content = m.Redacted ? '(redacted)' : (m.Content ?? '');
-    li.replaceChildren(
+    li.replaceChildren(...[
       h('div', { class: 'meta' }, `${m.Sender?.Name ?? m.Sender?.Arn ?? ''} · ${when(m.CreatedTimestamp)}${m.LastEditedTimestamp ? ' · edited' : ''}`,
         status && status !== 'SENT' ? h('span', { class: `badge ${status}` }, status.toLowerCase()) : null,
         m.Redacted ? h('span', { class: 'badge redacted' }, 'redacted') : null),
@@ -645,13 +664,14 @@ async function chatPage(channelArn) {
           type: 'button', class: 'secondary', 'aria-label': `Edit message ${m.MessageId}`, onclick: async () => {
             const text = window.prompt('New content', m.Content ?? '');
             if (text === null) return;
-            await attempt(() => messaging(new M.UpdateChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, Content: text, Type: 'STANDARD', ChimeBearer: getActAs(appArn) })));
+            await attempt(() => messaging(new M.UpdateChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, Content: text, ChimeBearer: getActAs(appArn) })));
           },
         }, 'Edit'),
         h('button', {
           type: 'button', class: 'secondary', 'aria-label': `Redact message ${m.MessageId}`, onclick: () => attempt(() => messaging(new M.RedactChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn) }))),
         }, 'Redact'),
-        danger('Delete', 'Delete this message?', () => messaging(new M.DeleteChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn) })))));
+        danger('Delete', 'Delete this message?', () => messaging(new M.DeleteChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn) })))),
+    ].filter(Boolean)); // replaceChildren would write a null as the text "null"
     if (!byId.has(m.MessageId)) {
       byId.set(m.MessageId, li);
       list.append(li);
@@ -673,12 +693,14 @@ async function chatPage(channelArn) {
 
   const connect = async () => {
     stopSession();
+    conn.dataset.state = 'connecting';
     const userArn = getActAs(appArn);
     if (!userArn) {
       conn.textContent = 'Choose a user to act as.';
       return;
     }
     await loadHistory();
+    events.replaceChildren();
     const config = new MessagingSessionConfiguration(userArn, `console-${crypto.randomUUID()}`, undefined, api().messaging);
     const s = new DefaultMessagingSession(config, new ConsoleLogger('belfry-console', LogLevel.WARN));
     session = s;
@@ -686,12 +708,12 @@ async function chatPage(channelArn) {
       messagingSessionDidStartConnecting: (reconnecting) => {
         if (session !== s) return;
         conn.textContent = reconnecting ? 'Reconnecting…' : 'Connecting…';
+        conn.dataset.state = 'connecting';
       },
       messagingSessionDidStart: () => {
         if (session !== s) return;
         conn.textContent = `Live: connected as ${userArn.split('/').pop()}.`;
         conn.dataset.state = 'live';
-        logEvent('SESSION_ESTABLISHED');
       },
       messagingSessionDidStop: (ev) => {
         if (session !== s) return;
@@ -746,7 +768,7 @@ async function chatPage(channelArn) {
   const d = await attempt(() => messaging(new M.DescribeChannelCommand({ ChannelArn: channelArn, ChimeBearer: getActAs(appArn) })));
   page(`Chat: ${d?.Channel?.Name ?? channelArn.split('/').pop()}`,
     h('p', {}, link(`/channel/${enc(channelArn)}`, '← Channel settings')),
-    h('section', { 'aria-label': 'Act as' }, picker, conn),
+    h('section', { 'aria-label': 'Chime bearer' }, picker, conn),
     h('div', { class: 'chat' },
       h('section', { 'aria-labelledby': 'msgs-h' }, h('h2', { id: 'msgs-h' }, 'Messages'), list, composer),
       h('section', { 'aria-labelledby': 'ev-h' }, h('h2', { id: 'ev-h' }, 'Live events'), events)));
