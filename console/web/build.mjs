@@ -1,12 +1,14 @@
 // Builds the console bundle into ../dist (committed, embedded by the Go package console):
 //   npm --prefix console/web ci && npm --prefix console/web run build
-// The output is deterministic for a given lockfile: no timestamps, no hashes of the environment.
+// The output is deterministic for a given lockfile: no timestamps, no hashes of the environment;
+// e2e/test/console-bundle.test.mjs builds it again (`node build.mjs --out DIR`) and compares.
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const here = import.meta.dirname;
-const dist = path.resolve(here, '..', 'dist');
+const outFlag = process.argv.indexOf('--out');
+const dist = outFlag > 0 ? path.resolve(process.argv[outFlag + 1]) : path.resolve(here, '..', 'dist');
 fs.rmSync(dist, { recursive: true, force: true });
 fs.mkdirSync(dist, { recursive: true });
 
