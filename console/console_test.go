@@ -21,7 +21,7 @@ func TestHandler(t *testing.T) {
 		contains    string
 	}{
 		{"/console/", 200, "text/html", `src="app.js"`},
-		{"/console/app.js", 200, "text/javascript", "DefaultMessagingSession"},
+		{"/console/app.js", 200, "text/javascript", "x-amz-chime-bearer"}, // the SDK is bundled
 		{"/console/style.css", 200, "text/css", "@media"},
 		{"/console/nope.js", 404, "", ""},
 		{"/console", 200, "text/html", "Belfry console"}, // the mux redirects to /console/
