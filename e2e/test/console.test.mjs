@@ -16,6 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { CreateAppInstanceCommand, ListAppInstancesCommand } from '@aws-sdk/client-chime-sdk-identity';
+import { identityClient, send } from '../lib/aws.mjs';
 import { SETUP_TIMEOUT_MS, startBelfry, withServerOutput } from '../lib/server.mjs';
 
 const CHROMIUM = process.env.BELFRY_CHROMIUM ?? '/usr/bin/chromium';
@@ -203,6 +205,46 @@ describe('web console in Chromium', { skip: MISSING }, () => {
       throw err;
     } finally {
       await alicePage.close();
+    }
+  }));
+
+  test('pagination follows the API\'s NextToken: 10 app instances a page, Next page, First page', { timeout: 60_000 }, withOutput(async () => {
+    // Made through the SDK from Node: the page under test only reads them.
+    const identity = identityClient(server);
+    for (let i = 0; i < 12; i++) {
+      await send(identity, new CreateAppInstanceCommand({ Name: `paged-${String(i).padStart(2, '0')}` }));
+    }
+    const page = await context.newPage();
+    const log = watch(page, 'pager');
+    try {
+      await signIn(page);
+      const table = page.getByRole('region', { name: 'App instances', exact: true });
+      const names = () => table.getByRole('link').allTextContents();
+      await table.getByText('Page 1', { exact: true }).waitFor();
+      const first = await names();
+      assert.equal(first.length, 10, `page 1: ${first}`);
+      await table.getByRole('button', { name: 'Next page' }).click();
+      await table.getByText('Page 2 (last)').waitFor();
+      const second = await names();
+      // Everything the API lists, each once, over the two pages (the earlier test made one more).
+      const all = [];
+      for (let token; ;) {
+        const r = await send(identity, new ListAppInstancesCommand({ MaxResults: 50, NextToken: token }));
+        all.push(...r.AppInstances.map((a) => a.Name));
+        if (!(token = r.NextToken)) break;
+      }
+      assert.ok(all.length > 10 && all.length <= 20, `${all.length} app instances`);
+      assert.equal(second.length, all.length - 10, `page 2: ${second}`);
+      assert.deepEqual([...first, ...second].sort(), all.sort());
+      assert.ok(await table.getByRole('button', { name: 'Next page' }).isDisabled(), 'no next page after the last');
+      await table.getByRole('button', { name: 'First page' }).click();
+      await table.getByText('Page 1', { exact: true }).waitFor();
+      assert.deepEqual(await names(), first);
+    } catch (err) {
+      err.message += `\n--- browser log ---\n${log.join('\n')}`;
+      throw err;
+    } finally {
+      await page.close();
     }
   }));
 });
