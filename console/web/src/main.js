@@ -190,9 +190,10 @@ function table({ title, load, columns, actions, headingLevel = 'h2', extra = [] 
   return { el, refresh };
 }
 
+/** A destructive button; confirmText also names it for screen readers ("Delete user Alice?"). */
 function danger(label, confirmText, fn) {
   return h('button', {
-    type: 'button', class: 'danger', onclick: async () => {
+    type: 'button', class: 'danger', 'aria-label': confirmText.replace(/\?$/, ''), onclick: async () => {
       if (!window.confirm(confirmText)) return;
       await attempt(fn);
     },
@@ -534,7 +535,7 @@ async function streamingSection(appArn) {
       await show();
       return r;
     },
-  }), danger('Delete streaming', 'Delete all streaming configurations?', async () => {
+  }), danger('Delete streaming', 'Delete streaming configurations (all of them)?', async () => {
     await messaging(new M.DeleteMessagingStreamingConfigurationsCommand({ AppInstanceArn: appArn }));
     await show();
   }));
@@ -613,7 +614,7 @@ async function channelPage(channelArn) {
         return r;
       },
     }),
-    c?.ChannelFlowArn ? danger('Disassociate flow', 'Disassociate the channel flow?', async () => {
+    c?.ChannelFlowArn ? danger('Disassociate flow', 'Disassociate flow from this channel?', async () => {
       await messaging(new M.DisassociateChannelFlowCommand({ ChannelArn: channelArn, ChannelFlowArn: c.ChannelFlowArn, ChimeBearer: bearer() }));
       say('Channel flow disassociated.');
     }) : null);
@@ -625,7 +626,7 @@ async function channelPage(channelArn) {
     h('section', { 'aria-label': 'Chime bearer' }, picker),
     h('div', { class: 'grid' }, memberships.el, moderators.el),
     h('div', { class: 'grid' }, bans.el, flowSection),
-    danger('Delete channel', 'Delete this channel and its messages?', async () => {
+    danger('Delete channel', 'Delete channel and its messages?', async () => {
       await messaging(new M.DeleteChannelCommand({ ChannelArn: channelArn, ChimeBearer: bearer() }));
       location.hash = `#/app/${enc(appArn)}`;
     }));
@@ -670,7 +671,7 @@ async function chatPage(channelArn) {
         h('button', {
           type: 'button', class: 'secondary', 'aria-label': `Redact message ${m.MessageId}`, onclick: () => attempt(() => messaging(new M.RedactChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn) }))),
         }, 'Redact'),
-        danger('Delete', 'Delete this message?', () => messaging(new M.DeleteChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn) })))),
+        danger('Delete', `Delete message ${m.MessageId}?`, () => messaging(new M.DeleteChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn) })))),
     ].filter(Boolean)); // replaceChildren would write a null as the text "null"
     if (!byId.has(m.MessageId)) {
       byId.set(m.MessageId, li);
