@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -43,6 +44,21 @@ func TestFirstStartBanner(t *testing.T) {
 	for _, line := range strings.Split(out, "\n") {
 		if strings.HasPrefix(line, "  export ") && !exportRE.MatchString(line) {
 			t.Errorf("not a copy-pasteable export line: %q", line)
+		}
+	}
+	// And a shell agrees: paste the export lines, read the variables back.
+	var exports []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "  export AWS_") {
+			exports = append(exports, strings.TrimSpace(line))
+		}
+	}
+	if sh, err := exec.LookPath("sh"); err == nil {
+		script := strings.Join(exports, "\n") + "\nprintf '%s|%s|%s|%s|%s' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"$AWS_REGION\" \"$AWS_DEFAULT_REGION\" \"$AWS_ENDPOINT_URL\""
+		got, err := exec.Command(sh, "-c", script).Output()
+		want := strings.Join([]string{root.AccessKeyID, root.SecretAccessKey, "us-east-1", "us-east-1", ts.httpURL}, "|")
+		if err != nil || string(got) != want {
+			t.Errorf("pasting the export lines into sh gives %q (%v), want %q", got, err, want)
 		}
 	}
 	ts.stop()
