@@ -175,7 +175,9 @@ func testSubChannelDelete(t *testing.T, s store.Store) {
 		return err
 	})
 	wantErr(t, "membership of the deleted sub-channel", err, store.ErrNotFound)
-	read(t, s, func(tx store.ReadTx) (store.ChannelMessage, error) { return tx.GetChannelMessage(ctx(t), "a1", "general", "m2") })
+	read(t, s, func(tx store.ReadTx) (store.ChannelMessage, error) {
+		return tx.GetChannelMessage(ctx(t), "a1", "general", "m2")
+	})
 	read(t, s, func(tx store.ReadTx) (store.ChannelMembership, error) {
 		return tx.GetChannelMembership(ctx(t), "a1", "general", f.carol)
 	})
