@@ -359,7 +359,9 @@ func (s *Service) completeFlowJob(ctx context.Context, tx store.Tx, j store.Flow
 				}
 			}
 		}
-		s.emit(tx, s.messageEvent(kind+"_CHANNEL_MESSAGE", m, pm.Persistence))
+		if err := s.emitMessage(ctx, tx, kind+"_CHANNEL_MESSAGE", m, pm.Persistence); err != nil {
+			return err
+		}
 	case chime.ChannelMessageStatusDenied:
 		m.Status, m.UpdatedAt = string(outcome), now
 		if persistent && !j.Update {
@@ -421,6 +423,9 @@ func (s *Service) ChannelFlowCallback(ctx context.Context, in *chime.ChannelFlow
 		var pm pendingMessage
 		if err := json.Unmarshal([]byte(j.Message), &pm); err != nil {
 			return err
+		}
+		if sub := deref(cb.SubChannelId); sub != "" && sub != pm.Message.SubChannelID {
+			return badRequest("ChannelMessage.SubChannelId %s is not the sub-channel of message %s.", sub, j.MessageID)
 		}
 		if in.DeleteResource {
 			return s.completeFlowJob(ctx, tx, j, pm, chime.ChannelMessageStatusDenied, "", fp)
