@@ -448,11 +448,11 @@ func (s *Service) ListSubChannels(ctx context.Context, in *chime.ListSubChannels
 		if err != nil {
 			return err
 		}
-		if c.ch.Elastic == nil {
-			return badRequest("ListSubChannels is only available for elastic channels; channel %s is a standard channel.", c.arn)
-		}
 		if err := c.require("ListSubChannels", false); err != nil {
 			return err
+		}
+		if c.ch.Elastic == nil {
+			return badRequest("ListSubChannels is only available for elastic channels; channel %s is a standard channel.", c.arn)
 		}
 		subs, err = tx.ListSubChannels(ctx, c.ch.AppInstanceID, c.ch.ChannelID, p)
 		return err
