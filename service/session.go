@@ -102,13 +102,21 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]event
 		out = make([]events.ChannelDetails, 0, len(mcs))
 		for _, mc := range mcs {
 			ch := mc.Channel
+			// In an elastic channel, the member's sub-channel is its
+			// channel: its messages and its members only.
+			sub := mc.Membership.SubChannelID
 			msgs, err := tx.ListChannelMessages(ctx, ch.AppInstanceID, ch.ChannelID, store.MessageQuery{
-				Descending: true, Viewer: u.Actor, NotBefore: cutoff, Limit: prefetchMessages + 1,
+				Descending: true, Viewer: u.Actor, NotBefore: cutoff, Limit: prefetchMessages + 1, SubChannelID: sub,
 			})
 			if err != nil {
 				return err
 			}
-			mems, err := tx.ListChannelMemberships(ctx, ch.AppInstanceID, ch.ChannelID, string(chime.ChannelMembershipTypeDefault), store.Page{Limit: prefetchMemberships})
+			var mems []store.ChannelMembership
+			if sub != "" {
+				mems, err = tx.ListSubChannelMemberships(ctx, ch.AppInstanceID, ch.ChannelID, sub, store.Page{Limit: prefetchMemberships})
+			} else {
+				mems, err = tx.ListChannelMemberships(ctx, ch.AppInstanceID, ch.ChannelID, string(chime.ChannelMembershipTypeDefault), store.Page{Limit: prefetchMemberships})
+			}
 			if err != nil {
 				return err
 			}
