@@ -275,7 +275,11 @@ func (s *Service) UpdateChannel(ctx context.Context, in *chime.UpdateChannelRequ
 		if err := tx.UpdateChannel(ctx, ch); err != nil {
 			return err
 		}
-		s.emit(tx, s.channelEvent(evUpdateChannel, ch))
+		e, err := s.channelEventIn(ctx, tx, evUpdateChannel, ch)
+		if err != nil {
+			return err
+		}
+		s.emit(tx, e)
 		return nil
 	})
 	if err != nil {
@@ -300,13 +304,17 @@ func (s *Service) DeleteChannel(ctx context.Context, in *chime.DeleteChannelRequ
 // deleteChannel deletes a channel, its tags, and tells its members. The
 // API and the expiry sweeper both delete through here.
 func (s *Service) deleteChannel(ctx context.Context, tx store.Tx, ch store.Channel) error {
+	e, err := s.channelEventIn(ctx, tx, evDeleteChannel, ch) // the audience, before it goes
+	if err != nil {
+		return err
+	}
 	if err := tx.DeleteChannel(ctx, ch.AppInstanceID, ch.ChannelID); err != nil {
 		return err
 	}
 	if _, err := tx.DeleteAllTags(ctx, s.channelArn(ch.AppInstanceID, ch.ChannelID)); err != nil {
 		return err
 	}
-	s.emit(tx, s.channelEvent(evDeleteChannel, ch))
+	s.emit(tx, e)
 	return nil
 }
 

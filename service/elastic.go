@@ -126,85 +126,64 @@ func allSubChannels(ctx context.Context, tx store.ReadTx, ch store.Channel) ([]e
 	return out, nil
 }
 
-// audience is the ARNs of every member of a sub-channel: who hears its
-// messages and membership changes.
-func (s *Service) audience(ctx context.Context, tx store.ReadTx, ch store.Channel, sub string) ([]string, error) {
-	ms, err := tx.ListSubChannelMemberships(ctx, ch.AppInstanceID, ch.ChannelID, sub, store.Page{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = s.actorArn(m.AppInstanceID, m.Member)
-	}
-	return out, nil
-}
-
 // emitMessage publishes a message event after commit; a message of a
 // sub-channel goes to that sub-channel's members only.
 func (s *Service) emitMessage(ctx context.Context, tx store.Tx, typ string, m store.ChannelMessage, persistence string) error {
 	e := s.messageEvent(typ, m, persistence)
-	if m.SubChannelID != "" && e.Members {
-		ch, err := tx.GetChannel(ctx, m.AppInstanceID, m.ChannelID)
-		if err != nil {
-			return err
-		}
-		aud, err := s.audience(ctx, tx, ch, m.SubChannelID)
-		if err != nil {
-			return err
-		}
-		e.Members, e.Users = false, append(e.Users, aud...)
+	if e.Members {
+		e.SubChannelID = m.SubChannelID
 	}
 	s.emit(tx, e)
 	return nil
 }
 
-// stillMember reports whether m holds any membership of ch.
-func stillMember(ctx context.Context, tx store.ReadTx, ch store.Channel, m store.Actor) (bool, error) {
-	_, err := tx.GetChannelMembership(ctx, ch.AppInstanceID, ch.ChannelID, m)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+// channelEventIn is UPDATE_CHANNEL or DELETE_CHANNEL for every member. The
+// members of an elastic channel are known to the real-time layer by
+// sub-channel only, so they are named one by one (these events are rare).
+func (s *Service) channelEventIn(ctx context.Context, tx store.ReadTx, typ string, ch store.Channel) (events.Event, error) {
+	e := s.channelEvent(typ, ch)
+	if ch.Elastic == nil {
+		return e, nil
 	}
-	return err == nil, err
+	ms, err := tx.ListChannelMemberships(ctx, ch.AppInstanceID, ch.ChannelID, "", store.Page{})
+	if err != nil {
+		return e, err
+	}
+	seen := map[store.Actor]bool{}
+	for _, m := range ms {
+		if !seen[m.Member] {
+			seen[m.Member] = true
+			e.Users = append(e.Users, s.actorArn(m.AppInstanceID, m.Member))
+		}
+	}
+	e.Members = false
+	return e, nil
 }
 
-// subMembershipEvent is a membership event of an elastic channel. CREATE
-// and DELETE go to the sub-channel's members and the member; UPDATE (a
-// transfer) and a scale-in DELETE (reason set) to the member alone. The
-// member joins the channel's real-time audience with its first membership
-// and leaves it with its last.
-func (s *Service) subMembershipEvent(ctx context.Context, tx store.Tx, ch store.Channel, typ, reason string, m store.ChannelMembership) (events.Event, error) {
+// subMembershipEvent is a membership event of an elastic channel, scoped
+// to the membership's sub-channel. CREATE and DELETE go to the
+// sub-channel's members and the member, who joins the sub-channel's
+// real-time audience before delivery or leaves it after. A transfer
+// (UPDATE, from the sub-channel from) and a scale-in DELETE (reason set)
+// go to the member alone.
+func (s *Service) subMembershipEvent(typ, reason string, m store.ChannelMembership, from string) events.Event {
 	arn := s.actorArn(m.AppInstanceID, m.Member)
 	e := events.Event{
 		Type: typ, MessageType: systemMessage, Reason: reason,
-		ChannelArn: s.channelArn(m.AppInstanceID, m.ChannelID),
-		Payload:    payload(s.membershipEventPayload(m)),
-		Users:      []string{arn},
-	}
-	if typ != evUpdateMembership && reason == "" {
-		aud, err := s.audience(ctx, tx, ch, m.SubChannelID)
-		if err != nil {
-			return e, err
-		}
-		for _, a := range aud {
-			if a != arn {
-				e.Users = append(e.Users, a)
-			}
-		}
+		ChannelArn: s.channelArn(m.AppInstanceID, m.ChannelID), SubChannelID: m.SubChannelID,
+		Payload: payload(s.membershipEventPayload(m)),
+		Users:   []string{arn},
+		Members: typ != evUpdateMembership && reason == "",
 	}
 	switch typ {
 	case evCreateMembership:
 		e.Joined = []string{arn}
+	case evUpdateMembership:
+		e.Joined, e.FromSubChannelID = []string{arn}, from
 	case evDeleteMembership:
-		still, err := stillMember(ctx, tx, ch, m.Member)
-		if err != nil {
-			return e, err
-		}
-		if !still {
-			e.Left = []string{arn}
-		}
+		e.Left = []string{arn}
 	}
-	return e, nil
+	return e
 }
 
 // joinElastic adds memberArn to elastic channel c. A moderator (or an
@@ -277,11 +256,7 @@ func (s *Service) joinElastic(ctx context.Context, tx store.Tx, c inChannel, fie
 	if mem, err = tx.CreateChannelMembership(ctx, mem); err != nil {
 		return none, nil, storeErr(err, "ChannelMembership of "+m.String())
 	}
-	e, err := s.subMembershipEvent(ctx, tx, c.ch, evCreateMembership, "", mem)
-	if err != nil {
-		return none, nil, err
-	}
-	return mem, append(evs, e), nil
+	return mem, append(evs, s.subMembershipEvent(evCreateMembership, "", mem, "")), nil
 }
 
 // place picks the sub-channel of a joining member, opening one and
@@ -322,7 +297,7 @@ func (s *Service) place(ctx context.Context, tx store.Tx, c inChannel, now time.
 		if mod {
 			continue // moderators chose their sub-channels
 		}
-		e, err := s.transfer(ctx, tx, c.ch, rows[i], sc.SubChannelID, now)
+		e, err := s.transfer(ctx, tx, rows[i], sc.SubChannelID, now)
 		if err != nil {
 			return "", nil, err
 		}
@@ -333,12 +308,13 @@ func (s *Service) place(ctx context.Context, tx store.Tx, c inChannel, now time.
 
 // transfer moves a member's membership to another sub-channel; the
 // member alone hears of it (UPDATE_CHANNEL_MEMBERSHIP).
-func (s *Service) transfer(ctx context.Context, tx store.Tx, ch store.Channel, m store.ChannelMembership, to string, now time.Time) (events.Event, error) {
+func (s *Service) transfer(ctx context.Context, tx store.Tx, m store.ChannelMembership, to string, now time.Time) (events.Event, error) {
+	from := m.SubChannelID
 	m.SubChannelID, m.UpdatedAt = to, now
 	if err := tx.UpdateChannelMembership(ctx, m); err != nil {
 		return events.Event{}, err
 	}
-	return s.subMembershipEvent(ctx, tx, ch, evUpdateMembership, "", m)
+	return s.subMembershipEvent(evUpdateMembership, "", m, from), nil
 }
 
 // leaveElastic removes m's memberships of an elastic channel: the one in
@@ -368,11 +344,7 @@ func (s *Service) leaveElastic(ctx context.Context, tx store.Tx, ch store.Channe
 			return err
 		}
 		mem.UpdatedAt = now
-		e, err := s.subMembershipEvent(ctx, tx, ch, evDeleteMembership, "", mem)
-		if err != nil {
-			return err
-		}
-		s.emit(tx, e)
+		s.emit(tx, s.subMembershipEvent(evDeleteMembership, "", mem, ""))
 		if err := s.scaleIn(ctx, tx, ch, mem.SubChannelID, now); err != nil {
 			return err
 		}
@@ -407,7 +379,7 @@ func (s *Service) scaleIn(ctx context.Context, tx store.Tx, ch store.Channel, su
 			// An admin that chose Into besides being placed in From keeps
 			// the membership it has there.
 			if _, err := tx.GetSubChannelMembership(ctx, ch.AppInstanceID, ch.ChannelID, mg.Into, m.Member); errors.Is(err, store.ErrNotFound) {
-				e, err := s.transfer(ctx, tx, ch, m, mg.Into, now)
+				e, err := s.transfer(ctx, tx, m, mg.Into, now)
 				if err != nil {
 					return err
 				}
@@ -421,11 +393,7 @@ func (s *Service) scaleIn(ctx context.Context, tx store.Tx, ch store.Channel, su
 			return err
 		}
 		m.UpdatedAt = now
-		e, err := s.subMembershipEvent(ctx, tx, ch, evDeleteMembership, reasonSubChannelDeleted, m)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, e)
+		evs = append(evs, s.subMembershipEvent(evDeleteMembership, reasonSubChannelDeleted, m, ""))
 	}
 	if err := tx.DeleteSubChannel(ctx, ch.AppInstanceID, ch.ChannelID, mg.From); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -361,7 +362,7 @@ func TestElasticMessagesScoped(t *testing.T) {
 	}
 	id := *out.MessageId
 	evs := c.bus.take()
-	if len(evs) != 1 || evs[0].Members || !sameSet(evs[0].Users, []string{sender, mate}) {
+	if len(evs) != 1 || !evs[0].Members || evs[0].SubChannelID != sub || len(evs[0].Users) != 0 || evs[0].Audience() != events.AudienceKey(c.el, sub) {
 		t.Fatalf("message event addressed to %+v, want the sub-channel's members only", evs)
 	}
 	var pl events.ChannelMessage
@@ -420,13 +421,6 @@ func TestElasticMessagesScoped(t *testing.T) {
 	wantKind(t, err, chime.Forbidden, "member lists another sub-channel's memberships")
 }
 
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
-}
-
 // Scale-out transfers members (UPDATE_CHANNEL_MEMBERSHIP to each, alone);
 // scale-in transfers them back and ends the moderators' memberships of
 // the deleted sub-channel (DELETE_CHANNEL_MEMBERSHIP, subchannel_DELETED),
@@ -451,7 +445,7 @@ func TestElasticScaleEvents(t *testing.T) {
 	for _, e := range evs[:3] {
 		var pl events.ChannelMembership
 		_ = json.Unmarshal(e.Payload, &pl)
-		if len(e.Users) != 1 || e.Users[0] != pl.Member.Arn || e.Members || pl.SubChannelId != second {
+		if len(e.Users) != 1 || e.Users[0] != pl.Member.Arn || e.Members || pl.SubChannelId != second || e.SubChannelID != second || e.FromSubChannelID != first {
 			t.Errorf("transfer event %+v payload %s", e, e.Payload)
 		}
 	}
@@ -486,9 +480,11 @@ func TestElasticScaleEvents(t *testing.T) {
 		_ = json.Unmarshal(e.Payload, &pl)
 		switch {
 		case e.Type == evUpdateMembership && pl.Member.Arn == members[3] && pl.SubChannelId == first:
-			sawTransfer = slices.Equal(e.Users, []string{members[3]})
+			sawTransfer = slices.Equal(e.Users, []string{members[3]}) && !e.Members && e.SubChannelID == first &&
+				e.FromSubChannelID == second && slices.Equal(e.Joined, []string{members[3]})
 		case e.Type == evDeleteMembership && e.Reason == reasonSubChannelDeleted:
-			sawModerator = pl.Member.Arn == c.alice && pl.SubChannelId == second && slices.Equal(e.Users, []string{c.alice}) && len(e.Left) == 0
+			sawModerator = pl.Member.Arn == c.alice && pl.SubChannelId == second && slices.Equal(e.Users, []string{c.alice}) && !e.Members &&
+				e.SubChannelID == second && slices.Equal(e.Left, []string{c.alice})
 		}
 	}
 	if !sawTransfer || !sawModerator {
@@ -535,5 +531,87 @@ func TestElasticInvariantsProperty(t *testing.T) {
 			c.check(t, joined, int(max), int(target))
 			c.clk.Advance(time.Millisecond)
 		}
+	}
+}
+
+// BenchmarkElasticJoin10k measures 10,000 members joining one elastic
+// channel through the service (authorization, allocation with scale-out,
+// the membership write, the event and its sub-channel audience, commit),
+// from 16 concurrent callers like HTTP clients. One iteration is the
+// 10,000 joins into a fresh channel; ns/join is the wall time per join.
+// Run: go test ./service -run '^$' -bench ElasticJoin10k -benchtime 1x
+func BenchmarkElasticJoin10k(b *testing.B) {
+	for _, cfg := range []struct {
+		name             string
+		max, target, pct int32
+	}{
+		{"10x1000", 10, 1000, 40},
+		{"100x100", 100, 100, 40},
+	} {
+		b.Run(cfg.name, func(b *testing.B) {
+			const members = 10_000
+			c := newChatB(b)
+			c.s.cfg.MaxElasticChannels = 1 << 20
+			app := c.app
+			users := make([]string, members)
+			err := c.st.Update(b.Context(), func(tx store.Tx) error {
+				appID := app[strings.LastIndex(app, "/")+1:]
+				now := c.clk.Now()
+				for i := range users {
+					id := fmt.Sprintf("m%05d", i)
+					if _, err := tx.CreateAppInstanceUser(b.Context(), store.AppInstanceUser{AppInstanceID: appID, UserID: id, Name: id, CreatedAt: now, UpdatedAt: now}); err != nil {
+						return err
+					}
+					users[i] = app + "/user/" + id
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				ch := *must(c.s.CreateChannel(b.Context(), &chime.CreateChannelRequest{
+					AppInstanceArn: &app, Name: p("bench"), ChimeBearer: &c.alice, ClientRequestToken: p(fmt.Sprint("bench-", cfg.name, i)),
+					ElasticChannelConfiguration: &chime.ElasticChannelConfiguration{MaximumSubChannels: &cfg.max, TargetMembershipsPerSubChannel: &cfg.target, MinimumMembershipPercentage: &cfg.pct},
+				})).ChannelArn
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				start := time.Now()
+				b.StartTimer()
+				for range benchClients {
+					wg.Go(func() {
+						for j := next.Add(1) - 1; j < members; j = next.Add(1) - 1 {
+							if _, err := c.s.CreateChannelMembership(b.Context(), &chime.CreateChannelMembershipRequest{ChannelArn: &ch, ChimeBearer: &c.alice, MemberArn: &users[j]}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				elapsed := time.Since(start)
+				b.ReportMetric(float64(elapsed.Nanoseconds())/members, "ns/join")
+				b.ReportMetric(elapsed.Seconds(), "s/10k-joins")
+				c.bus.take()
+				total := 0
+				var tok *string
+				for {
+					subs := must(c.s.ListSubChannels(b.Context(), &chime.ListSubChannelsRequest{ChannelArn: &ch, ChimeBearer: &c.alice, NextToken: tok}))
+					for _, sc := range subs.SubChannels {
+						total += int(*sc.MembershipCount)
+					}
+					if tok = subs.NextToken; tok == nil {
+						break
+					}
+				}
+				if total != members {
+					b.Fatalf("%d memberships after %d joins", total, members)
+				}
+				b.StartTimer()
+			}
+		})
 	}
 }

@@ -62,7 +62,8 @@ func (s *Service) SessionChannels(ctx context.Context, userArn string) ([]string
 		}
 		out = make([]string, 0, len(mcs))
 		for _, mc := range mcs {
-			out = append(out, s.channelArn(mc.Channel.AppInstanceID, mc.Channel.ChannelID))
+			// An elastic channel's member hears its sub-channel.
+			out = append(out, events.AudienceKey(s.channelArn(mc.Channel.AppInstanceID, mc.Channel.ChannelID), mc.Membership.SubChannelID))
 		}
 		return nil
 	})
