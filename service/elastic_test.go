@@ -615,3 +615,50 @@ func BenchmarkElasticJoin10k(b *testing.B) {
 		})
 	}
 }
+
+// Channel flows run on elastic channels: the processor event carries the
+// SubChannelId, the message reaches its sub-channel once allowed, and a
+// callback naming another sub-channel is refused.
+func TestElasticChannelFlow(t *testing.T) {
+	c := newElastic(t, 2, 4, 40, 1)
+	proc := &fakeProcessor{}
+	c.s.cfg.Flows = proc
+	flow := *must(c.s.CreateChannelFlow(t.Context(), &chime.CreateChannelFlowRequest{
+		AppInstanceArn: &c.app, Name: p("moderation"), ClientRequestToken: p("flow-1"),
+		Processors: []chime.Processor{{Name: p("p1"), ExecutionOrder: p(int32(1)), FallbackAction: chime.FallbackActionAbort,
+			Configuration: &chime.ProcessorConfiguration{Lambda: &chime.LambdaConfiguration{
+				ResourceArn: p("arn:aws:lambda:us-east-1:111122223333:function:moderate"), InvocationType: chime.InvocationTypeAsync}}}},
+	})).ChannelFlowArn
+	if err := c.s.AssociateChannelFlow(t.Context(), &chime.AssociateChannelFlowRequest{ChannelArn: &c.el, ChannelFlowArn: &flow, ChimeBearer: &c.alice}); err != nil {
+		t.Fatal(err)
+	}
+	u := c.users[0]
+	must(c.s.CreateChannelMembership(t.Context(), &chime.CreateChannelMembershipRequest{ChannelArn: &c.el, ChimeBearer: &c.alice, MemberArn: &u}))
+	sub := *c.subChannels(t)[0].SubChannelId
+	out := must(c.s.SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{ChannelArn: &c.el, ChimeBearer: &u, SubChannelId: &sub,
+		Content: p("check me"), Type: chime.ChannelMessageTypeStandard, Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p("f1")}))
+	if out.Status.Value != chime.ChannelMessageStatusPending {
+		t.Fatalf("status %s, want PENDING", out.Status.Value)
+	}
+	if err := c.s.dispatchFlows(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e := proc.last(t)
+	if e.ChannelMessage.SubChannelId != sub || e.ChannelMessage.MessageId != *out.MessageId {
+		t.Fatalf("processor event %+v, want SubChannelId %s", e, sub)
+	}
+	_, err := c.s.ChannelFlowCallback(t.Context(), &chime.ChannelFlowCallbackRequest{ChannelArn: &c.el, CallbackId: &e.CallbackId,
+		ChannelMessage: &chime.ChannelMessageCallback{MessageId: out.MessageId, SubChannelId: p("elsewhere")}})
+	wantKind(t, err, chime.BadRequest, "callback naming another sub-channel")
+	c.bus.take()
+	must(c.s.ChannelFlowCallback(t.Context(), &chime.ChannelFlowCallbackRequest{ChannelArn: &c.el, CallbackId: &e.CallbackId,
+		ChannelMessage: &chime.ChannelMessageCallback{MessageId: out.MessageId, SubChannelId: &sub}}))
+	evs := c.bus.take()
+	if len(evs) != 1 || evs[0].Type != evCreateMessage || evs[0].SubChannelID != sub || !evs[0].Members {
+		t.Fatalf("allowed message published %+v", evs)
+	}
+	got := must(c.s.GetChannelMessage(t.Context(), &chime.GetChannelMessageRequest{ChannelArn: &c.el, ChimeBearer: &u, SubChannelId: &sub, MessageId: out.MessageId})).ChannelMessage
+	if got.Status.Value != chime.ChannelMessageStatusSent || deref(got.SubChannelId) != sub {
+		t.Errorf("delivered %+v", got)
+	}
+}
