@@ -126,17 +126,6 @@ func allSubChannels(ctx context.Context, tx store.ReadTx, ch store.Channel) ([]e
 	return out, nil
 }
 
-// emitMessage publishes a message event after commit; a message of a
-// sub-channel goes to that sub-channel's members only.
-func (s *Service) emitMessage(ctx context.Context, tx store.Tx, typ string, m store.ChannelMessage, persistence string) error {
-	e := s.messageEvent(typ, m, persistence)
-	if e.Members {
-		e.SubChannelID = m.SubChannelID
-	}
-	s.emit(tx, e)
-	return nil
-}
-
 // channelEventIn is UPDATE_CHANNEL or DELETE_CHANNEL for every member. The
 // members of an elastic channel are known to the real-time layer by
 // sub-channel only, so they are named one by one (these events are rare).

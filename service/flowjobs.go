@@ -359,9 +359,7 @@ func (s *Service) completeFlowJob(ctx context.Context, tx store.Tx, j store.Flow
 				}
 			}
 		}
-		if err := s.emitMessage(ctx, tx, kind+"_CHANNEL_MESSAGE", m, pm.Persistence); err != nil {
-			return err
-		}
+		s.emit(tx, s.messageEvent(kind+"_CHANNEL_MESSAGE", m, pm.Persistence))
 	case chime.ChannelMessageStatusDenied:
 		m.Status, m.UpdatedAt = string(outcome), now
 		if persistent && !j.Update {

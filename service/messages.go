@@ -156,9 +156,7 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 					return err
 				}
 			}
-			if err := s.emitMessage(ctx, tx, evCreateMessage, m, persistence); err != nil {
-				return err
-			}
+			s.emit(tx, s.messageEvent(evCreateMessage, m, persistence))
 		}
 		return s.remember(ctx, tx, store.IdempotencyRecord{Scope: sc, Token: token, Fingerprint: fp, Result: id,
 			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID})
@@ -415,7 +413,8 @@ func (s *Service) UpdateChannelMessage(ctx context.Context, in *chime.UpdateChan
 		if err := tx.UpdateChannelMessage(ctx, m); err != nil {
 			return err
 		}
-		return s.emitMessage(ctx, tx, evUpdateMessage, m, string(chime.ChannelMessagePersistenceTypePersistent))
+		s.emit(tx, s.messageEvent(evUpdateMessage, m, string(chime.ChannelMessagePersistenceTypePersistent)))
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -436,7 +435,8 @@ func (s *Service) RedactChannelMessage(ctx context.Context, in *chime.RedactChan
 		if err := tx.UpdateChannelMessage(ctx, m); err != nil {
 			return err
 		}
-		return s.emitMessage(ctx, tx, evRedactMessage, m, string(chime.ChannelMessagePersistenceTypePersistent))
+		s.emit(tx, s.messageEvent(evRedactMessage, m, string(chime.ChannelMessagePersistenceTypePersistent)))
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -463,7 +463,8 @@ func (s *Service) DeleteChannelMessage(ctx context.Context, in *chime.DeleteChan
 			return err
 		}
 		m.UpdatedAt = s.now()
-		return s.emitMessage(ctx, tx, evDeleteMessage, m, string(chime.ChannelMessagePersistenceTypePersistent))
+		s.emit(tx, s.messageEvent(evDeleteMessage, m, string(chime.ChannelMessagePersistenceTypePersistent)))
+		return nil
 	})
 }
 
