@@ -662,3 +662,49 @@ func TestElasticChannelFlow(t *testing.T) {
 		t.Errorf("delivered %+v", got)
 	}
 }
+
+// A member's session joins its sub-channel's audience, and prefetch shows
+// that sub-channel only.
+func TestElasticSessionAndPrefetch(t *testing.T) {
+	c := newElastic(t, 2, 2, 40, 3)
+	for _, u := range c.users {
+		must(c.s.CreateChannelMembership(t.Context(), &chime.CreateChannelMembershipRequest{ChannelArn: &c.el, ChimeBearer: &c.alice, MemberArn: &u}))
+	}
+	subOf := map[string]string{}
+	for _, sc := range c.subChannels(t) {
+		for _, m := range c.members(t, *sc.SubChannelId) {
+			subOf[m] = *sc.SubChannelId
+		}
+	}
+	for _, u := range c.users {
+		must(c.s.SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{ChannelArn: &c.el, ChimeBearer: &u, SubChannelId: p(subOf[u]),
+			Content: p("from " + u), Type: chime.ChannelMessageTypeStandard, Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p("t-" + u[len(u)-3:])}))
+	}
+	for _, u := range c.users {
+		keys := must(c.s.SessionChannels(t.Context(), u))
+		if want := events.AudienceKey(c.el, subOf[u]); !slices.Contains(keys, want) || slices.Contains(keys, c.el) {
+			t.Errorf("SessionChannels(%s) = %v, want its sub-channel %s", u, keys, want)
+		}
+		details := must(c.s.Prefetch(t.Context(), u, ""))
+		found := false
+		for _, d := range details {
+			if d.Channel.ChannelArn != c.el {
+				continue
+			}
+			found = found || len(d.ChannelMessages) > 0
+			for _, m := range d.ChannelMessages {
+				if sender := m.Sender.Arn; subOf[sender] != subOf[u] {
+					t.Errorf("%s's prefetch shows %s's message from another sub-channel", u, sender)
+				}
+			}
+			for _, m := range d.ChannelMemberships {
+				if subOf[m.Member.Arn] != subOf[u] {
+					t.Errorf("%s's prefetch lists %s of another sub-channel", u, m.Member.Arn)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s's prefetch has no messages of the elastic channel: %+v", u, details)
+		}
+	}
+}
