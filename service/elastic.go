@@ -299,10 +299,10 @@ func (s *Service) place(ctx context.Context, tx store.Tx, c inChannel, now time.
 // member alone hears of it (UPDATE_CHANNEL_MEMBERSHIP).
 func (s *Service) transfer(ctx context.Context, tx store.Tx, m store.ChannelMembership, to string, now time.Time) (events.Event, error) {
 	from := m.SubChannelID
-	m.SubChannelID, m.UpdatedAt = to, now
-	if err := tx.UpdateChannelMembership(ctx, m); err != nil {
+	if err := tx.MoveSubChannelMembership(ctx, m.AppInstanceID, m.ChannelID, from, to, m.Member, now); err != nil {
 		return events.Event{}, err
 	}
+	m.SubChannelID, m.UpdatedAt = to, now
 	return s.subMembershipEvent(evUpdateMembership, "", m, from), nil
 }
 

@@ -59,6 +59,12 @@ type SubChannelWriter interface {
 	// ErrNotFound.
 	DeleteSubChannel(ctx context.Context, appInstanceID, channelID, subChannelID string) error
 
+	// MoveSubChannelMembership moves m's membership in sub-channel from to
+	// sub-channel to, setting its UpdatedAt, and leaves any other
+	// membership of m alone. It returns an error wrapping ErrNotFound if m
+	// has no membership in from, or ErrConflict if it has one in to.
+	MoveSubChannelMembership(ctx context.Context, appInstanceID, channelID, from, to string, m Actor, at time.Time) error
+
 	// DeleteSubChannelMembership deletes m's membership in the sub-channel,
 	// or returns an error wrapping ErrNotFound.
 	DeleteSubChannelMembership(ctx context.Context, appInstanceID, channelID, subChannelID string, m Actor) error

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/belfryhq/belfry/store"
 )
@@ -95,6 +96,18 @@ func (t writeTx) DeleteSubChannel(ctx context.Context, appInstanceID, channelID,
 	}
 	return t.execOne(ctx, "delete sub-channel "+subChannelID,
 		`DELETE FROM sub_channels WHERE app_instance_id = ? AND channel_id = ? AND sub_channel_id = ?`, appInstanceID, channelID, subChannelID)
+}
+
+// MoveSubChannelMembership implements store.SubChannelWriter.
+func (t writeTx) MoveSubChannelMembership(ctx context.Context, appInstanceID, channelID, from, to string, m store.Actor, at time.Time) error {
+	col, err := memberColumn(m.Kind)
+	if err != nil {
+		return err
+	}
+	return t.execOne(ctx, "move membership of "+m.ID+" to sub-channel "+to,
+		`UPDATE channel_memberships SET sub_channel_id = ?, updated_at = ?
+		WHERE app_instance_id = ? AND `+col+` = ? AND channel_id = ? AND IFNULL(sub_channel_id, '') = ?`,
+		to, ms(at), appInstanceID, m.ID, channelID, from)
 }
 
 // DeleteSubChannelMembership implements store.SubChannelWriter.

@@ -136,12 +136,42 @@ func testSubChannelCounts(t *testing.T, s store.Store) {
 	update(t, s, func(tx store.Tx) error { return tx.UpdateChannelMembership(ctx(t), moved) })
 	checkEqual(t, "counts after move", subChannelCounts(t, s, "a1", "general"), map[string]int{"s1": 2, "s2": 3})
 
+	// MoveSubChannelMembership moves one of alice's memberships, not the
+	// other; into a sub-channel where she has one already, it conflicts.
+	err = s.Update(ctx(t), func(tx store.Tx) error {
+		return tx.MoveSubChannelMembership(ctx(t), "a1", "general", "s1", "s2", f.alice, epoch.Add(time.Hour))
+	})
+	wantErr(t, "move into a sub-channel she is in", err, store.ErrConflict)
+	update(t, s, func(tx store.Tx) error {
+		if _, err := tx.CreateSubChannel(ctx(t), f.subChannel("general", "s3")); err != nil {
+			return err
+		}
+		return tx.MoveSubChannelMembership(ctx(t), "a1", "general", "s1", "s3", f.alice, epoch.Add(time.Hour))
+	})
+	checkEqual(t, "counts after alice's move", subChannelCounts(t, s, "a1", "general"), map[string]int{"s1": 1, "s2": 3, "s3": 1})
+	got = read(t, s, func(tx store.ReadTx) (store.ChannelMembership, error) {
+		return tx.GetSubChannelMembership(ctx(t), "a1", "general", "s3", f.alice)
+	})
+	if got.Seq != created[3].Seq || !got.UpdatedAt.Equal(epoch.Add(time.Hour)) {
+		t.Errorf("moved membership = %+v, want the s1 one (Seq %d) updated at %v", got, created[3].Seq, epoch.Add(time.Hour))
+	}
+	read(t, s, func(tx store.ReadTx) (store.ChannelMembership, error) {
+		return tx.GetSubChannelMembership(ctx(t), "a1", "general", "s2", f.alice)
+	})
+	err = s.Update(ctx(t), func(tx store.Tx) error {
+		return tx.MoveSubChannelMembership(ctx(t), "a1", "general", "s1", "s3", f.alice, epoch)
+	})
+	wantErr(t, "move a membership that is not there", err, store.ErrNotFound)
+	update(t, s, func(tx store.Tx) error {
+		return tx.MoveSubChannelMembership(ctx(t), "a1", "general", "s3", "s1", f.alice, epoch.Add(time.Hour))
+	})
+
 	update(t, s, func(tx store.Tx) error { return tx.DeleteSubChannelMembership(ctx(t), "a1", "general", "s1", f.alice) })
-	checkEqual(t, "counts after one of alice's leaves", subChannelCounts(t, s, "a1", "general"), map[string]int{"s1": 1, "s2": 3})
+	checkEqual(t, "counts after one of alice's leaves", subChannelCounts(t, s, "a1", "general"), map[string]int{"s1": 1, "s2": 3, "s3": 0})
 	update(t, s, func(tx store.Tx) error { return tx.DeleteChannelMembership(ctx(t), "a1", "general", f.bob) })
-	checkEqual(t, "counts after bob leaves", subChannelCounts(t, s, "a1", "general"), map[string]int{"s1": 0, "s2": 3})
+	checkEqual(t, "counts after bob leaves", subChannelCounts(t, s, "a1", "general"), map[string]int{"s1": 0, "s2": 3, "s3": 0})
 	update(t, s, func(tx store.Tx) error { return tx.DeleteAppInstanceUser(ctx(t), "a1", "carol") })
-	checkEqual(t, "counts after carol is deleted", subChannelCounts(t, s, "a1", "general"), map[string]int{"s1": 0, "s2": 2})
+	checkEqual(t, "counts after carol is deleted", subChannelCounts(t, s, "a1", "general"), map[string]int{"s1": 0, "s2": 2, "s3": 0})
 }
 
 // DeleteSubChannel takes the sub-channel's messages and remaining
