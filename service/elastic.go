@@ -210,6 +210,11 @@ func (s *Service) joinElastic(ctx context.Context, tx store.Tx, c inChannel, fie
 			return none, nil, badRequest("SubChannelId is only for moderators of elastic channel %s; members such as %s are placed in a sub-channel by the service.", c.arn, m)
 		}
 	}
+	// Every check comes before the first write: a batch goes on after a
+	// member's error, so a refused member must leave nothing behind.
+	if err := checkMembershipQuota(ctx, tx, c.ch.AppInstanceID, m); err != nil {
+		return none, nil, err
+	}
 	mem := store.ChannelMembership{
 		AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, Member: m.Actor, Type: string(chime.ChannelMembershipTypeDefault),
 		InvitedBy: c.bearer.Actor, InvitedByName: c.bearer.Name, CreatedAt: now, UpdatedAt: now,
@@ -238,9 +243,6 @@ func (s *Service) joinElastic(ctx context.Context, tx store.Tx, c inChannel, fie
 		if mem.SubChannelID, evs, err = s.place(ctx, tx, c, now); err != nil {
 			return none, nil, err
 		}
-	}
-	if err := checkMembershipQuota(ctx, tx, c.ch.AppInstanceID, m); err != nil {
-		return none, nil, err
 	}
 	if mem, err = tx.CreateChannelMembership(ctx, mem); err != nil {
 		return none, nil, storeErr(err, "ChannelMembership of "+m.String())
