@@ -36,8 +36,11 @@ func elasticOf(ch store.Channel) elastic.Config {
 
 // subChannelRequired lists the operations that address messages, which on
 // an elastic channel always belong to one sub-channel: their SubChannelId
-// is required there. The other operations that take one (memberships) use
-// it only when given.
+// is required there, except, as the model documents ("only required when
+// … in a SubChannel that the user belongs to"), for moderators and admins,
+// who belong to none and then address the whole channel. A message is
+// always sent to one sub-channel. The other operations that take one
+// (memberships) use it only when given.
 var subChannelRequired = map[string]bool{
 	"SendChannelMessage": true, "UpdateChannelMessage": true, "RedactChannelMessage": true,
 	"DeleteChannelMessage": true, "GetChannelMessage": true, "ListChannelMessages": true,
@@ -64,10 +67,18 @@ func (s *Service) scopeSubChannel(ctx context.Context, tx store.ReadTx, c *inCha
 	}
 	sub := deref(id)
 	if sub == "" {
-		if subChannelRequired[op] {
-			return badRequest("SubChannelId is required for %s on elastic channel %s.", op, c.arn)
+		if !subChannelRequired[op] {
+			return nil
 		}
-		return nil
+		if op != "SendChannelMessage" {
+			if err := c.loadRoles(); err != nil {
+				return err
+			}
+			if c.roles.Admin || c.roles.Moderator {
+				return nil
+			}
+		}
+		return badRequest("SubChannelId is required for %s on elastic channel %s.", op, c.arn)
 	}
 	if _, err := tx.GetSubChannel(ctx, c.ch.AppInstanceID, c.ch.ChannelID, sub); err != nil {
 		return storeErr(err, "SubChannel "+sub+" of channel "+c.channelArn())

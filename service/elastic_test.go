@@ -384,9 +384,27 @@ func TestElasticMessagesScoped(t *testing.T) {
 		}
 		must(c.s.GetChannelMessage(t.Context(), &chime.GetChannelMessageRequest{ChannelArn: &c.el, ChimeBearer: &who, SubChannelId: &sub, MessageId: &id}))
 	}
+	// Moderators and admins, who belong to no sub-channel, may address the
+	// whole channel without a SubChannelId.
+	for _, who := range []string{c.alice, c.admin} {
+		l := must(c.s.ListChannelMessages(t.Context(), &chime.ListChannelMessagesRequest{ChannelArn: &c.el, ChimeBearer: &who}))
+		if len(l.ChannelMessages) != 1 || *l.ChannelMessages[0].MessageId != id || l.SubChannelId != nil {
+			t.Errorf("%s lists the whole channel: %+v", who, l)
+		}
+		got := must(c.s.GetChannelMessage(t.Context(), &chime.GetChannelMessageRequest{ChannelArn: &c.el, ChimeBearer: &who, MessageId: &id})).ChannelMessage
+		if deref(got.SubChannelId) != sub {
+			t.Errorf("%s gets %+v", who, got)
+		}
+	}
+	_, err := c.s.ListChannelMessages(t.Context(), &chime.ListChannelMessagesRequest{ChannelArn: &c.el, ChimeBearer: &mate})
+	wantKind(t, err, chime.BadRequest, "a member lists without SubChannelId")
+	_, err = c.s.SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{ChannelArn: &c.el, ChimeBearer: &c.alice,
+		Content: p("x"), Type: chime.ChannelMessageTypeStandard, Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p("s0")})
+	wantKind(t, err, chime.BadRequest, "a moderator sends without SubChannelId")
+
 	// A member of the other sub-channel: Forbidden in this one, NotFound
 	// when it asks its own sub-channel for the message.
-	_, err := c.s.ListChannelMessages(t.Context(), &chime.ListChannelMessagesRequest{ChannelArn: &c.el, ChimeBearer: &other, SubChannelId: &sub})
+	_, err = c.s.ListChannelMessages(t.Context(), &chime.ListChannelMessagesRequest{ChannelArn: &c.el, ChimeBearer: &other, SubChannelId: &sub})
 	wantKind(t, err, chime.Forbidden, "other sub-channel lists")
 	_, err = c.s.GetChannelMessage(t.Context(), &chime.GetChannelMessageRequest{ChannelArn: &c.el, ChimeBearer: &other, SubChannelId: &sub, MessageId: &id})
 	wantKind(t, err, chime.Forbidden, "other sub-channel gets")

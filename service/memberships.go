@@ -116,7 +116,8 @@ func (s *Service) CreateChannelMembership(ctx context.Context, in *chime.CreateC
 	if err != nil {
 		return nil, err
 	}
-	return &chime.CreateChannelMembershipResponse{ChannelArn: in.ChannelArn, Member: s.identity(mem.AppInstanceID, mem.Member, mem.MemberName)}, nil
+	return &chime.CreateChannelMembershipResponse{ChannelArn: in.ChannelArn, Member: s.identity(mem.AppInstanceID, mem.Member, mem.MemberName),
+		SubChannelId: optional(mem.SubChannelID)}, nil
 }
 
 // BatchCreateChannelMembership adds up to 100 members. Members that cannot

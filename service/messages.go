@@ -230,7 +230,7 @@ func (s *Service) retentionCutoff(ctx context.Context, tx store.ReadTx, appInsta
 // message, hidden by retention) does not exist for it.
 func (s *Service) message(ctx context.Context, tx store.ReadTx, c inChannel, messageID string) (store.ChannelMessage, error) {
 	m, err := tx.GetChannelMessage(ctx, c.ch.AppInstanceID, c.ch.ChannelID, messageID)
-	if err == nil && (!visibleTo(c, m) || m.SubChannelID != c.sub) {
+	if err == nil && (!visibleTo(c, m) || c.sub != "" && m.SubChannelID != c.sub) {
 		// A message of another sub-channel does not exist in this one.
 		err = store.ErrNotFound
 	}
@@ -453,7 +453,7 @@ func (s *Service) DeleteChannelMessage(ctx context.Context, in *chime.DeleteChan
 			return err
 		}
 		m, err := tx.GetChannelMessage(ctx, c.ch.AppInstanceID, c.ch.ChannelID, deref(in.MessageId))
-		if err == nil && m.SubChannelID != c.sub {
+		if err == nil && c.sub != "" && m.SubChannelID != c.sub {
 			err = store.ErrNotFound
 		}
 		if err != nil {
