@@ -101,7 +101,7 @@ func (s *suite) logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(s.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-var allMeasurements = []string{"sends", "fanout", "sessions", "history", "startup"}
+var allMeasurements = []string{"sends", "fanout", "sessions", "history", "startup", "elastic"}
 
 func main() {
 	if len(os.Args) > 1 {
@@ -255,6 +255,10 @@ func main() {
 	if selected["startup"] && ctx.Err() == nil {
 		r := runStartup(ctx, s, historyDir)
 		res.Startup = &r
+	}
+	if selected["elastic"] && ctx.Err() == nil {
+		r := runElastic(ctx, s)
+		res.Elastic = &r
 	}
 	res.DurationS = round1(time.Since(s.start).Seconds())
 	if ctx.Err() != nil {

@@ -30,6 +30,7 @@ type Results struct {
 	Sessions    *SessionsResult   `json:"sessions,omitempty"`
 	History     *HistoryResult    `json:"history,omitempty"`
 	Startup     *StartupResult    `json:"startup,omitempty"`
+	Elastic     *ElasticResult    `json:"elastic,omitempty"`
 }
 
 func describeConfig(c config) map[string]string {

@@ -22,6 +22,15 @@ type Event struct {
 	Persistence string
 	// ChannelArn is the channel the event belongs to.
 	ChannelArn string
+	// SubChannelID, when set, scopes the event to one sub-channel of an
+	// elastic channel: Members then addresses that sub-channel's members,
+	// and Joined and Left change membership of that sub-channel (see
+	// Audience).
+	SubChannelID string
+	// FromSubChannelID, with SubChannelID, moves the Joined ARNs out of
+	// that other sub-channel of ChannelArn before they join SubChannelID:
+	// an elastic channel's transfer.
+	FromSubChannelID string
 	// Payload is the JSON object sent, as a string, in the frame's Payload.
 	Payload []byte
 
@@ -47,6 +56,26 @@ type Event struct {
 	// session forgets it.
 	ChannelDeleted bool
 }
+
+// Audience is the key of the group Members, Joined and Left refer to: the
+// channel, or one of its sub-channels.
+func (e *Event) Audience() string { return AudienceKey(e.ChannelArn, e.SubChannelID) }
+
+// AudienceKey names the real-time audience of a channel ("" subChannelID)
+// or of one sub-channel of an elastic channel. A sub-channel's key is the
+// channel ARN, "#", and the sub-channel id: '#' never occurs in a channel
+// ARN (the ChannelId pattern excludes it), so keys cannot collide, and a
+// channel's sub-channel keys share the prefix SubChannelKeyPrefix.
+func AudienceKey(channelArn, subChannelID string) string {
+	if subChannelID == "" {
+		return channelArn
+	}
+	return SubChannelKeyPrefix(channelArn) + subChannelID
+}
+
+// SubChannelKeyPrefix is what the keys of channelArn's sub-channels start
+// with.
+func SubChannelKeyPrefix(channelArn string) string { return channelArn + "#" }
 
 // Bus carries events from the service to every node's sessions.
 type Bus interface {

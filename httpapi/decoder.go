@@ -45,6 +45,32 @@ func (d *decoder) decodeBody(in any) {
 	if _, err := dec.Token(); err != io.EOF {
 		d.problem("The request body must be a single JSON object; found data after it.")
 	}
+	d.refuseFixedMembers()
+}
+
+// fixedMembers are members of a resource that its update operation does not
+// model because they can never change. Unknown members are otherwise
+// ignored, as AWS does, but a client that sends one of these means to
+// change what cannot be changed, and silently ignoring that would leave it
+// believing it succeeded.
+var fixedMembers = map[string][]string{
+	"UpdateChannel": {"ElasticChannelConfiguration", "Privacy"},
+}
+
+func (d *decoder) refuseFixedMembers() {
+	names := fixedMembers[d.op.Name]
+	if len(names) == 0 {
+		return
+	}
+	var body map[string]json.RawMessage
+	if json.Unmarshal(d.body, &body) != nil {
+		return
+	}
+	for _, n := range names {
+		if _, ok := body[n]; ok {
+			d.problem("%s cannot be updated: it is fixed when the channel is created.", n)
+		}
+	}
 }
 
 func jsonProblem(err error) string {

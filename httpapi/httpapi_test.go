@@ -247,6 +247,8 @@ func TestErrors(t *testing.T) {
 		{"several violations", "POST", "/app-instances", "root", `{"Name":"","ClientRequestToken":"a","Metadata":"` + strings.Repeat("m", 1025) + `"}`, nil, 400, "BadRequestException", "BadRequest", "3 validation errors detected"},
 		{"nested violation", "POST", "/app-instances", "root", `{"Name":"n","ClientRequestToken":"abcd","Tags":[{"Key":"","Value":"v"}]}`, nil, 400, "BadRequestException", "BadRequest", "'Tags[0].Key'"},
 		{"oversized body", "POST", "/app-instances", "root", `{"Name":"` + strings.Repeat("x", MaxBodyBytes) + `"}`, nil, 400, "BadRequestException", "BadRequest", "exceeds"},
+		{"elastic configuration is fixed", "PUT", channelPath, "root", `{"Name":"n","ElasticChannelConfiguration":{"MaximumSubChannels":3}}`, bearer, 400, "BadRequestException", "BadRequest", "ElasticChannelConfiguration cannot be updated"},
+		{"privacy is fixed", "PUT", channelPath, "root", `{"Name":"n","Privacy":"PRIVATE"}`, bearer, 400, "BadRequestException", "BadRequest", "Privacy cannot be updated"},
 		{"not implemented", "POST", "/app-instances", "root", `{"Name":"n","ClientRequestToken":"abcd"}`, nil, 501, "NotImplementedException", "NotImplemented", "CreateAppInstance"},
 		{"scoped key on developer API", "GET", "/app-instances", "alice", "", nil, 403, "ForbiddenException", "Forbidden", "developer API"},
 		{"scoped key acting as someone else", "GET", channelPath + "/messages", "alice", "", map[string]string{"x-amz-chime-bearer": strings.Replace(testUser, "alice", "bob", 1)}, 403, "ForbiddenException", "Forbidden", "x-amz-chime-bearer"},

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,18 +209,30 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++
+	key := e.Audience()
 
 	for _, arn := range e.Joined {
 		u := h.users[arn]
 		if u == nil {
 			continue
 		}
+		if e.FromSubChannelID != "" {
+			from := events.AudienceKey(e.ChannelArn, e.FromSubChannelID)
+			if c := h.channels[from]; c != nil {
+				h.leaveLocked(u, c)
+			}
+			for _, s := range u.sessions {
+				if s.state == statePending {
+					s.changes = append(s.changes, membershipChange{from, false})
+				}
+			}
+		}
 		if u.established > 0 {
-			h.joinLocked(u, e.ChannelArn)
+			h.joinLocked(u, key)
 		}
 		for _, s := range u.sessions {
 			if s.state == statePending {
-				s.changes = append(s.changes, membershipChange{e.ChannelArn, true})
+				s.changes = append(s.changes, membershipChange{key, true})
 			}
 		}
 	}
@@ -241,7 +254,7 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 		}
 	}
 	if e.Members {
-		if c := h.channels[e.ChannelArn]; c != nil {
+		if c := h.channels[key]; c != nil {
 			for u := range c.members {
 				for _, s := range u.sessions {
 					deliver(s)
@@ -271,25 +284,37 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 		if u == nil {
 			continue
 		}
-		if c := h.channels[e.ChannelArn]; c != nil {
+		if c := h.channels[key]; c != nil {
 			h.leaveLocked(u, c)
 		}
 		for _, s := range u.sessions {
 			if s.state == statePending {
-				s.changes = append(s.changes, membershipChange{e.ChannelArn, false})
+				s.changes = append(s.changes, membershipChange{key, false})
 			}
 		}
 	}
 	if e.ChannelDeleted {
-		if c := h.channels[e.ChannelArn]; c != nil {
-			for u := range c.members {
-				delete(u.channels, c)
+		gone := []string{e.ChannelArn}
+		// An elastic channel's sub-channels go with it. Deleting a
+		// channel is rare, so finding them by scanning the index is
+		// cheaper than keeping a channel → sub-channels map current.
+		prefix := events.SubChannelKeyPrefix(e.ChannelArn)
+		for k := range h.channels {
+			if strings.HasPrefix(k, prefix) {
+				gone = append(gone, k)
 			}
-			delete(h.channels, c.arn)
 		}
-		// Any loading session may have the channel in its list.
-		for s := range h.pending {
-			s.changes = append(s.changes, membershipChange{e.ChannelArn, false})
+		for _, k := range gone {
+			if c := h.channels[k]; c != nil {
+				for u := range c.members {
+					delete(u.channels, c)
+				}
+				delete(h.channels, c.arn)
+			}
+			// Any loading session may have the channel in its list.
+			for s := range h.pending {
+				s.changes = append(s.changes, membershipChange{k, false})
+			}
 		}
 	}
 	return dropped

@@ -505,3 +505,51 @@ func TestFrameLengths(t *testing.T) {
 		}
 	}
 }
+
+// An elastic channel's sub-channels are audiences of their own: a
+// sub-channel event reaches that sub-channel's members only; a transfer
+// moves a member between them; deleting the channel forgets them all.
+func TestSubChannelDelivery(t *testing.T) {
+	th := startHub(t, Options{}, nil)
+	s1, s2 := events.AudienceKey(ch1, "s1"), events.AudienceKey(ch1, "s2")
+	th.dir.set(alice, s1)
+	th.dir.set(bob, s2)
+	th.dir.set(carol, s1, s2) // a moderator in both
+	a := th.connect(t, alice, "a")
+	b := th.connect(t, bob, "b")
+	c := th.connect(t, carol, "c")
+
+	inSub := func(sub, id string) events.Event {
+		e := message(ch1, id)
+		e.SubChannelID = sub
+		return e
+	}
+	th.bus.Publish(inSub("s1", "to-s1"), inSub("s2", "to-s2"), message(ch1, "to-channel"), marker("end1", alice, bob, carol))
+	expectMessages(t, a, "to-s1", "end1")
+	expectMessages(t, b, "to-s2", "end1")
+	expectMessages(t, c, "to-s1", "to-s2", "end1")
+
+	// alice moves from s1 to s2 (UPDATE_CHANNEL_MEMBERSHIP, to her alone).
+	move := marker("alice-moved", alice)
+	move.Type, move.MessageType, move.SubChannelID, move.FromSubChannelID, move.Joined = "UPDATE_CHANNEL_MEMBERSHIP", "SYSTEM", "s2", "s1", []string{alice}
+	th.bus.Publish(move, inSub("s1", "s1-after"), inSub("s2", "s2-after"), marker("end2", alice, bob, carol))
+	expectMessages(t, a, "alice-moved", "s2-after", "end2")
+	expectMessages(t, b, "s2-after", "end2")
+	expectMessages(t, c, "s1-after", "s2-after", "end2")
+
+	// carol's s2 membership ends; her s1 one stays.
+	left := inSub("s2", "carol-left-s2")
+	left.Members, left.Users, left.Left = false, []string{carol}, []string{carol}
+	th.bus.Publish(left, inSub("s1", "s1-later"), inSub("s2", "s2-later"), marker("end3", alice, bob, carol))
+	expectMessages(t, a, "s2-later", "end3")
+	expectMessages(t, b, "s2-later", "end3")
+	expectMessages(t, c, "carol-left-s2", "s1-later", "end3")
+
+	// Deleting the channel forgets its sub-channels.
+	del := message(ch1, "deleted")
+	del.Type, del.MessageType, del.ChannelDeleted, del.Members, del.Users = "DELETE_CHANNEL", "SYSTEM", true, false, []string{alice, bob, carol}
+	th.bus.Publish(del, inSub("s1", "gone-s1"), inSub("s2", "gone-s2"), marker("end4", alice, bob, carol))
+	for _, conn := range []*websocket.Conn{a, b, c} {
+		expectMessages(t, conn, "deleted", "end4")
+	}
+}

@@ -993,7 +993,15 @@ func authzOps() []authzOp {
 				return nil, c.w.s.DisassociateChannelFlow(c.ctx, &chime.DisassociateChannelFlowRequest{ChannelArn: &c.ch, ChannelFlowArn: &c.w.flow, ChimeBearer: &c.bearer})
 			},
 			result: func(*authzCall) chime.ErrorKind { return chime.NotFound }},
-		{name: "ListSubChannels", row: "ListSubChannels", pending: "elastic channels are not implemented yet"},
+		// The shared channels are standard: an allowed caller learns that
+		// only elastic channels have sub-channels (BadRequestException);
+		// the others are refused first. service/elastic_test.go covers
+		// elastic channels.
+		{name: "ListSubChannels", row: "ListSubChannels",
+			call: func(c *authzCall) (any, error) {
+				return c.w.s.ListSubChannels(c.ctx, &chime.ListSubChannelsRequest{ChannelArn: &c.ch, ChimeBearer: &c.bearer})
+			},
+			result: func(*authzCall) chime.ErrorKind { return chime.BadRequest }},
 
 		// Channelless operations.
 		{name: "CreateChannel", touches: partChannels, row: "CreateChannel", channelless: true,

@@ -21,8 +21,12 @@ type inChannel struct {
 	// them (loadRoles).
 	roles roles
 	full  bool
-	// membership is the bearer's membership; nil if it has none.
+	// membership is the bearer's membership; nil if it has none. When
+	// the call addresses a sub-channel of an elastic channel (sub), it is
+	// the membership in that sub-channel.
 	membership *store.ChannelMembership
+	// sub is the sub-channel the call addresses; "" for none.
+	sub string
 
 	// ctx and tx are the call's, for loadRoles.
 	ctx context.Context
@@ -137,16 +141,19 @@ func privacyNoun(ch store.Channel) string {
 	return "public " + strings.ToLower(ch.Mode)
 }
 
-// enterAs is enter, then require(op) of a call that addresses no resource
-// of the bearer's own, then the check that subChannelID is absent (no
-// elastic channels yet): the opening of most channel operations.
+// enterAs is enter, then the call's SubChannelId (scopeSubChannel), then
+// require(op) of a call that addresses no resource of the bearer's own and
+// the sub-channel's own check: the opening of most channel operations.
 func (s *Service) enterAs(ctx context.Context, tx store.ReadTx, op string, channelArn, bearerArn, subChannelID *string) (inChannel, error) {
 	c, err := s.enter(ctx, tx, deref(channelArn), deref(bearerArn))
 	if err != nil {
 		return c, err
 	}
+	if err := s.scopeSubChannel(ctx, tx, &c, op, subChannelID); err != nil {
+		return c, err
+	}
 	if err := c.require(op, false); err != nil {
 		return c, err
 	}
-	return c, noSubChannels(c.ch, subChannelID)
+	return c, c.requireSubChannel()
 }

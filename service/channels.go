@@ -23,12 +23,6 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// elasticUnsupported is the answer to elastic-channel features, which a
-// later release builds.
-func elasticUnsupported(what string) error {
-	return chime.Errorf(chime.NotImplemented, "%s: elastic channels are not implemented by this version of Belfry yet.", what)
-}
-
 // channelExpiration turns the model's settings into the store's, computing
 // the instant of expiry from the channel's timestamps.
 func channelExpiration(in *chime.ExpirationSettings, ch store.Channel) *store.ChannelExpiration {
@@ -59,8 +53,9 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 	if err != nil {
 		return nil, err
 	}
-	if in.ElasticChannelConfiguration != nil {
-		return nil, elasticUnsupported("ElasticChannelConfiguration")
+	el, err := checkElasticCreate(in)
+	if err != nil {
+		return nil, err
 	}
 	token := deref(in.ClientRequestToken)
 	fp := fingerprint(struct {
@@ -70,7 +65,8 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 		Members, Moderators           []string
 		Expiration                    *chime.ExpirationSettings
 		Tags                          []chime.Tag
-	}{in.AppInstanceArn, in.Name, in.Metadata, in.ChannelId, in.Mode, in.Privacy, in.MemberArns, in.ModeratorArns, in.ExpirationSettings, in.Tags})
+		Elastic                       *chime.ElasticChannelConfiguration
+	}{in.AppInstanceArn, in.Name, in.Metadata, in.ChannelId, in.Mode, in.Privacy, in.MemberArns, in.ModeratorArns, in.ExpirationSettings, in.Tags, in.ElasticChannelConfiguration})
 	sc := scope("CreateChannel", ai.String(), deref(in.ChimeBearer))
 	var arn string
 	err = s.store.Update(ctx, func(tx store.Tx) error {
@@ -106,15 +102,27 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 		if n >= MaxChannels {
 			return limitExceeded("AppInstance %s already has the maximum of %d channels.", ai, MaxChannels)
 		}
+		if el != nil {
+			n, err := tx.CountElasticChannels(ctx, ai.AppInstanceID)
+			if err != nil {
+				return err
+			}
+			if max := s.maxElasticChannels(); n >= max {
+				return limitExceeded("AppInstance %s already has the maximum of %d elastic channels.", ai, max)
+			}
+		}
 		now := s.now()
 		ch := store.Channel{
 			AppInstanceID: ai.AppInstanceID, ChannelID: id, Name: deref(in.Name), Metadata: deref(in.Metadata),
 			Mode: string(in.Mode), Privacy: string(in.Privacy),
 			CreatedByKind: b.Actor.Kind, CreatedByID: b.Actor.ID, CreatedByName: b.Name,
-			CreatedAt: now, UpdatedAt: now,
+			CreatedAt: now, UpdatedAt: now, Elastic: el,
 		}
 		if ch.Mode == "" {
 			ch.Mode = string(chime.ChannelModeUnrestricted)
+			if el != nil {
+				ch.Mode = string(chime.ChannelModeRestricted)
+			}
 		}
 		if ch.Privacy == "" {
 			ch.Privacy = string(chime.ChannelPrivacyPublic)
@@ -123,8 +131,13 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 		if ch, err = tx.CreateChannel(ctx, ch); err != nil {
 			return storeErr(err, "Channel "+arn)
 		}
-		// The creator first, then MemberArns in order, each once.
-		members := []actor{b}
+		// The creator first, then MemberArns in order, each once. The
+		// creator of an elastic channel is only its moderator: members
+		// are placed in sub-channels as they join.
+		var members []actor
+		if el == nil {
+			members = []actor{b}
+		}
 		seen := map[store.Actor]bool{b.Actor: true}
 		for i, m := range in.MemberArns {
 			a, err := s.resolveMember(ctx, tx, fieldIndex("MemberArns", i), m, ai.AppInstanceID)
@@ -182,6 +195,41 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 	return &chime.CreateChannelResponse{ChannelArn: &arn}, nil
 }
 
+// checkElasticCreate checks the elastic part of a CreateChannel and
+// returns the configuration to store; nil for a standard channel. All
+// three values are required (the generated validation), within AWS's
+// ranges and quotas; the channel must be RESTRICTED and may not name
+// members, who are placed in sub-channels as they join.
+func checkElasticCreate(in *chime.CreateChannelRequest) (*store.ElasticConfig, error) {
+	e := in.ElasticChannelConfiguration
+	if e == nil {
+		return nil, nil
+	}
+	if e.MaximumSubChannels == nil || e.TargetMembershipsPerSubChannel == nil || e.MinimumMembershipPercentage == nil {
+		return nil, badRequest("ElasticChannelConfiguration requires MaximumSubChannels, TargetMembershipsPerSubChannel and MinimumMembershipPercentage.")
+	}
+	cfg := store.ElasticConfig{MaximumSubChannels: *e.MaximumSubChannels, TargetMembershipsPerSubChannel: *e.TargetMembershipsPerSubChannel,
+		MinimumMembershipPercentage: *e.MinimumMembershipPercentage}
+	if err := elasticOf(store.Channel{Elastic: &cfg}).Validate(); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	if in.Mode == chime.ChannelModeUnrestricted {
+		return nil, badRequest("Mode UNRESTRICTED is not allowed for elastic channels; they are RESTRICTED.")
+	}
+	if len(in.MemberArns) > 0 {
+		return nil, badRequest("MemberArns is not allowed when creating an elastic channel; add members with CreateChannelMembership or BatchCreateChannelMembership.")
+	}
+	return &cfg, nil
+}
+
+// maxElasticChannels is the elastic-channel quota per app instance.
+func (s *Service) maxElasticChannels() int {
+	if s.cfg.MaxElasticChannels > 0 {
+		return s.cfg.MaxElasticChannels
+	}
+	return MaxElasticChannels
+}
+
 // fieldIndex names an element of a list member, e.g. MemberArns[2].
 func fieldIndex(field string, i int) string {
 	return field + "[" + strconv.Itoa(i) + "]"
@@ -227,7 +275,11 @@ func (s *Service) UpdateChannel(ctx context.Context, in *chime.UpdateChannelRequ
 		if err := tx.UpdateChannel(ctx, ch); err != nil {
 			return err
 		}
-		s.emit(tx, s.channelEvent(evUpdateChannel, ch))
+		e, err := s.channelEventIn(ctx, tx, evUpdateChannel, ch)
+		if err != nil {
+			return err
+		}
+		s.emit(tx, e)
 		return nil
 	})
 	if err != nil {
@@ -252,13 +304,17 @@ func (s *Service) DeleteChannel(ctx context.Context, in *chime.DeleteChannelRequ
 // deleteChannel deletes a channel, its tags, and tells its members. The
 // API and the expiry sweeper both delete through here.
 func (s *Service) deleteChannel(ctx context.Context, tx store.Tx, ch store.Channel) error {
+	e, err := s.channelEventIn(ctx, tx, evDeleteChannel, ch) // the audience, before it goes
+	if err != nil {
+		return err
+	}
 	if err := tx.DeleteChannel(ctx, ch.AppInstanceID, ch.ChannelID); err != nil {
 		return err
 	}
 	if _, err := tx.DeleteAllTags(ctx, s.channelArn(ch.AppInstanceID, ch.ChannelID)); err != nil {
 		return err
 	}
-	s.emit(tx, s.channelEvent(evDeleteChannel, ch))
+	s.emit(tx, e)
 	return nil
 }
 

@@ -422,6 +422,9 @@ func (s *Service) ChannelFlowCallback(ctx context.Context, in *chime.ChannelFlow
 		if err := json.Unmarshal([]byte(j.Message), &pm); err != nil {
 			return err
 		}
+		if sub := deref(cb.SubChannelId); sub != "" && sub != pm.Message.SubChannelID {
+			return badRequest("ChannelMessage.SubChannelId %s is not the sub-channel of message %s.", sub, j.MessageID)
+		}
 		if in.DeleteResource {
 			return s.completeFlowJob(ctx, tx, j, pm, chime.ChannelMessageStatusDenied, "", fp)
 		}

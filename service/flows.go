@@ -244,9 +244,6 @@ func (s *Service) AssociateChannelFlow(ctx context.Context, in *chime.AssociateC
 		if c.ch.FlowID != "" {
 			return conflict("Channel %s is already associated with ChannelFlow %s.", c.arn, s.channelFlowArn(c.ch.AppInstanceID, c.ch.FlowID))
 		}
-		if c.ch.Elastic != nil {
-			return badRequest("Channel flows are not supported on elastic channels.")
-		}
 		ch := c.ch
 		ch.FlowID, ch.UpdatedAt = f.ID, s.now()
 		return tx.UpdateChannel(ctx, ch)

@@ -7,21 +7,10 @@ import (
 	"time"
 
 	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/filterrule"
 	"github.com/belfryhq/belfry/store"
 )
-
-// noSubChannels rejects a SubChannelId: only elastic channels have
-// sub-channels, and Belfry does not build them yet.
-func noSubChannels(ch store.Channel, id *string) error {
-	if deref(id) == "" {
-		return nil
-	}
-	if ch.Elastic == nil {
-		return badRequest("SubChannelId is only valid for elastic channels; this channel is not one.")
-	}
-	return elasticUnsupported("SubChannelId")
-}
 
 // checkMembershipQuota refuses a membership m cannot take: a user or bot
 // belongs to at most MaxMembershipsPerMember channels.
@@ -103,8 +92,16 @@ func (s *Service) CreateChannelMembership(ctx context.Context, in *chime.CreateC
 		if err := c.require(op, false); err != nil {
 			return err
 		}
-		if err := noSubChannels(c.ch, in.SubChannelId); err != nil {
+		if err := noSubChannelOnStandard(&c, in.SubChannelId); err != nil {
 			return err
+		}
+		if c.ch.Elastic != nil {
+			var evs []events.Event
+			if mem, evs, err = s.joinElastic(ctx, tx, c, "MemberArn", deref(in.MemberArn), in.Type, in.SubChannelId, s.now()); err != nil {
+				return err
+			}
+			s.emit(tx, evs...)
+			return nil
 		}
 		typ, err := membershipType(&c, in.Type)
 		if err != nil {
@@ -119,7 +116,8 @@ func (s *Service) CreateChannelMembership(ctx context.Context, in *chime.CreateC
 	if err != nil {
 		return nil, err
 	}
-	return &chime.CreateChannelMembershipResponse{ChannelArn: in.ChannelArn, Member: s.identity(mem.AppInstanceID, mem.Member, mem.MemberName)}, nil
+	return &chime.CreateChannelMembershipResponse{ChannelArn: in.ChannelArn, Member: s.identity(mem.AppInstanceID, mem.Member, mem.MemberName),
+		SubChannelId: optional(mem.SubChannelID)}, nil
 }
 
 // BatchCreateChannelMembership adds up to 100 members. Members that cannot
@@ -130,9 +128,16 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, in *chime.Ba
 	out := &chime.BatchCreateChannelMembershipResponse{Errors: []chime.BatchCreateChannelMembershipError{}}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		out.Errors = out.Errors[:0]
-		c, err := s.enterAs(ctx, tx, opBatchAdd, in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		c, err := s.enterAs(ctx, tx, opBatchAdd, in.ChannelArn, in.ChimeBearer, nil)
 		if err != nil {
 			return err
+		}
+		if err := noSubChannelOnStandard(&c, in.SubChannelId); err != nil {
+			return err
+		}
+		elastic := c.ch.Elastic != nil
+		if elastic && in.Type == chime.ChannelMembershipTypeHidden {
+			return badRequest("Type HIDDEN is not supported on elastic channels.")
 		}
 		typ, err := membershipType(&c, in.Type)
 		if err != nil {
@@ -140,7 +145,18 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, in *chime.Ba
 		}
 		var added []store.ChannelMembership
 		for i, arn := range in.MemberArns {
-			m, err := s.addMember(ctx, tx, c, fieldIndex("MemberArns", i), arn, typ, s.now())
+			var m store.ChannelMembership
+			if elastic {
+				// Each member is placed on its own, and the channel hears
+				// one CREATE_CHANNEL_MEMBERSHIP each: elastic channels
+				// have no BATCH_CREATE_CHANNEL_MEMBERSHIP (DG:elastic).
+				var evs []events.Event
+				if m, evs, err = s.joinElastic(ctx, tx, c, fieldIndex("MemberArns", i), arn, in.Type, in.SubChannelId, s.now()); err == nil {
+					s.emit(tx, evs...)
+				}
+			} else {
+				m, err = s.addMember(ctx, tx, c, fieldIndex("MemberArns", i), arn, typ, s.now())
+			}
 			if err == nil {
 				added = append(added, m)
 				continue
@@ -156,13 +172,13 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, in *chime.Ba
 		}
 		b := &chime.BatchChannelMemberships{
 			ChannelArn: in.ChannelArn, InvitedBy: c.bearer.identity(), Type: chime.ChannelMembershipType(typ),
-			Members: make([]chime.Identity, 0, len(added)),
+			Members: make([]chime.Identity, 0, len(added)), SubChannelId: in.SubChannelId,
 		}
 		for _, m := range added {
 			b.Members = append(b.Members, *s.identity(m.AppInstanceID, m.Member, m.MemberName))
 		}
 		out.BatchChannelMemberships = b
-		if len(added) > 0 {
+		if len(added) > 0 && !elastic {
 			s.emit(tx, s.batchMembershipEvent(c.ch, typ, c.bearer, added))
 		}
 		return nil
@@ -185,7 +201,12 @@ func (s *Service) DescribeChannelMembership(ctx context.Context, in *chime.Descr
 		if err != nil {
 			return err
 		}
-		mem, err := tx.GetChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, m)
+		var mem store.ChannelMembership
+		if c.sub != "" {
+			mem, err = tx.GetSubChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, c.sub, m)
+		} else {
+			mem, err = tx.GetChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, m)
+		}
 		if err != nil {
 			return storeErr(err, "ChannelMembership of "+deref(in.MemberArn)+" in "+c.channelArn())
 		}
@@ -205,7 +226,7 @@ func (s *Service) ListChannelMemberships(ctx context.Context, in *chime.ListChan
 	if typ == "" {
 		typ = string(chime.ChannelMembershipTypeDefault)
 	}
-	sc := scope("ListChannelMemberships", deref(in.ChannelArn), typ, deref(in.ChimeBearer))
+	sc := scope("ListChannelMemberships", deref(in.ChannelArn), typ, deref(in.ChimeBearer), deref(in.SubChannelId))
 	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
@@ -216,7 +237,12 @@ func (s *Service) ListChannelMemberships(ctx context.Context, in *chime.ListChan
 		if err != nil {
 			return err
 		}
-		mems, err = tx.ListChannelMemberships(ctx, c.ch.AppInstanceID, c.ch.ChannelID, typ, p)
+		sub, err := c.listedSubChannel()
+		if err != nil || sub == "" {
+			mems, err = tx.ListChannelMemberships(ctx, c.ch.AppInstanceID, c.ch.ChannelID, typ, p)
+			return err
+		}
+		mems, err = tx.ListSubChannelMemberships(ctx, c.ch.AppInstanceID, c.ch.ChannelID, sub, p)
 		return err
 	})
 	if err != nil {
@@ -246,8 +272,25 @@ func (s *Service) DeleteChannelMembership(ctx context.Context, in *chime.DeleteC
 		if err := c.require("DeleteChannelMembership", m == c.bearer.Actor); err != nil {
 			return err
 		}
-		if err := noSubChannels(c.ch, in.SubChannelId); err != nil {
+		if err := noSubChannelOnStandard(&c, in.SubChannelId); err != nil {
 			return err
+		}
+		if sub := deref(in.SubChannelId); sub != "" {
+			mod, err := isModerator(ctx, tx, c.ch, m)
+			if err != nil {
+				return err
+			}
+			admin, err := isAdmin(ctx, tx, actor{ARN: c.arn, Actor: m})
+			if err != nil {
+				return err
+			}
+			if !mod && !admin {
+				return badRequest("SubChannelId is only for moderators of elastic channel %s; a member's membership is removed without it.", c.arn)
+			}
+			if _, err := tx.GetSubChannel(ctx, c.ch.AppInstanceID, c.ch.ChannelID, sub); err != nil {
+				return storeErr(err, "SubChannel "+sub+" of channel "+c.channelArn())
+			}
+			return s.leaveElastic(ctx, tx, c.ch, m, sub)
 		}
 		return s.removeMember(ctx, tx, c.ch, m)
 	})
@@ -256,6 +299,9 @@ func (s *Service) DeleteChannelMembership(ctx context.Context, in *chime.DeleteC
 // removeMember deletes m's membership, if it has one, and tells the
 // channel (DeleteChannelMembership and bans).
 func (s *Service) removeMember(ctx context.Context, tx store.Tx, ch store.Channel, m store.Actor) error {
+	if ch.Elastic != nil {
+		return s.leaveElastic(ctx, tx, ch, m, "")
+	}
 	mem, err := tx.GetChannelMembership(ctx, ch.AppInstanceID, ch.ChannelID, m)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -269,6 +315,23 @@ func (s *Service) removeMember(ctx context.Context, tx store.Tx, ch store.Channe
 	mem.UpdatedAt = s.now()
 	s.emit(tx, s.membershipEvent(evDeleteMembership, mem))
 	return nil
+}
+
+// listedSubChannel is the sub-channel ListChannelMemberships lists: the
+// one named, or, on an elastic channel, the bearer's own when it is a
+// member there and neither moderator nor admin (who list the whole
+// channel). "" lists the channel.
+func (c *inChannel) listedSubChannel() (string, error) {
+	if c.sub != "" || c.ch.Elastic == nil || c.membership == nil {
+		return c.sub, nil
+	}
+	if err := c.loadRoles(); err != nil {
+		return "", err
+	}
+	if c.roles.Admin || c.roles.Moderator {
+		return "", nil
+	}
+	return c.membership.SubChannelID, nil
 }
 
 // ownMembership is the common part of the membership-preference calls: only

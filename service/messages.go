@@ -115,8 +115,13 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 			if err != nil {
 				return err
 			}
-			if _, err := tx.GetChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, t); errors.Is(err, store.ErrNotFound) {
-				return badRequest("Target[0].MemberArn %s is not a member of channel %s.", deref(in.Target[0].MemberArn), c.arn)
+			if c.sub != "" {
+				_, err = tx.GetSubChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, c.sub, t)
+			} else {
+				_, err = tx.GetChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, t)
+			}
+			if errors.Is(err, store.ErrNotFound) {
+				return badRequest("Target[0].MemberArn %s is not a member of channel %s%s.", deref(in.Target[0].MemberArn), c.arn, subChannelNoun(c.sub))
 			} else if err != nil {
 				return err
 			}
@@ -128,7 +133,7 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, MessageID: id,
 			Content: deref(in.Content), Metadata: deref(in.Metadata), ContentType: deref(in.ContentType), Type: string(typ),
 			Sender: c.bearer.Actor, SenderName: c.bearer.Name, Status: string(chime.ChannelMessageStatusSent),
-			Attributes: attrs, PushNotification: push, Target: target, CreatedAt: now, UpdatedAt: now,
+			Attributes: attrs, PushNotification: push, Target: target, SubChannelID: c.sub, CreatedAt: now, UpdatedAt: now,
 		}
 		persistent := persistence == string(chime.ChannelMessagePersistenceTypePersistent)
 		if flowed(c.ch, m.Type) {
@@ -225,7 +230,8 @@ func (s *Service) retentionCutoff(ctx context.Context, tx store.ReadTx, appInsta
 // message, hidden by retention) does not exist for it.
 func (s *Service) message(ctx context.Context, tx store.ReadTx, c inChannel, messageID string) (store.ChannelMessage, error) {
 	m, err := tx.GetChannelMessage(ctx, c.ch.AppInstanceID, c.ch.ChannelID, messageID)
-	if err == nil && !visibleTo(c, m) {
+	if err == nil && (!visibleTo(c, m) || c.sub != "" && m.SubChannelID != c.sub) {
+		// A message of another sub-channel does not exist in this one.
 		err = store.ErrNotFound
 	}
 	if err == nil {
@@ -294,7 +300,7 @@ func (s *Service) ListChannelMessages(ctx context.Context, in *chime.ListChannel
 		n = int(*in.MaxResults)
 	}
 	q.Limit = n + 1
-	sc := scope("ListChannelMessages", deref(in.ChannelArn), deref(in.ChimeBearer), string(in.SortOrder), bounds[0], bounds[1])
+	sc := scope("ListChannelMessages", deref(in.ChannelArn), deref(in.ChimeBearer), string(in.SortOrder), bounds[0], bounds[1], deref(in.SubChannelId))
 	if tok := deref(in.NextToken); tok != "" {
 		cur, err := pagetoken.Open(s.pageKey, sc, tok)
 		if err != nil || len(cur) != 16 {
@@ -318,7 +324,7 @@ func (s *Service) ListChannelMessages(ctx context.Context, in *chime.ListChannel
 		if cutoff.After(q.NotBefore) {
 			q.NotBefore = cutoff
 		}
-		q.Viewer = c.bearer.Actor
+		q.Viewer, q.SubChannelID = c.bearer.Actor, c.sub
 		msgs, err = tx.ListChannelMessages(ctx, c.ch.AppInstanceID, c.ch.ChannelID, q)
 		return err
 	})
@@ -345,7 +351,7 @@ func (s *Service) changeMessage(ctx context.Context, tx store.Tx, op string, cha
 	if err != nil {
 		return c, store.ChannelMessage{}, err
 	}
-	if err := noSubChannels(c.ch, subChannelID); err != nil {
+	if err := s.scopeSubChannel(ctx, tx, &c, op, subChannelID); err != nil {
 		return c, store.ChannelMessage{}, err
 	}
 	m, err := s.message(ctx, tx, c, deref(messageID))
@@ -354,9 +360,15 @@ func (s *Service) changeMessage(ctx context.Context, tx store.Tx, op string, cha
 		if rerr := c.require(op, true); rerr != nil {
 			return c, m, rerr
 		}
+		if rerr := c.requireSubChannel(); rerr != nil {
+			return c, m, rerr
+		}
 		return c, m, err
 	}
 	if err := c.require(op, m.Sender == c.bearer.Actor); err != nil {
+		return c, m, err
+	}
+	if err := c.requireSubChannel(); err != nil {
 		return c, m, err
 	}
 	if m.Status != string(chime.ChannelMessageStatusSent) {
@@ -441,8 +453,11 @@ func (s *Service) DeleteChannelMessage(ctx context.Context, in *chime.DeleteChan
 			return err
 		}
 		m, err := tx.GetChannelMessage(ctx, c.ch.AppInstanceID, c.ch.ChannelID, deref(in.MessageId))
+		if err == nil && c.sub != "" && m.SubChannelID != c.sub {
+			err = store.ErrNotFound
+		}
 		if err != nil {
-			return storeErr(err, "ChannelMessage "+deref(in.MessageId)+" of channel "+c.channelArn())
+			return storeErr(err, "ChannelMessage "+deref(in.MessageId)+" of channel "+c.channelArn()+subChannelNoun(c.sub))
 		}
 		if err := tx.DeleteChannelMessage(ctx, m.AppInstanceID, m.ChannelID, m.MessageID); err != nil {
 			return err
@@ -461,7 +476,7 @@ func (s *Service) GetChannelMessageStatus(ctx context.Context, in *chime.GetChan
 		if err != nil {
 			return err
 		}
-		if err := noSubChannels(c.ch, in.SubChannelId); err != nil {
+		if err := s.scopeSubChannel(ctx, tx, &c, "GetChannelMessageStatus", in.SubChannelId); err != nil {
 			return err
 		}
 		m, err := s.message(ctx, tx, c, deref(in.MessageId))
@@ -486,4 +501,13 @@ func (s *Service) GetChannelMessageStatus(ctx context.Context, in *chime.GetChan
 		return nil, err
 	}
 	return &chime.GetChannelMessageStatusResponse{Status: out}, nil
+}
+
+// subChannelNoun names a sub-channel in messages: " (sub-channel X)", or
+// nothing outside elastic channels.
+func subChannelNoun(sub string) string {
+	if sub == "" {
+		return ""
+	}
+	return " (sub-channel " + sub + ")"
 }

@@ -127,7 +127,15 @@ func (s *Service) deleteGrant(ctx context.Context, g grantOps, channelArn, beare
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		if g.kind == store.Moderator && c.ch.Elastic != nil {
+			// Demoting, too, removes its memberships (DG:elastic): it
+			// joined sub-channels of its choice, as members may not.
+			return s.leaveElastic(ctx, tx, c.ch, m, "")
+		}
+		return nil
 	})
 }
 
@@ -148,6 +156,11 @@ func (s *Service) CreateChannelModerator(ctx context.Context, in *chime.CreateCh
 			}
 			if n >= MaxModeratorsPerChannel {
 				return limitExceeded("Channel %s already has the maximum of %d moderators.", c.arn, MaxModeratorsPerChannel)
+			}
+			if c.ch.Elastic != nil {
+				// "Promoting a member to moderator removes all existing
+				// channel memberships for that member" (DG:elastic).
+				return s.leaveElastic(ctx, tx, c.ch, m.Actor, "")
 			}
 			return nil
 		})
@@ -183,7 +196,7 @@ func (s *Service) ListChannelModerators(ctx context.Context, in *chime.ListChann
 }
 
 // DeleteChannelModerator demotes a moderator; its membership, if any,
-// stays.
+// stays, except in an elastic channel, where it ends.
 func (s *Service) DeleteChannelModerator(ctx context.Context, in *chime.DeleteChannelModeratorRequest) error {
 	return s.deleteGrant(ctx, moderatorOps, deref(in.ChannelArn), deref(in.ChimeBearer), deref(in.ChannelModeratorArn))
 }

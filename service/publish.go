@@ -41,8 +41,9 @@ func payload(v any) []byte {
 	return b
 }
 
-// messageEvent is a message event: to every member, or only to the sender
-// and target of a targeted message.
+// messageEvent is a message event: to every member (of the message's
+// sub-channel, in an elastic channel), or only to the sender and target
+// of a targeted message.
 func (s *Service) messageEvent(typ string, m store.ChannelMessage, persistence string) events.Event {
 	e := events.Event{
 		Type:        typ,
@@ -54,7 +55,7 @@ func (s *Service) messageEvent(typ string, m store.ChannelMessage, persistence s
 	if m.Target != nil {
 		e.Users = []string{s.actorArn(m.AppInstanceID, m.Sender), s.actorArn(m.AppInstanceID, *m.Target)}
 	} else {
-		e.Members = true
+		e.Members, e.SubChannelID = true, m.SubChannelID
 	}
 	return e
 }

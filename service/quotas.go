@@ -22,6 +22,12 @@ const (
 	// MaxMembershipsPerMember is the number of channels a user or bot can
 	// be a member of.
 	MaxMembershipsPerMember = 20_000
+	// MaxElasticChannels is the number of elastic channels per app
+	// instance (Config.MaxElasticChannels raises it).
+	MaxElasticChannels = 1
+	// MaxMembershipsPerSubChannel is the number of memberships of one
+	// sub-channel of an elastic channel.
+	MaxMembershipsPerSubChannel = 1_000
 	// MaxChannelFlows is the number of channel flows per app instance.
 	MaxChannelFlows = 100
 	// MaxProcessorsPerFlow is the number of processors per channel flow.

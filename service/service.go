@@ -37,6 +37,9 @@ type Config struct {
 	// Flows invokes channel-flow processors; nil makes every invocation
 	// fail, so messages take their processor's FallbackAction.
 	Flows FlowInvoker
+	// MaxElasticChannels is the number of elastic channels an app
+	// instance may have; 0 means the AWS default, MaxElasticChannels.
+	MaxElasticChannels int
 }
 
 // Service implements chime.API on a store.

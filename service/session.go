@@ -62,7 +62,8 @@ func (s *Service) SessionChannels(ctx context.Context, userArn string) ([]string
 		}
 		out = make([]string, 0, len(mcs))
 		for _, mc := range mcs {
-			out = append(out, s.channelArn(mc.Channel.AppInstanceID, mc.Channel.ChannelID))
+			// An elastic channel's member hears its sub-channel.
+			out = append(out, events.AudienceKey(s.channelArn(mc.Channel.AppInstanceID, mc.Channel.ChannelID), mc.Membership.SubChannelID))
 		}
 		return nil
 	})
@@ -102,13 +103,21 @@ func (s *Service) Prefetch(ctx context.Context, userArn, sortBy string) ([]event
 		out = make([]events.ChannelDetails, 0, len(mcs))
 		for _, mc := range mcs {
 			ch := mc.Channel
+			// In an elastic channel, the member's sub-channel is its
+			// channel: its messages and its members only.
+			sub := mc.Membership.SubChannelID
 			msgs, err := tx.ListChannelMessages(ctx, ch.AppInstanceID, ch.ChannelID, store.MessageQuery{
-				Descending: true, Viewer: u.Actor, NotBefore: cutoff, Limit: prefetchMessages + 1,
+				Descending: true, Viewer: u.Actor, NotBefore: cutoff, Limit: prefetchMessages + 1, SubChannelID: sub,
 			})
 			if err != nil {
 				return err
 			}
-			mems, err := tx.ListChannelMemberships(ctx, ch.AppInstanceID, ch.ChannelID, string(chime.ChannelMembershipTypeDefault), store.Page{Limit: prefetchMemberships})
+			var mems []store.ChannelMembership
+			if sub != "" {
+				mems, err = tx.ListSubChannelMemberships(ctx, ch.AppInstanceID, ch.ChannelID, sub, store.Page{Limit: prefetchMemberships})
+			} else {
+				mems, err = tx.ListChannelMemberships(ctx, ch.AppInstanceID, ch.ChannelID, string(chime.ChannelMembershipTypeDefault), store.Page{Limit: prefetchMemberships})
+			}
 			if err != nil {
 				return err
 			}

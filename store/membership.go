@@ -39,7 +39,8 @@ type MemberChannel struct {
 // ChannelMembershipReader reads memberships.
 type ChannelMembershipReader interface {
 	// GetChannelMembership returns the membership of m in the channel, or an
-	// error wrapping ErrNotFound.
+	// error wrapping ErrNotFound. A moderator of an elastic channel may
+	// hold memberships in several sub-channels: this returns the oldest.
 	GetChannelMembership(ctx context.Context, appInstanceID, channelID string, m Actor) (ChannelMembership, error)
 
 	// ListChannelMemberships returns one page of the channel's memberships of
@@ -62,8 +63,9 @@ type ChannelMembershipReader interface {
 type ChannelMembershipWriter interface {
 	// CreateChannelMembership stores m and returns it with Seq and
 	// MemberName set. It returns an error wrapping ErrConflict if the member
-	// already has a membership of the channel, or ErrNotFound if the
-	// channel or the member does not exist.
+	// already has a membership of the channel (of the sub-channel, when
+	// SubChannelID is set), or ErrNotFound if the channel or the member
+	// does not exist.
 	CreateChannelMembership(ctx context.Context, m ChannelMembership) (ChannelMembership, error)
 
 	// UpdateChannelMembership sets ReadMarkerAt, Preferences, SubChannelID
@@ -71,7 +73,8 @@ type ChannelMembershipWriter interface {
 	// ErrNotFound.
 	UpdateChannelMembership(ctx context.Context, m ChannelMembership) error
 
-	// DeleteChannelMembership deletes the membership, or returns an error
-	// wrapping ErrNotFound.
+	// DeleteChannelMembership deletes the membership (every sub-channel
+	// membership of m, in an elastic channel), or returns an error wrapping
+	// ErrNotFound.
 	DeleteChannelMembership(ctx context.Context, appInstanceID, channelID string, m Actor) error
 }

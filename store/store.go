@@ -97,6 +97,7 @@ type ReadTx interface {
 	TagReader
 	ChannelReader
 	ChannelMembershipReader
+	SubChannelReader
 	ChannelGrantReader
 	ChannelMessageReader
 	ChannelFlowReader
@@ -119,6 +120,7 @@ type Tx interface {
 	TagWriter
 	ChannelWriter
 	ChannelMembershipWriter
+	SubChannelWriter
 	ChannelGrantWriter
 	ChannelMessageWriter
 	ChannelFlowWriter

@@ -74,7 +74,7 @@ func (t readTx) GetChannelMembership(ctx context.Context, appInstanceID, channel
 		return store.ChannelMembership{}, err
 	}
 	return getOne(ctx, t, "membership of "+m.ID, scanMembership,
-		`SELECT `+membershipColumns+membershipFrom+` WHERE m.app_instance_id = ? AND m.channel_id = ? AND m.`+col+` = ?`,
+		`SELECT `+membershipColumns+membershipFrom+` WHERE m.app_instance_id = ? AND m.channel_id = ? AND m.`+col+` = ? ORDER BY m.seq LIMIT 1`,
 		appInstanceID, channelID, m.ID)
 }
 
@@ -142,6 +142,9 @@ func (t writeTx) CreateChannelMembership(ctx context.Context, m store.ChannelMem
 		return m, fmt.Errorf("sqlite: create membership of %s: %w", m.Member.ID, translate(err))
 	}
 	// Read back for Seq and the member's name.
+	if m.SubChannelID != "" {
+		return t.GetSubChannelMembership(ctx, m.AppInstanceID, m.ChannelID, m.SubChannelID, m.Member)
+	}
 	return t.GetChannelMembership(ctx, m.AppInstanceID, m.ChannelID, m.Member)
 }
 

@@ -73,6 +73,10 @@ func createEverything(t *testing.T, db *DB) {
 					return err
 				},
 				func() error {
+					_, err := tx.CreateSubChannel(ctx, store.SubChannel{AppInstanceID: "app", ChannelID: c, SubChannelID: "s" + n, CreatedAt: now})
+					return err
+				},
+				func() error {
 					return tx.CreateFlowJob(ctx, store.FlowJob{CallbackID: "cb" + n, AppInstanceID: "app", ChannelID: c, MessageID: "m" + n,
 						Message: "{}", FlowID: f, ProcessorArn: "arn:aws:lambda:us-east-1:111122223333:function:p", Fallback: "ABORT",
 						State: store.FlowJobInvoking, NextAttemptAt: now, Deadline: now, CreatedAt: now, UpdatedAt: now})

@@ -64,6 +64,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Membership/MembershipsOf", testMembershipsOf},
 		{"Membership/MemberDelete", testMemberDelete},
 
+		{"SubChannel/CreateGetList", testSubChannelCreateGetList},
+		{"SubChannel/Counts", testSubChannelCounts},
+		{"SubChannel/Delete", testSubChannelDelete},
+
 		{"Grant/CreateGetList", testGrants},
 		{"Grant/Errors", testGrantErrors},
 		{"Grant/ChannelsModeratedBy", testChannelsModeratedBy},
