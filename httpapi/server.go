@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/throttle"
 )
 
 // MaxBodyBytes bounds a request body. The largest legitimate body (a
@@ -28,6 +30,15 @@ type Authenticator interface {
 	Authenticate(r *http.Request, body []byte) (chime.Principal, error)
 }
 
+// StagedAuthenticator is an Authenticator that can refuse a request from
+// its headers alone. The Handler asks it before reading the body, so that a
+// client with no valid credentials cannot hold a connection open by
+// trickling a body; the returned function finishes with the body.
+type StagedAuthenticator interface {
+	Authenticator
+	BeginAuthenticate(r *http.Request) (finish func(body []byte) (chime.Principal, error), err error)
+}
+
 // Config holds what a Handler needs.
 type Config struct {
 	API    chime.API
@@ -35,21 +46,29 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the request metrics; nil disables them.
 	Registerer prometheus.Registerer
+	// BodyReadTimeout bounds reading a request body, from the end of the
+	// headers; zero means no bound.
+	BodyReadTimeout time.Duration
+	// Throttle applies request rates; nil allows everything.
+	Throttle *throttle.Limiter
 }
 
 // Handler serves both Chime SDK REST APIs.
 type Handler struct {
-	api      chime.API
-	auth     Authenticator
-	log      *slog.Logger
-	router   *router
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	api       chime.API
+	auth      Authenticator
+	bodyWait  time.Duration
+	throttle  *throttle.Limiter
+	throttled *prometheus.CounterVec
+	log       *slog.Logger
+	router    *router
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
 }
 
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
-	h := &Handler{api: cfg.API, auth: cfg.Auth, log: cfg.Logger, router: newRouter(routes)}
+	h := &Handler{api: cfg.API, auth: cfg.Auth, log: cfg.Logger, router: newRouter(routes), bodyWait: cfg.BodyReadTimeout, throttle: cfg.Throttle}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -62,8 +81,12 @@ func New(cfg Config) *Handler {
 		Help:    "API request latency by operation.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"operation"})
+	h.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "belfry_throttled_requests_total",
+		Help: "Requests refused with ThrottledClientException, by operation.",
+	}, []string{"operation"})
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(h.requests, h.latency)
+		cfg.Registerer.MustRegister(h.requests, h.latency, h.throttled)
 	}
 	return h
 }
@@ -110,8 +133,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.latency.WithLabelValues(opName).Observe(time.Since(start).Seconds())
 	}()
 
-	out, op, err := h.serve(r, &opName)
+	out, op, err := h.serve(w, r, &opName)
 	if err != nil {
+		if errors.Is(err, errBodyUnread) {
+			// The body was not read (authentication failed on the headers,
+			// or the client was too slow): close the connection after the
+			// answer rather than let net/http wait for the rest of the body.
+			rec.Header().Set("Connection", "close")
+			h.writeError(rec, reqID, err)
+			http.NewResponseController(w).SetReadDeadline(time.Now())
+			return
+		}
 		h.writeError(rec, reqID, err)
 		return
 	}
@@ -133,17 +165,47 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Write(b)
 }
 
+// errBodyUnread marks an error answered before the whole body was read.
+var errBodyUnread = errors.New("request body not read")
+
+// unreadError wraps a refusal given before the body was read.
+type unreadError struct{ error }
+
+func (e unreadError) Unwrap() []error { return []error{e.error, errBodyUnread} }
+
 // serve authenticates, routes, decodes and calls one operation.
-func (h *Handler) serve(r *http.Request, opName *string) (any, *chime.Operation, error) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName *string) (any, *chime.Operation, error) {
+	hasBody := r.ContentLength != 0
+	authenticate := h.auth.Authenticate
+	if sa, ok := h.auth.(StagedAuthenticator); ok {
+		finish, err := sa.BeginAuthenticate(r)
+		if err != nil {
+			if hasBody {
+				return nil, nil, unreadError{err}
+			}
+			return nil, nil, err
+		}
+		authenticate = func(_ *http.Request, body []byte) (chime.Principal, error) { return finish(body) }
+	}
+	if h.bodyWait > 0 && hasBody {
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Now().Add(h.bodyWait))
+		// The server sets the next request's deadlines itself; this one
+		// must not outlive the body and fire in the middle of the response.
+		defer rc.SetReadDeadline(time.Time{})
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, nil, chime.Errorf(chime.BadRequest, "The request body exceeds the limit of %d bytes.", MaxBodyBytes)
+			return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body exceeds the limit of %d bytes.", MaxBodyBytes)}
 		}
-		return nil, nil, chime.Errorf(chime.BadRequest, "The request body could not be read: %v.", err)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body was not received within %s.", h.bodyWait)}
+		}
+		return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body could not be read: %v.", err)}
 	}
-	principal, err := h.auth.Authenticate(r, body)
+	principal, err := authenticate(r, body)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -163,6 +225,12 @@ func (h *Handler) serve(r *http.Request, opName *string) (any, *chime.Operation,
 		return nil, nil, chime.Errorf(chime.UnknownOperation, "No operation of the Chime SDK APIs has the path %s.", r.URL.EscapedPath())
 	}
 	*opName = rt.op.Name
+	if h.throttle != nil {
+		if err := h.throttle.Allow(throttleCall(rt.op, r, segs, query, body)); err != nil {
+			h.throttled.WithLabelValues(rt.op.Name).Inc()
+			return nil, nil, chime.Errorf(chime.ThrottledClient, "%v", err)
+		}
+	}
 	d := &decoder{r: r, body: body, segments: segs, query: query, principal: principal, op: rt.op}
 	ctx := chime.WithPrincipal(r.Context(), principal)
 	out, err := rt.call(ctx, h.api, d)
@@ -232,7 +300,7 @@ func wireInfo(kind chime.ErrorKind) (int, string) {
 	}
 	code := strings.TrimSuffix(string(kind), "Exception")
 	switch kind {
-	case chime.MissingAuthenticationToken, chime.IncompleteSignature, chime.InvalidSignature, chime.UnrecognizedClient:
+	case chime.MissingAuthenticationToken, chime.IncompleteSignature, chime.InvalidSignature, chime.UnrecognizedClient, chime.ExpiredToken:
 		return http.StatusForbidden, code
 	case chime.UnknownOperation:
 		return http.StatusNotFound, code

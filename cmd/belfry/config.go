@@ -9,7 +9,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/belfryhq/belfry/connlimit"
 	"github.com/belfryhq/belfry/realtime"
+)
+
+// Connection-phase defaults (docs/security.md explains each).
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultBodyReadTimeout   = 30 * time.Second
+	defaultIdleTimeout       = 2 * time.Minute
+	defaultMaxConnsPerClient = 4096
+	defaultMaxWSHandshakes   = 256
 )
 
 // config is everything `belfry serve` can be told.
@@ -34,6 +44,14 @@ type config struct {
 	LambdaEndpoint    string
 	FlowWebhooks      string
 	FlowWebhookSecret string
+
+	ReadHeaderTimeout time.Duration
+	BodyReadTimeout   time.Duration
+	IdleTimeout       time.Duration
+	MaxConnsPerClient int
+	MaxWSHandshakes   int
+	TrustedProxies    string
+	RateLimits        string
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -52,7 +70,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	commonFlags(fs, c)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
-	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 5*time.Minute, "how far a request's signing time may differ from the server clock")
+	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 15*time.Minute, "how far a request's signing time may differ from the server clock (AWS: 15m)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired AppInstanceUsers are deleted (AWS: within ~6h of expiry)")
 	fs.StringVar(&c.WSPublicHost, "ws-public-host", "", "HOST[:PORT] clients reach the messaging-session websocket at, as GetMessagingSessionEndpoint returns it (bare: no scheme, no path); default: the TLS listener's address, or the plain one's with TLS off")
@@ -61,6 +79,13 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.LambdaEndpoint, "lambda-endpoint", "", "base URL of the AWS Lambda API that channel-flow processors are invoked through (any Lambda-compatible runtime); default: the standard AWS endpoint of the processor's region. Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, ~/.aws, ...)")
 	fs.StringVar(&c.FlowWebhooks, "flow-webhooks", "", "channel-flow processors reached by HTTP webhook instead of Lambda: ARN=URL[,ARN=URL...]; requests are signed with --flow-webhook-secret")
 	fs.StringVar(&c.FlowWebhookSecret, "flow-webhook-secret", "", "HMAC-SHA256 key that signs webhook requests (X-Belfry-Signature); required with --flow-webhooks")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", defaultReadHeaderTimeout, "how long a client may take to send a request's headers")
+	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", defaultBodyReadTimeout, "how long a client may take to send a request's body, once its headers have passed authentication")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", defaultMaxConnsPerClient, "open connections (including websockets) one client address may hold; more are closed at once; 0 means no limit")
+	fs.IntVar(&c.MaxWSHandshakes, "max-ws-handshakes", defaultMaxWSHandshakes, "websocket handshakes (/connect: authentication and session load) in progress at once; more are answered 503 at once; 0 means no limit")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed; their own connections are not limited by --max-conns-per-client, and the client address behind them is limited to that many requests in flight")
+	fs.StringVar(&c.RateLimits, "rate-limits", "off", "request-rate profile: aws (AWS's published per-bearer, per-channel, per-app-instance and per-operation rates, ThrottledClientException 429 beyond them) or off")
 	return fs
 }
 
@@ -143,6 +168,20 @@ func (c *config) validateServe() error {
 	}
 	if c.FlowWebhooks != "" && c.FlowWebhookSecret == "" {
 		return usageError{fmt.Errorf("--flow-webhooks needs --flow-webhook-secret, so receivers can verify the requests")}
+	}
+	if c.ReadHeaderTimeout < 0 || c.BodyReadTimeout < 0 || c.IdleTimeout < 0 {
+		return usageError{fmt.Errorf("--read-header-timeout, --body-read-timeout and --idle-timeout must not be negative")}
+	}
+	if c.MaxConnsPerClient < 0 || c.MaxWSHandshakes < 0 {
+		return usageError{fmt.Errorf("--max-conns-per-client and --max-ws-handshakes must not be negative")}
+	}
+	if _, err := connlimit.ParsePrefixes(c.TrustedProxies); err != nil {
+		return usageError{fmt.Errorf("--trusted-proxies: %v", err)}
+	}
+	switch c.RateLimits {
+	case "aws", "off":
+	default:
+		return usageError{fmt.Errorf("--rate-limits must be aws or off, got %q", c.RateLimits)}
 	}
 	host, err := normalizePublicHost(c.WSPublicHost)
 	if err != nil {
