@@ -52,8 +52,17 @@ type testServer struct {
 // it reports them.
 func startServer(t *testing.T, dataDir string, root rootKey) *testServer {
 	t.Helper()
+	return startServerWith(t, dataDir, root, nil)
+}
+
+// startServerWith is startServer with tune applied to the configuration.
+func startServerWith(t *testing.T, dataDir string, root rootKey, tune func(*config)) *testServer {
+	t.Helper()
 	cfg := config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0", DataDir: dataDir, Region: "us-east-1", AccountID: "111122223333",
 		LogLevel: "debug", LogFormat: "text", MaxClockSkew: 5 * time.Minute, ShutdownTimeout: 5 * time.Second}
+	if tune != nil {
+		tune(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{dataDir: dataDir, root: root, stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	ready := make(chan struct{})
