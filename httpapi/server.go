@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -94,7 +95,7 @@ func New(cfg Config) *Handler {
 // exposedHeaders are the response headers browser SDKs must be able to read:
 // the error type carries the modeled exception, the request id ends up in
 // $metadata, and Date drives clock-skew correction.
-const exposedHeaders = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"
+const exposedHeaders = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date, Retry-After"
 
 const allowedHeaders = "authorization, content-type, x-amz-date, x-amz-security-token, x-amz-user-agent, x-amz-content-sha256, x-amz-chime-bearer, amz-sdk-invocation-id, amz-sdk-request"
 
@@ -228,6 +229,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName *string) 
 	if h.throttle != nil {
 		if err := h.throttle.Allow(throttleCall(rt.op, r, segs, query, body)); err != nil {
 			h.throttled.WithLabelValues(rt.op.Name).Inc()
+			var refusal *throttle.Refusal
+			if errors.As(err, &refusal) {
+				// Not sent by AWS; the JS SDK v3 (and other HTTP clients)
+				// wait at least this long before retrying.
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(refusal.RetryAfter.Seconds()))))
+			}
 			return nil, nil, chime.Errorf(chime.ThrottledClient, "%v", err)
 		}
 	}

@@ -51,6 +51,10 @@ type Call struct {
 type Refusal struct {
 	Rule Rule
 	Key  string
+	// RetryAfter is how long until the bucket is full again: a client that
+	// waits this long finds a second's worth of calls, so a burst of
+	// retries spread after it mostly succeeds instead of colliding again.
+	RetryAfter time.Duration
 }
 
 func (r *Refusal) Error() string {
@@ -141,7 +145,8 @@ func (l *Limiter) Allow(c Call) error {
 		}
 		b.refill(now)
 		if b.tokens < 1 {
-			return &Refusal{Rule: need[i].rule, Key: need[i].k.key}
+			wait := time.Duration((b.rate - b.tokens) / b.rate * float64(time.Second))
+			return &Refusal{Rule: need[i].rule, Key: need[i].k.key, RetryAfter: wait}
 		}
 		bs[i] = b
 	}
