@@ -79,3 +79,25 @@ func TestPerClientAndConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// FuzzClientAddr: X-Forwarded-For and --trusted-proxies are parsed from
+// untrusted or hand-typed text; neither panics, and a peer that is not
+// trusted is always the answer.
+func FuzzClientAddr(f *testing.F) {
+	f.Add("10.0.0.0/8,192.0.2.1", "10.1.1.1:1", "198.51.100.1, 10.0.0.2")
+	f.Add("::1/128", "[::1]:5", "::ffff:1.2.3.4")
+	f.Add("", "1.2.3.4:1", ",,,")
+	f.Fuzz(func(t *testing.T, prefixes, peer, xff string) {
+		trusted, err := ParsePrefixes(prefixes)
+		if err != nil {
+			return
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-Forwarded-For", xff)
+		got := ClientAddr(r, trusted)
+		if ap, err := netip.ParseAddrPort(peer); err == nil && !contains(trusted, ap.Addr().Unmap()) && got != ap.Addr().Unmap() {
+			t.Fatalf("untrusted peer %s reported as %s", peer, got)
+		}
+	})
+}
