@@ -148,6 +148,22 @@ func TestSlowBodiesDoNotHoldTheServer(t *testing.T) {
 	if normalFail.Load() > 0 || normalOK.Load() == 0 {
 		t.Errorf("normal client: %d ok, %d failed", normalOK.Load(), normalFail.Load())
 	}
+	// The refusals are counted by reason.
+	res, err := http.Get(ts.httpURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`belfry_auth_failures_total{reason="MissingAuthenticationTokenException"} 667`,
+		`belfry_auth_failures_total{reason="IncompleteSignatureException"} 667`,
+		`belfry_auth_failures_total{reason="UnrecognizedClientException"} 666`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	t.Logf("%d slow-body connections answered (%d with 403) and closed in %s; normal client %d calls ok, slowest %s; heap in use %d KB -> %d KB",
 		n, answered, elapsed.Round(time.Millisecond), normalOK.Load(), time.Duration(slowest.Load()).Round(time.Millisecond),
 		before.HeapInuse>>10, after.HeapInuse>>10)
