@@ -16,7 +16,7 @@ import (
 // Connection-phase defaults (docs/security.md explains each).
 const (
 	defaultReadHeaderTimeout = 10 * time.Second
-	defaultBodyReadTimeout   = 30 * time.Second
+	defaultBodyReadTimeout   = 10 * time.Second
 	defaultIdleTimeout       = 2 * time.Minute
 	defaultMaxConnsPerClient = 4096
 	defaultMaxWSHandshakes   = 256
