@@ -52,6 +52,10 @@ type Config struct {
 	BodyReadTimeout time.Duration
 	// Throttle applies request rates; nil allows everything.
 	Throttle *throttle.Limiter
+	// MaxSlowBodiesPerKey bounds, per access key, the requests whose body
+	// is still arriving a moment after their headers; more are refused
+	// (429) at once. Zero means no bound.
+	MaxSlowBodiesPerKey int
 }
 
 // Handler serves both Chime SDK REST APIs.
@@ -61,6 +65,7 @@ type Handler struct {
 	bodyWait  time.Duration
 	throttle  *throttle.Limiter
 	throttled *prometheus.CounterVec
+	slow      *bodyGate
 	log       *slog.Logger
 	router    *router
 	requests  *prometheus.CounterVec
@@ -70,6 +75,9 @@ type Handler struct {
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
 	h := &Handler{api: cfg.API, auth: cfg.Auth, log: cfg.Logger, router: newRouter(routes), bodyWait: cfg.BodyReadTimeout, throttle: cfg.Throttle}
+	if cfg.MaxSlowBodiesPerKey > 0 {
+		h.slow = &bodyGate{max: cfg.MaxSlowBodiesPerKey}
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -188,14 +196,24 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName *string) 
 		}
 		authenticate = func(_ *http.Request, body []byte) (chime.Principal, error) { return finish(body) }
 	}
+	if r.ContentLength > MaxBodyBytes {
+		return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body exceeds the limit of %d bytes.", MaxBodyBytes)}
+	}
+	rc := http.NewResponseController(w)
 	if h.bodyWait > 0 && hasBody {
-		rc := http.NewResponseController(w)
 		rc.SetReadDeadline(time.Now().Add(h.bodyWait))
 		// The server sets the next request's deadlines itself; this one
 		// must not outlive the body and fire in the middle of the response.
 		defer rc.SetReadDeadline(time.Time{})
 	}
+	stopWatch := func() bool { return false }
+	if h.slow != nil && hasBody {
+		stopWatch = h.slow.watch(rc, accessKeyOf(r))
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if stopWatch() {
+		return nil, nil, unreadError{chime.Errorf(chime.ThrottledClient, "Too many requests signed with this access key are still sending their body.")}
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -15,11 +15,12 @@ import (
 
 // Connection-phase defaults (docs/security.md explains each).
 const (
-	defaultReadHeaderTimeout = 10 * time.Second
-	defaultBodyReadTimeout   = 10 * time.Second
-	defaultIdleTimeout       = 2 * time.Minute
-	defaultMaxConnsPerClient = 4096
-	defaultMaxWSHandshakes   = 256
+	defaultReadHeaderTimeout   = 10 * time.Second
+	defaultBodyReadTimeout     = 10 * time.Second
+	defaultIdleTimeout         = 2 * time.Minute
+	defaultMaxConnsPerClient   = 4096
+	defaultMaxWSHandshakes     = 256
+	defaultMaxSlowBodiesPerKey = 32
 )
 
 // config is everything `belfry serve` can be told.
@@ -45,13 +46,14 @@ type config struct {
 	FlowWebhooks      string
 	FlowWebhookSecret string
 
-	ReadHeaderTimeout time.Duration
-	BodyReadTimeout   time.Duration
-	IdleTimeout       time.Duration
-	MaxConnsPerClient int
-	MaxWSHandshakes   int
-	TrustedProxies    string
-	RateLimits        string
+	ReadHeaderTimeout   time.Duration
+	BodyReadTimeout     time.Duration
+	IdleTimeout         time.Duration
+	MaxConnsPerClient   int
+	MaxWSHandshakes     int
+	TrustedProxies      string
+	RateLimits          string
+	MaxSlowBodiesPerKey int
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -85,6 +87,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", defaultMaxConnsPerClient, "open connections (including websockets) one client address may hold; more are closed at once; 0 means no limit")
 	fs.IntVar(&c.MaxWSHandshakes, "max-ws-handshakes", defaultMaxWSHandshakes, "websocket handshakes (/connect: authentication and session load) in progress at once; more are answered 503 at once; 0 means no limit")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed; their own connections are not limited by --max-conns-per-client, and the client address behind them is limited to that many requests in flight")
+	fs.IntVar(&c.MaxSlowBodiesPerKey, "max-slow-bodies-per-key", defaultMaxSlowBodiesPerKey, "requests per access key whose body is still arriving 250ms after their headers; more are refused (429) at once; 0 means no limit")
 	fs.StringVar(&c.RateLimits, "rate-limits", "off", "request-rate profile: aws (AWS's published per-bearer, per-channel, per-app-instance and per-operation rates, ThrottledClientException 429 beyond them) or off")
 	return fs
 }
@@ -172,8 +175,8 @@ func (c *config) validateServe() error {
 	if c.ReadHeaderTimeout < 0 || c.BodyReadTimeout < 0 || c.IdleTimeout < 0 {
 		return usageError{fmt.Errorf("--read-header-timeout, --body-read-timeout and --idle-timeout must not be negative")}
 	}
-	if c.MaxConnsPerClient < 0 || c.MaxWSHandshakes < 0 {
-		return usageError{fmt.Errorf("--max-conns-per-client and --max-ws-handshakes must not be negative")}
+	if c.MaxConnsPerClient < 0 || c.MaxWSHandshakes < 0 || c.MaxSlowBodiesPerKey < 0 {
+		return usageError{fmt.Errorf("--max-conns-per-client, --max-ws-handshakes and --max-slow-bodies-per-key must not be negative")}
 	}
 	if _, err := connlimit.ParsePrefixes(c.TrustedProxies); err != nil {
 		return usageError{fmt.Errorf("--trusted-proxies: %v", err)}

@@ -251,3 +251,51 @@ func TestConnectionsPerClientLimit(t *testing.T) {
 		return res.StatusCode == 200
 	})
 }
+
+// TestSlowBodiesWithAKnownKeyID: a client that knows an access key id (not
+// its secret) passes the header checks, so its trickled body must be read
+// before the signature can fail. All but --max-slow-bodies-per-key such
+// requests are refused within the grace, while a client of the same key
+// that sends its body promptly is served.
+func TestSlowBodiesWithAKnownKeyID(t *testing.T) {
+	root := rootKey{AccessKeyID: "AKIDTESTROOT", SecretAccessKey: "test/secret+key"}
+	ts := startServerWith(t, t.TempDir(), root, func(c *config) { c.MaxSlowBodiesPerKey = 4; c.BodyReadTimeout = 20 * time.Second })
+	addr := strings.TrimPrefix(ts.httpURL, "http://")
+	const n = 200
+	conns := make([]net.Conn, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		now := time.Now().UTC()
+		fmt.Fprintf(c, "POST /channels HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\nX-Amz-Date: %s\r\n"+
+			"Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/us-east-1/chime/aws4_request, SignedHeaders=host;x-amz-date, Signature=%s\r\n\r\n{",
+			addr, now.Format("20060102T150405Z"), root.AccessKeyID, now.Format("20060102"), strings.Repeat("0", 64))
+	}
+	// A prompt client with the same key is served meanwhile.
+	status, _, body := send(t, http.DefaultClient, signedRequest(t, "GET", ts.httpURL+"/app-instances", "", root.AccessKeyID, root.SecretAccessKey, nil))
+	if status != 200 {
+		t.Errorf("prompt client during the attack: %d %v", status, body)
+	}
+	start := time.Now()
+	refused := 0
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			continue // still held: one of the slots
+		}
+		if res.StatusCode != 429 {
+			t.Errorf("status %d, want 429", res.StatusCode)
+		}
+		refused++
+	}
+	if refused != n-4 {
+		t.Errorf("%d of %d slow bodies refused, want all but 4", refused, n)
+	}
+	waitFor(t, "refused connections to end", 5*time.Second, func() bool { return serverConns() <= 4+4 })
+	t.Logf("%d slow bodies with a known key id: %d refused, the rest held; checked in %s", n, refused, time.Since(start).Round(time.Millisecond))
+}

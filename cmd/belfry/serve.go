@@ -173,12 +173,13 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		limiter = throttle.NewAWS()
 	}
 	api := httpapi.New(httpapi.Config{
-		API:             svc,
-		Auth:            keys,
-		Logger:          log,
-		Registerer:      reg,
-		BodyReadTimeout: orDefault(cfg.BodyReadTimeout, defaultBodyReadTimeout),
-		Throttle:        limiter,
+		API:                 svc,
+		Auth:                keys,
+		Logger:              log,
+		Registerer:          reg,
+		BodyReadTimeout:     orDefault(cfg.BodyReadTimeout, defaultBodyReadTimeout),
+		Throttle:            limiter,
+		MaxSlowBodiesPerKey: cfg.MaxSlowBodiesPerKey,
 	})
 
 	var draining atomic.Bool
