@@ -83,6 +83,9 @@ func runCredentials(ctx context.Context, args []string, getenv func(string) stri
 			if desc != "" || expiresIn != 0 {
 				return usageError{errors.New("--session takes --ttl, not --description or --expires-in")}
 			}
+			if ttl < keyring.MinSessionDuration || ttl > keyring.MaxSessionDuration {
+				return usageError{fmt.Errorf("--ttl must be between %s and %s, got %s", keyring.MinSessionDuration, keyring.MaxSessionDuration, ttl)}
+			}
 			s, err := keyring.IssueSession(ctx, st, cfg.Region, cfg.AccountID, user, ttl, time.Now())
 			if err != nil {
 				return err
