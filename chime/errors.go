@@ -66,4 +66,7 @@ const (
 	IncompleteSignature        ErrorKind = "IncompleteSignatureException"
 	InvalidSignature           ErrorKind = "InvalidSignatureException"
 	UnrecognizedClient         ErrorKind = "UnrecognizedClientException"
+	// ExpiredToken: a genuine temporary credential past its Expiration;
+	// the AWS SDKs refresh refreshable credentials when they see it.
+	ExpiredToken ErrorKind = "ExpiredTokenException"
 )

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/throttle"
 )
 
 // MaxBodyBytes bounds a request body. The largest legitimate body (a
@@ -28,6 +31,15 @@ type Authenticator interface {
 	Authenticate(r *http.Request, body []byte) (chime.Principal, error)
 }
 
+// StagedAuthenticator is an Authenticator that can refuse a request from
+// its headers alone. The Handler asks it before reading the body, so that a
+// client with no valid credentials cannot hold a connection open by
+// trickling a body; the returned function finishes with the body.
+type StagedAuthenticator interface {
+	Authenticator
+	BeginAuthenticate(r *http.Request) (finish func(body []byte) (chime.Principal, error), err error)
+}
+
 // Config holds what a Handler needs.
 type Config struct {
 	API    chime.API
@@ -35,21 +47,37 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the request metrics; nil disables them.
 	Registerer prometheus.Registerer
+	// BodyReadTimeout bounds reading a request body, from the end of the
+	// headers; zero means no bound.
+	BodyReadTimeout time.Duration
+	// Throttle applies request rates; nil allows everything.
+	Throttle *throttle.Limiter
+	// MaxSlowBodiesPerKey bounds, per access key, the requests whose body
+	// is still arriving a moment after their headers; more are refused
+	// (429) at once. Zero means no bound.
+	MaxSlowBodiesPerKey int
 }
 
 // Handler serves both Chime SDK REST APIs.
 type Handler struct {
-	api      chime.API
-	auth     Authenticator
-	log      *slog.Logger
-	router   *router
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	api       chime.API
+	auth      Authenticator
+	bodyWait  time.Duration
+	throttle  *throttle.Limiter
+	throttled *prometheus.CounterVec
+	slow      *bodyGate
+	log       *slog.Logger
+	router    *router
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
 }
 
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
-	h := &Handler{api: cfg.API, auth: cfg.Auth, log: cfg.Logger, router: newRouter(routes)}
+	h := &Handler{api: cfg.API, auth: cfg.Auth, log: cfg.Logger, router: newRouter(routes), bodyWait: cfg.BodyReadTimeout, throttle: cfg.Throttle}
+	if cfg.MaxSlowBodiesPerKey > 0 {
+		h.slow = &bodyGate{max: cfg.MaxSlowBodiesPerKey}
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -62,8 +90,12 @@ func New(cfg Config) *Handler {
 		Help:    "API request latency by operation.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"operation"})
+	h.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "belfry_throttled_requests_total",
+		Help: "Requests refused with ThrottledClientException, by operation.",
+	}, []string{"operation"})
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(h.requests, h.latency)
+		cfg.Registerer.MustRegister(h.requests, h.latency, h.throttled)
 	}
 	return h
 }
@@ -71,7 +103,7 @@ func New(cfg Config) *Handler {
 // exposedHeaders are the response headers browser SDKs must be able to read:
 // the error type carries the modeled exception, the request id ends up in
 // $metadata, and Date drives clock-skew correction.
-const exposedHeaders = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"
+const exposedHeaders = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date, Retry-After"
 
 const allowedHeaders = "authorization, content-type, x-amz-date, x-amz-security-token, x-amz-user-agent, x-amz-content-sha256, x-amz-chime-bearer, amz-sdk-invocation-id, amz-sdk-request"
 
@@ -118,8 +150,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	out, op, err := h.serve(r, &opName)
+	out, op, err := h.serve(w, r, &opName)
 	if err != nil {
+		if errors.Is(err, errBodyUnread) {
+			// The body was not read (authentication failed on the headers,
+			// or the client was too slow): close the connection after the
+			// answer rather than let net/http wait for the rest of the body.
+			rec.Header().Set("Connection", "close")
+			h.writeError(rec, reqID, err)
+			http.NewResponseController(w).SetReadDeadline(time.Now())
+			return
+		}
 		h.writeError(rec, reqID, err)
 		return
 	}
@@ -141,17 +182,57 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Write(b)
 }
 
+// errBodyUnread marks an error answered before the whole body was read.
+var errBodyUnread = errors.New("request body not read")
+
+// unreadError wraps a refusal given before the body was read.
+type unreadError struct{ error }
+
+func (e unreadError) Unwrap() []error { return []error{e.error, errBodyUnread} }
+
 // serve authenticates, routes, decodes and calls one operation.
-func (h *Handler) serve(r *http.Request, opName *string) (any, *chime.Operation, error) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName *string) (any, *chime.Operation, error) {
+	hasBody := r.ContentLength != 0
+	authenticate := h.auth.Authenticate
+	if sa, ok := h.auth.(StagedAuthenticator); ok {
+		finish, err := sa.BeginAuthenticate(r)
+		if err != nil {
+			if hasBody {
+				return nil, nil, unreadError{err}
+			}
+			return nil, nil, err
+		}
+		authenticate = func(_ *http.Request, body []byte) (chime.Principal, error) { return finish(body) }
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body exceeds the limit of %d bytes.", MaxBodyBytes)}
+	}
+	rc := http.NewResponseController(w)
+	if h.bodyWait > 0 && hasBody {
+		rc.SetReadDeadline(time.Now().Add(h.bodyWait))
+		// The server sets the next request's deadlines itself; this one
+		// must not outlive the body and fire in the middle of the response.
+		defer rc.SetReadDeadline(time.Time{})
+	}
+	stopWatch := func() bool { return false }
+	if h.slow != nil && hasBody {
+		stopWatch = h.slow.watch(rc, accessKeyOf(r))
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if stopWatch() {
+		return nil, nil, unreadError{chime.Errorf(chime.ThrottledClient, "Too many requests signed with this access key are still sending their body.")}
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, nil, chime.Errorf(chime.BadRequest, "The request body exceeds the limit of %d bytes.", MaxBodyBytes)
+			return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body exceeds the limit of %d bytes.", MaxBodyBytes)}
 		}
-		return nil, nil, chime.Errorf(chime.BadRequest, "The request body could not be read: %v.", err)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body was not received within %s.", h.bodyWait)}
+		}
+		return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body could not be read: %v.", err)}
 	}
-	principal, err := h.auth.Authenticate(r, body)
+	principal, err := authenticate(r, body)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -171,6 +252,18 @@ func (h *Handler) serve(r *http.Request, opName *string) (any, *chime.Operation,
 		return nil, nil, chime.Errorf(chime.UnknownOperation, "No operation of the Chime SDK APIs has the path %s.", r.URL.EscapedPath())
 	}
 	*opName = rt.op.Name
+	if h.throttle != nil {
+		if err := h.throttle.Allow(throttleCall(rt.op, r, segs, query, body)); err != nil {
+			h.throttled.WithLabelValues(rt.op.Name).Inc()
+			var refusal *throttle.Refusal
+			if errors.As(err, &refusal) {
+				// Not sent by AWS; the JS SDK v3 (and other HTTP clients)
+				// wait at least this long before retrying.
+				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(refusal.RetryAfter.Seconds()))))
+			}
+			return nil, nil, chime.Errorf(chime.ThrottledClient, "%v", err)
+		}
+	}
 	d := &decoder{r: r, body: body, segments: segs, query: query, principal: principal, op: rt.op}
 	ctx := chime.WithPrincipal(r.Context(), principal)
 	out, err := rt.call(ctx, h.api, d)
@@ -240,7 +333,7 @@ func wireInfo(kind chime.ErrorKind) (int, string) {
 	}
 	code := strings.TrimSuffix(string(kind), "Exception")
 	switch kind {
-	case chime.MissingAuthenticationToken, chime.IncompleteSignature, chime.InvalidSignature, chime.UnrecognizedClient:
+	case chime.MissingAuthenticationToken, chime.IncompleteSignature, chime.InvalidSignature, chime.UnrecognizedClient, chime.ExpiredToken:
 		return http.StatusForbidden, code
 	case chime.UnknownOperation:
 		return http.StatusNotFound, code

@@ -13,7 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/sigv4"
@@ -26,30 +29,67 @@ type Keyring struct {
 	store              store.Store
 	verifier           *sigv4.Verifier
 	now                func() time.Time
+	failures           *prometheus.CounterVec
+
+	mu         sync.Mutex
+	sessionKey []byte // loaded on first use
 }
 
 // Options tune verification.
 type Options struct {
 	Region  string        // the only credential-scope region accepted
-	MaxSkew time.Duration // clock skew allowed each way; 0 means 5 minutes
+	MaxSkew time.Duration // clock skew allowed each way; 0 means 15 minutes
+	// Registerer receives belfry_auth_failures_total; nil disables it.
+	Registerer prometheus.Registerer
 }
 
-// New returns a Keyring for the root key pair and the scoped keys in st.
+// New returns a Keyring for the root key pair, the scoped keys in st and
+// the temporary credentials sealed with st's session key.
 func New(rootID, rootSecret string, st store.Store, opts Options) *Keyring {
 	k := &Keyring{rootID: rootID, rootSecret: rootSecret, store: st, now: time.Now}
-	k.verifier = &sigv4.Verifier{Lookup: k.lookup, Service: "chime", MaxSkew: opts.MaxSkew}
+	k.verifier = &sigv4.Verifier{Lookup: k.lookup, Service: "chime", MaxSkew: opts.MaxSkew, Now: func() time.Time { return k.now() }}
 	if opts.Region != "" {
 		k.verifier.Regions = []string{opts.Region}
+	}
+	k.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "belfry_auth_failures_total",
+		Help: "Requests and websocket connections refused by authentication, by reason (the AWS exception name).",
+	}, []string{"reason"})
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(k.failures)
 	}
 	return k
 }
 
+func (k *Keyring) loadSessionKey(ctx context.Context) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.sessionKey == nil {
+		key, err := sealingKey(ctx, k.store)
+		if err != nil {
+			return nil, err
+		}
+		k.sessionKey = key
+	}
+	return k.sessionKey, nil
+}
+
+// session opens the temporary credential accessKeyID presents with token.
+func (k *Keyring) session(ctx context.Context, accessKeyID, token string) (sessionClaims, string, error) {
+	key, err := k.loadSessionKey(ctx)
+	if err != nil {
+		return sessionClaims{}, "", err
+	}
+	return openSession(key, accessKeyID, token, k.now())
+}
+
 // lookup returns the secret of a key. Scoped keys that have expired are as
-// unknown as keys that never existed. No credential carries a session token
-// yet, so one presented is a token that does not match.
+// unknown as keys that never existed. A session token must be one of
+// Belfry's temporary credentials, bound to the access key it comes with.
 func (k *Keyring) lookup(ctx context.Context, accessKeyID, sessionToken string) (string, error) {
 	if sessionToken != "" {
-		return "", sigv4.ErrUnknownKey
+		_, secret, err := k.session(ctx, accessKeyID, sessionToken)
+		return secret, err
 	}
 	if subtle.ConstantTimeCompare([]byte(accessKeyID), []byte(k.rootID)) == 1 {
 		return k.rootSecret, nil
@@ -78,24 +118,70 @@ func (k *Keyring) credential(ctx context.Context, accessKeyID string) (store.Cre
 	return c, nil
 }
 
-func (k *Keyring) principal(ctx context.Context, accessKeyID string) (chime.Principal, error) {
+func (k *Keyring) principal(ctx context.Context, accessKeyID, sessionToken string) (chime.Principal, error) {
+	if sessionToken != "" {
+		c, _, err := k.session(ctx, accessKeyID, sessionToken)
+		if err != nil {
+			return chime.Principal{}, k.authError(err)
+		}
+		// A deleted user's scoped keys are deleted with it; its temporary
+		// credentials, which live nowhere, stop here.
+		a, err := chime.ParseARN(c.UserArn)
+		if err == nil {
+			err = k.store.View(ctx, func(tx store.ReadTx) error {
+				_, err := tx.GetAppInstanceUser(ctx, a.AppInstanceID, a.ID)
+				return err
+			})
+		}
+		if errors.Is(err, store.ErrNotFound) || (err != nil && !isStoreFailure(err)) {
+			return chime.Principal{}, k.authError(sigv4.ErrUnknownKey)
+		} else if err != nil {
+			return chime.Principal{}, err
+		}
+		return chime.Principal{AccessKeyID: accessKeyID, UserArn: c.UserArn}, nil
+	}
 	if accessKeyID == k.rootID {
 		return chime.Principal{AccessKeyID: accessKeyID}, nil
 	}
 	c, err := k.credential(ctx, accessKeyID)
 	if err != nil {
-		return chime.Principal{}, authError(err)
+		return chime.Principal{}, k.authError(err)
 	}
 	return chime.Principal{AccessKeyID: accessKeyID, UserArn: c.UserArn}, nil
 }
 
+// isStoreFailure tells a storage error from a malformed ARN; the ARN was
+// sealed by this server, so only the former is expected.
+func isStoreFailure(err error) bool {
+	var ce *chime.Error
+	return !errors.As(err, &ce)
+}
+
 // Authenticate verifies a header-signed request and returns its principal.
 func (k *Keyring) Authenticate(r *http.Request, body []byte) (chime.Principal, error) {
-	id, err := k.verifier.VerifyRequest(r.Context(), r, body)
+	finish, err := k.BeginAuthenticate(r)
 	if err != nil {
-		return chime.Principal{}, authError(err)
+		return chime.Principal{}, err
 	}
-	return k.principal(r.Context(), id)
+	return finish(body)
+}
+
+// BeginAuthenticate checks what the headers of a header-signed request
+// decide (presence and syntax of the signature, date, scope, access key,
+// session token) before its body is read; the function it returns finishes
+// with the body and yields the principal.
+func (k *Keyring) BeginAuthenticate(r *http.Request) (func(body []byte) (chime.Principal, error), error) {
+	p, err := k.verifier.BeginRequest(r.Context(), r)
+	if err != nil {
+		return nil, k.authError(err)
+	}
+	return func(body []byte) (chime.Principal, error) {
+		id, err := p.Finish(body)
+		if err != nil {
+			return chime.Principal{}, k.authError(err)
+		}
+		return k.principal(r.Context(), id, p.SessionToken())
+	}, nil
 }
 
 // AuthenticatePresigned verifies a presigned URL (the messaging-session
@@ -103,22 +189,30 @@ func (k *Keyring) Authenticate(r *http.Request, body []byte) (chime.Principal, e
 func (k *Keyring) AuthenticatePresigned(r *http.Request) (chime.Principal, error) {
 	id, err := k.verifier.VerifyPresigned(r.Context(), r)
 	if err != nil {
-		return chime.Principal{}, authError(err)
+		return chime.Principal{}, k.authError(err)
 	}
-	return k.principal(r.Context(), id)
+	// VerifyPresigned has refused a repeated token, so Get sees the one
+	// that was signed.
+	return k.principal(r.Context(), id, r.URL.Query().Get("X-Amz-Security-Token"))
 }
 
-// authError maps a verification failure onto the chime error kinds; other
-// failures (the store) stay internal errors.
-func authError(err error) error {
+// authError maps a verification failure onto the chime error kinds and
+// counts it; other failures (the store) stay internal errors.
+func (k *Keyring) authError(err error) error {
 	var se *sigv4.Error
+	var out error = err
 	switch {
 	case errors.As(err, &se):
-		return &chime.Error{Kind: chime.ErrorKind(se.Kind), Message: se.Message}
+		out = &chime.Error{Kind: chime.ErrorKind(se.Kind), Message: se.Message}
+	case errors.Is(err, sigv4.ErrExpiredToken):
+		out = chime.Errorf(chime.ExpiredToken, "The security token included in the request is expired")
 	case errors.Is(err, sigv4.ErrUnknownKey):
-		return chime.Errorf(chime.UnrecognizedClient, "The security token included in the request is invalid.")
+		out = chime.Errorf(chime.UnrecognizedClient, "The security token included in the request is invalid.")
 	}
-	return err
+	if kind := chime.KindOf(out); kind != "" {
+		k.failures.WithLabelValues(string(kind)).Inc()
+	}
+	return out
 }
 
 // NewKeyPair returns a fresh access key id (20 characters, like AWS's) and

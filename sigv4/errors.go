@@ -31,6 +31,9 @@ const (
 	// UnrecognizedClient: the access key id is unknown, or the session token
 	// does not belong to it.
 	UnrecognizedClient Kind = "UnrecognizedClientException"
+	// ExpiredToken: the session token is genuine but past its expiration.
+	// The AWS SDKs know this exception and refresh expiring credentials.
+	ExpiredToken Kind = "ExpiredTokenException"
 )
 
 // ErrUnknownKey is what a Lookup returns (possibly wrapped) to say "this
@@ -38,6 +41,10 @@ const (
 // failure, so that the verifier can answer UnrecognizedClient instead of
 // surfacing an internal error.
 var ErrUnknownKey = errors.New("sigv4: unknown access key or session token")
+
+// ErrExpiredToken is what a Lookup returns (possibly wrapped) for a session
+// token that is genuine but expired.
+var ErrExpiredToken = errors.New("sigv4: expired session token")
 
 // Error is the typed authentication failure. Any other error returned by the
 // verifier (for example a Lookup storage failure) is an internal error and
@@ -70,6 +77,7 @@ const (
 	msgMissingToken  = "Request is missing Authentication Token"
 	msgMismatch      = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 	msgUnknownKey    = "The security token included in the request is invalid."
+	msgExpiredToken  = "The security token included in the request is expired"
 	msgHostUnsigned  = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
 	msgPayloadHash   = "The provided 'x-amz-content-sha256' header does not match what was computed."
 	msgPresignParams = "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."

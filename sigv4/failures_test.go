@@ -190,12 +190,12 @@ func TestPresignedFailures(t *testing.T) {
 		{name: "wrong service", query: build(map[string]string{"X-Amz-Credential": "AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fs3%2Faws4_request"}), want: InvalidSignature, msg: "correct service"},
 		{name: "wrong region", query: build(map[string]string{"X-Amz-Credential": "AKIDEXAMPLE%2F20150830%2Fap-east-1%2Fchime%2Faws4_request"}), want: InvalidSignature, msg: "valid region"},
 		{
-			name: "expired", query: build(nil), now: "20150830T124200Z", want: InvalidSignature,
-			msg: "Signature expired: 20150830T123610Z is now earlier than 20150830T123700Z (20150830T124200Z - 5 min.)",
+			name: "expired", query: build(nil), now: "20150830T123641Z", want: InvalidSignature,
+			msg: "Signature expired: 20150830T123610Z is now earlier than 20150830T123611Z (20150830T123641Z - 30s)",
 		},
 		{
-			name: "not yet current", query: build(nil), now: "20150830T123059Z", want: InvalidSignature,
-			msg: "Signature not yet current: 20150830T123600Z is still later than 20150830T123559Z (20150830T123059Z + 5 min.)",
+			name: "not yet current", query: build(nil), now: "20150830T122059Z", want: InvalidSignature,
+			msg: "Signature not yet current: 20150830T123600Z is still later than 20150830T123559Z (20150830T122059Z + 15 min.)",
 		},
 		{name: "payload hash of a body", query: build(nil) + "&X-Amz-Content-Sha256=" + strings.Repeat("a", 64), want: InvalidSignature, msg: msgPayloadHash},
 		{name: "duplicate date", query: build(nil) + "&X-Amz-Date=20150830T123600Z", want: IncompleteSignature, msg: "only once"},

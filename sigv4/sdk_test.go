@@ -390,16 +390,16 @@ func TestGoSDKFailures(t *testing.T) {
 		{
 			name:     "expired",
 			req:      base,
-			verifier: func(v *Verifier) { v.Now = fixedClock(sdkSignTime.Add(5*time.Minute + time.Second)) },
+			verifier: func(v *Verifier) { v.Now = fixedClock(sdkSignTime.Add(15*time.Minute + time.Second)) },
 			want:     InvalidSignature,
-			msg:      "Signature expired: 20260101T001000Z is now earlier than 20260101T001001Z (20260101T001501Z - 5 min.)",
+			msg:      "Signature expired: 20260101T001000Z is now earlier than 20260101T001001Z (20260101T002501Z - 15 min.)",
 		},
 		{
 			name:     "not yet current",
 			req:      base,
-			verifier: func(v *Verifier) { v.Now = fixedClock(sdkSignTime.Add(-5*time.Minute - time.Second)) },
+			verifier: func(v *Verifier) { v.Now = fixedClock(sdkSignTime.Add(-15*time.Minute - time.Second)) },
 			want:     InvalidSignature,
-			msg:      "Signature not yet current: 20260101T001000Z is still later than 20260101T000959Z (20260101T000459Z + 5 min.)",
+			msg:      "Signature not yet current: 20260101T001000Z is still later than 20260101T000959Z (20251231T235459Z + 15 min.)",
 		},
 		{
 			name: "wrong service",
@@ -510,13 +510,15 @@ func TestGoSDKPresigned(t *testing.T) {
 	}{
 		{name: "valid", offset: 2 * time.Second},
 		{name: "valid with session token", token: sdkToken, offset: 2 * time.Second},
-		{name: "valid at the end of expiry plus skew", offset: 10*time.Second + 5*time.Minute},
-		{name: "valid before signing time within skew", offset: -5 * time.Minute},
+		// The URL's expiry is enforced with only the short grace, not the
+		// clock skew: AWS refuses an expired presigned URL.
+		{name: "valid at the end of expiry plus grace", offset: 10*time.Second + DefaultPresignGrace},
+		{name: "valid before signing time within skew", offset: -15 * time.Minute},
 		{
-			name: "expired", offset: 10*time.Second + 5*time.Minute + time.Second, want: InvalidSignature,
-			msg: "Signature expired: 20260101T001010Z is now earlier than 20260101T001011Z (20260101T001511Z - 5 min.)",
+			name: "expired", offset: 10*time.Second + DefaultPresignGrace + time.Second, want: InvalidSignature,
+			msg: "Signature expired: 20260101T001010Z is now earlier than 20260101T001011Z (20260101T001041Z - 30s)",
 		},
-		{name: "not yet current", offset: -5*time.Minute - time.Second, want: InvalidSignature, msg: "Signature not yet current"},
+		{name: "not yet current", offset: -15*time.Minute - time.Second, want: InvalidSignature, msg: "Signature not yet current"},
 		{
 			name: "tampered userArn", offset: time.Second, want: InvalidSignature, msg: msgMismatch,
 			mutate: func(u string) string { return strings.Replace(u, "alice", "alicf", 1) },

@@ -36,11 +36,16 @@ type Verifier struct {
 	// which suits a single-tenant emulator where clients pick an arbitrary
 	// region just to satisfy their SDK.
 	Regions []string
-	// MaxSkew is the tolerated clock difference between client and server;
-	// zero or negative means 5 minutes, AWS's own tolerance. Presigned URLs
-	// get it on both ends of their validity window, because the Chime JS SDK
-	// presigns with the uncorrected client clock and a 10 s expiry.
+	// MaxSkew is the tolerated clock difference between client and server
+	// for header-signed requests and for the start of a presigned URL's
+	// validity; zero or negative means 15 minutes, AWS's own tolerance.
 	MaxSkew time.Duration
+	// PresignGrace is how long after X-Amz-Date + X-Amz-Expires a presigned
+	// URL is still accepted; zero or negative means DefaultPresignGrace, and
+	// it is capped at one minute. AWS refuses an expired URL outright; the
+	// grace only absorbs the network delay of a URL signed with a very short
+	// expiry (amazon-chime-sdk-js presigns /connect for 10 s).
+	PresignGrace time.Duration
 	// Now replaces time.Now so tests can pin the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -52,7 +57,8 @@ const (
 	emptySHA256        = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	unsignedPayload    = "UNSIGNED-PAYLOAD"
 	maxPresignExpiry   = 604800 // one week, the SigV4 limit
-	defaultMaxSkew     = 5 * time.Minute
+	defaultMaxSkew     = 15 * time.Minute
+	maxPresignGrace    = time.Minute
 	terminator         = "aws4_request"
 	signatureHexLength = 64
 )
@@ -62,6 +68,20 @@ func (v *Verifier) now() time.Time {
 		return v.Now()
 	}
 	return time.Now()
+}
+
+// DefaultPresignGrace is the tolerance past a presigned URL's expiry.
+const DefaultPresignGrace = 30 * time.Second
+
+func (v *Verifier) grace() time.Duration {
+	switch g := v.PresignGrace; {
+	case g <= 0:
+		return DefaultPresignGrace
+	case g > maxPresignGrace:
+		return maxPresignGrace
+	default:
+		return g
+	}
 }
 
 func (v *Verifier) skew() time.Duration {
@@ -146,6 +166,10 @@ type signed struct {
 	token     string
 	signature string
 	in        canonicalInput
+	// claimed is the X-Amz-Content-Sha256 of a header-signed request: ""
+	// (absent), UNSIGNED-PAYLOAD, or a hex digest still to be compared
+	// with the body.
+	claimed string
 }
 
 // VerifyRequest checks a header-signed request (Authorization:
@@ -154,11 +178,86 @@ type signed struct {
 // size). Returns the access key id on success; on failure the error is an
 // *Error for anything the client did wrong, or a wrapped Lookup error.
 func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, body []byte) (accessKeyID string, err error) {
-	s, e := v.parseHeaderSigned(r, body)
-	if e != nil {
-		return "", e
+	p, err := v.BeginRequest(ctx, r)
+	if err != nil {
+		return "", err
 	}
-	return v.finish(ctx, s)
+	return p.Finish(body)
+}
+
+// Pending is a header-signed request whose headers have passed every check
+// that does not need the body: the Authorization syntax, the date and its
+// skew, the scope, the signed-header rules and the access key (and session
+// token). When the client declared the payload hash (X-Amz-Content-Sha256)
+// the signature itself has been checked too, and only the body's hash
+// remains.
+type Pending struct {
+	s        *signed
+	key      []byte
+	verified bool // the signature matched over the claimed payload hash
+}
+
+// AccessKeyID is the key the request is signed with (known, not yet proven
+// unless the whole request is verified).
+func (p *Pending) AccessKeyID() string { return p.s.scope.accessKeyID }
+
+// SessionToken is the X-Amz-Security-Token the request carries, if any.
+func (p *Pending) SessionToken() string { return p.s.token }
+
+// BeginRequest checks everything about a header-signed request that the
+// headers alone decide, so that a server can refuse an unsigned, malformed
+// or unknown-key request before reading (and waiting for) its body. Finish
+// completes the verification with the body.
+func (v *Verifier) BeginRequest(ctx context.Context, r *http.Request) (*Pending, error) {
+	s, e := v.parseHeaderSigned(r)
+	if e != nil {
+		return nil, e
+	}
+	key, err := v.signingKey(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pending{s: s, key: key}
+	if s.claimed != "" {
+		// The signature covers the declared hash, so it can be checked now;
+		// Finish then only compares the body with the declaration.
+		// A mismatch is left to Finish, which reports a wrong declared
+		// hash before a wrong signature, as AWS does.
+		s.in.payloads = []string{s.claimed}
+		p.verified = p.match() == nil
+	}
+	return p, nil
+}
+
+// Finish verifies the body against the signature (or against the declared
+// payload hash) and returns the access key id.
+func (p *Pending) Finish(body []byte) (string, error) {
+	sum := sha256.Sum256(body)
+	payload := hex.EncodeToString(sum[:])
+	switch {
+	case p.s.claimed == unsignedPayload:
+	case p.s.claimed != "":
+		if p.s.claimed != payload {
+			return "", &Error{Kind: InvalidSignature, Message: msgPayloadHash}
+		}
+		p.s.in.payloads = []string{p.s.claimed}
+	default:
+		p.s.in.payloads = []string{payload}
+	}
+	if !p.verified {
+		if err := p.match(); err != nil {
+			return "", err
+		}
+	}
+	return p.s.scope.accessKeyID, nil
+}
+
+func (p *Pending) match() error {
+	sig, ok := decodeSignature(p.s.signature)
+	if !ok || !p.s.in.matches(p.key, sig) {
+		return &Error{Kind: InvalidSignature, Message: msgMismatch}
+	}
+	return nil
 }
 
 // VerifyPresigned checks a presigned URL request (query X-Amz-Algorithm,
@@ -177,25 +276,33 @@ func (v *Verifier) VerifyPresigned(ctx context.Context, r *http.Request) (access
 // finish does the steps that need the secret. Unknown keys are reported
 // before the signature is even computed, as AWS does.
 func (v *Verifier) finish(ctx context.Context, s *signed) (string, error) {
+	key, err := v.signingKey(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	p := &Pending{s: s, key: key}
+	if err := p.match(); err != nil {
+		return "", err
+	}
+	return s.scope.accessKeyID, nil
+}
+
+// signingKey looks the access key up and derives the day's signing key.
+func (v *Verifier) signingKey(ctx context.Context, s *signed) ([]byte, error) {
 	if v.Lookup == nil {
-		return "", errors.New("sigv4: Verifier.Lookup is nil")
+		return nil, errors.New("sigv4: Verifier.Lookup is nil")
 	}
 	secret, err := v.Lookup(ctx, s.scope.accessKeyID, s.token)
 	if err != nil {
-		if errors.Is(err, ErrUnknownKey) {
-			return "", &Error{Kind: UnrecognizedClient, Message: msgUnknownKey}
+		switch {
+		case errors.Is(err, ErrExpiredToken):
+			return nil, &Error{Kind: ExpiredToken, Message: msgExpiredToken}
+		case errors.Is(err, ErrUnknownKey):
+			return nil, &Error{Kind: UnrecognizedClient, Message: msgUnknownKey}
 		}
-		return "", fmt.Errorf("sigv4: credential lookup: %w", err)
+		return nil, fmt.Errorf("sigv4: credential lookup: %w", err)
 	}
-	sig, ok := decodeSignature(s.signature)
-	if !ok {
-		return "", &Error{Kind: InvalidSignature, Message: msgMismatch}
-	}
-	key := v.keys.get(secret, s.scope.date, s.scope.region, s.scope.service)
-	if !s.in.matches(key, sig) {
-		return "", &Error{Kind: InvalidSignature, Message: msgMismatch}
-	}
-	return s.scope.accessKeyID, nil
+	return v.keys.get(secret, s.scope.date, s.scope.region, s.scope.service), nil
 }
 
 // decodeSignature accepts upper-case hex too; it only widens what a client
@@ -286,13 +393,17 @@ func (v *Verifier) checkScope(sc scope, amzDate string) *Error {
 	return nil
 }
 
-// checkWindow enforces notBefore - skew <= now <= notAfter + skew. For header
-// signing both bounds are the signing time; for presigned URLs notAfter adds
-// X-Amz-Expires.
-func (v *Verifier) checkWindow(notBefore, notAfter time.Time) *Error {
+// checkWindow enforces notBefore - skew <= now <= notAfter + lateBy. For
+// header signing both bounds are the signing time and lateBy is the skew;
+// for presigned URLs notAfter adds X-Amz-Expires and lateBy is the grace.
+func (v *Verifier) checkWindow(notBefore, notAfter time.Time, lateBy time.Duration) *Error {
 	now := v.now().UTC()
 	skew := v.skew()
-	if earliest := now.Add(-skew); notAfter.Before(earliest) {
+	if earliest := now.Add(-lateBy); notAfter.Before(earliest) {
+		if lateBy != skew {
+			return newError(InvalidSignature, "Signature expired: %s is now earlier than %s (%s - %s)",
+				notAfter.Format(amzDateFormat), earliest.Format(amzDateFormat), now.Format(amzDateFormat), skewText(lateBy))
+		}
 		return newError(InvalidSignature, "Signature expired: %s is now earlier than %s (%s - %s)",
 			notAfter.Format(amzDateFormat), earliest.Format(amzDateFormat), now.Format(amzDateFormat), skewText(skew))
 	}
@@ -303,7 +414,7 @@ func (v *Verifier) checkWindow(notBefore, notAfter time.Time) *Error {
 	return nil
 }
 
-func (v *Verifier) parseHeaderSigned(r *http.Request, body []byte) (*signed, *Error) {
+func (v *Verifier) parseHeaderSigned(r *http.Request) (*signed, *Error) {
 	authz := r.Header.Values("Authorization")
 	if len(authz) == 0 || (len(authz) == 1 && strings.TrimSpace(authz[0]) == "") {
 		return nil, &Error{Kind: MissingAuthenticationToken, Message: msgMissingToken}
@@ -326,7 +437,7 @@ func (v *Verifier) parseHeaderSigned(r *http.Request, body []byte) (*signed, *Er
 	if e := v.checkScope(sc, amzDate); e != nil {
 		return nil, e
 	}
-	if e := v.checkWindow(at, at); e != nil {
+	if e := v.checkWindow(at, at, v.skew()); e != nil {
 		return nil, e
 	}
 	names := splitSignedHeaders(a.signedHeaders)
@@ -340,18 +451,17 @@ func (v *Verifier) parseHeaderSigned(r *http.Request, body []byte) (*signed, *Er
 	if e != nil {
 		return nil, e
 	}
+	if e := checkBearerSigned(r.Header, names); e != nil {
+		return nil, e
+	}
 	claimed, e := singleHeader(r.Header, "X-Amz-Content-Sha256")
 	if e != nil {
 		return nil, e
 	}
-	sum := sha256.Sum256(body)
-	payload := hex.EncodeToString(sum[:])
-	switch claimed {
-	case "", payload:
-	case unsignedPayload:
-		payload = unsignedPayload
-	default:
-		return nil, &Error{Kind: InvalidSignature, Message: msgPayloadHash}
+	if claimed != "" && claimed != unsignedPayload {
+		if _, ok := decodeSignature(claimed); !ok || strings.ToLower(claimed) != claimed { // a lower-case SHA-256 hex digest
+			return nil, &Error{Kind: InvalidSignature, Message: msgPayloadHash}
+		}
 	}
 
 	rawPath, rawQuery := requestTarget(r)
@@ -367,12 +477,12 @@ func (v *Verifier) parseHeaderSigned(r *http.Request, body []byte) (*signed, *Er
 			// covers hand-rolled signers that, like the Chime JS websocket
 			// signer, sign their own encoding.
 			queries:       distinct(canonicalQueryStrict(pairs, ""), canonicalQueryRaw(pairs, "")),
-			payloads:      []string{payload},
 			headers:       canonicalHeaders(r, names),
 			signedHeaders: a.signedHeaders,
 			amzDate:       amzDate,
 			scope:         sc.String(),
 		},
+		claimed: claimed,
 	}, nil
 }
 
@@ -426,7 +536,7 @@ func (v *Verifier) parsePresigned(r *http.Request) (*signed, *Error) {
 	if e := v.checkScope(sc, date); e != nil {
 		return nil, e
 	}
-	if e := v.checkWindow(at, at.Add(lifetime)); e != nil {
+	if e := v.checkWindow(at, at.Add(lifetime), v.grace()); e != nil {
 		return nil, e
 	}
 	names := splitSignedHeaders(signedHeaders)
@@ -435,6 +545,9 @@ func (v *Verifier) parsePresigned(r *http.Request) (*signed, *Error) {
 	}
 	if !containsFold(names, "host") {
 		return nil, &Error{Kind: IncompleteSignature, Message: msgHostUnsigned}
+	}
+	if e := checkBearerSigned(r.Header, names); e != nil {
+		return nil, e
 	}
 	payloads := []string{emptySHA256, unsignedPayload}
 	switch claimed {
@@ -489,3 +602,16 @@ func parseExpires(s string) (time.Duration, *Error) {
 	}
 	return time.Duration(n) * time.Second, nil
 }
+
+// checkBearerSigned refuses a request that carries x-amz-chime-bearer
+// without signing it: the bearer chooses whose identity a call acts as, so
+// a header added after signing (by a proxy, a script, an attacker replaying
+// a captured request) must not be able to change it.
+func checkBearerSigned(h http.Header, signedNames []string) *Error {
+	if _, ok := h[http.CanonicalHeaderKey(bearerHeader)]; ok && !containsFold(signedNames, bearerHeader) {
+		return newError(IncompleteSignature, "There were headers present in the request which were not signed: %s", bearerHeader)
+	}
+	return nil
+}
+
+const bearerHeader = "x-amz-chime-bearer"

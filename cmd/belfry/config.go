@@ -9,7 +9,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/belfryhq/belfry/connlimit"
 	"github.com/belfryhq/belfry/realtime"
+)
+
+// Connection-phase defaults (docs/security.md explains each).
+const (
+	defaultReadHeaderTimeout   = 10 * time.Second
+	defaultBodyReadTimeout     = 10 * time.Second
+	defaultIdleTimeout         = 2 * time.Minute
+	defaultMaxConnsPerClient   = 4096
+	defaultMaxWSHandshakes     = 256
+	defaultMaxSlowBodiesPerKey = 32
 )
 
 // config is everything `belfry serve` can be told.
@@ -36,6 +47,14 @@ type config struct {
 	FlowWebhookSecret string
 
 	Demo bool
+	ReadHeaderTimeout   time.Duration
+	BodyReadTimeout     time.Duration
+	IdleTimeout         time.Duration
+	MaxConnsPerClient   int
+	MaxWSHandshakes     int
+	TrustedProxies      string
+	RateLimits          string
+	MaxSlowBodiesPerKey int
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -54,7 +73,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	commonFlags(fs, c)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
-	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 5*time.Minute, "how far a request's signing time may differ from the server clock")
+	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 15*time.Minute, "how far a request's signing time may differ from the server clock (AWS: 15m)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for requests in flight")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", time.Minute, "how often expired AppInstanceUsers are deleted (AWS: within ~6h of expiry)")
 	fs.StringVar(&c.WSPublicHost, "ws-public-host", "", "HOST[:PORT] clients reach the messaging-session websocket at, as GetMessagingSessionEndpoint returns it (bare: no scheme, no path); default: the TLS listener's address, or the plain one's with TLS off")
@@ -64,6 +83,14 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.FlowWebhooks, "flow-webhooks", "", "channel-flow processors reached by HTTP webhook instead of Lambda: ARN=URL[,ARN=URL...]; requests are signed with --flow-webhook-secret")
 	fs.StringVar(&c.FlowWebhookSecret, "flow-webhook-secret", "", "HMAC-SHA256 key that signs webhook requests (X-Belfry-Signature); required with --flow-webhooks")
 	fs.BoolVar(&c.Demo, "demo", false, "seed an app instance \"demo\" with users alice and bob, a channel and messages (once; kept on later starts), and print what to try")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", defaultReadHeaderTimeout, "how long a client may take to send a request's headers")
+	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", defaultBodyReadTimeout, "how long a client may take to send a request's body, once its headers have passed authentication")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", defaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	fs.IntVar(&c.MaxConnsPerClient, "max-conns-per-client", defaultMaxConnsPerClient, "open connections (including websockets) one client address may hold; more are closed at once; 0 means no limit")
+	fs.IntVar(&c.MaxWSHandshakes, "max-ws-handshakes", defaultMaxWSHandshakes, "websocket handshakes (/connect: authentication and session load) in progress at once; more are answered 503 at once; 0 means no limit")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed; their own connections are not limited by --max-conns-per-client, and the client address behind them is limited to that many requests in flight")
+	fs.IntVar(&c.MaxSlowBodiesPerKey, "max-slow-bodies-per-key", defaultMaxSlowBodiesPerKey, "requests per access key whose body is still arriving 250ms after their headers; more are refused (429) at once; 0 means no limit")
+	fs.StringVar(&c.RateLimits, "rate-limits", "off", "request-rate profile: aws (AWS's published per-bearer, per-channel, per-app-instance and per-operation rates, ThrottledClientException 429 beyond them) or off")
 	return fs
 }
 
@@ -157,6 +184,20 @@ func (c *config) validateServe() error {
 	}
 	if c.FlowWebhooks != "" && c.FlowWebhookSecret == "" {
 		return usageError{fmt.Errorf("--flow-webhooks needs --flow-webhook-secret, so receivers can verify the requests")}
+	}
+	if c.ReadHeaderTimeout < 0 || c.BodyReadTimeout < 0 || c.IdleTimeout < 0 {
+		return usageError{fmt.Errorf("--read-header-timeout, --body-read-timeout and --idle-timeout must not be negative")}
+	}
+	if c.MaxConnsPerClient < 0 || c.MaxWSHandshakes < 0 || c.MaxSlowBodiesPerKey < 0 {
+		return usageError{fmt.Errorf("--max-conns-per-client, --max-ws-handshakes and --max-slow-bodies-per-key must not be negative")}
+	}
+	if _, err := connlimit.ParsePrefixes(c.TrustedProxies); err != nil {
+		return usageError{fmt.Errorf("--trusted-proxies: %v", err)}
+	}
+	switch c.RateLimits {
+	case "aws", "off":
+	default:
+		return usageError{fmt.Errorf("--rate-limits must be aws or off, got %q", c.RateLimits)}
 	}
 	host, err := normalizePublicHost(c.WSPublicHost)
 	if err != nil {

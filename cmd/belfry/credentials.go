@@ -23,6 +23,10 @@ push endpoints), so it can be shipped to an end-user app.
 
 Subcommands:
   create --user ARN [--description TEXT] [--expires-in DURATION]
+  create --user ARN --session [--ttl DURATION]
+      temporary credentials (AccessKeyId, SecretAccessKey, SessionToken,
+      Expiration) that stop working at Expiration; nothing is stored, so
+      they cannot be listed or deleted (delete the user to revoke them)
   list [--user ARN]
   delete --access-key-id ID
 `
@@ -37,7 +41,8 @@ func runCredentials(ctx context.Context, args []string, getenv func(string) stri
 	}
 	var cfg config
 	var user, desc, id string
-	var expiresIn time.Duration
+	var expiresIn, ttl time.Duration
+	var session bool
 	fs := flag.NewFlagSet("belfry credentials "+args[0], flag.ContinueOnError)
 	commonFlags(fs, &cfg)
 	switch args[0] {
@@ -45,6 +50,8 @@ func runCredentials(ctx context.Context, args []string, getenv func(string) stri
 		fs.StringVar(&user, "user", "", "ARN of the AppInstanceUser the key acts as (required)")
 		fs.StringVar(&desc, "description", "", "free text kept with the key")
 		fs.DurationVar(&expiresIn, "expires-in", 0, "lifetime of the key, e.g. 12h; 0 means it never expires")
+		fs.BoolVar(&session, "session", false, "create temporary credentials with a session token instead of a stored key")
+		fs.DurationVar(&ttl, "ttl", time.Hour, "lifetime of --session credentials, 1s to 12h")
 	case "list":
 		fs.StringVar(&user, "user", "", "only keys of this AppInstanceUser ARN")
 	case "delete":
@@ -73,6 +80,22 @@ func runCredentials(ctx context.Context, args []string, getenv func(string) stri
 	case "create":
 		if user == "" {
 			return usageError{errors.New("--user is required")}
+		}
+		if session {
+			if desc != "" || expiresIn != 0 {
+				return usageError{errors.New("--session takes --ttl, not --description or --expires-in")}
+			}
+			if ttl < keyring.MinSessionDuration || ttl > keyring.MaxSessionDuration {
+				return usageError{fmt.Errorf("--ttl must be between %s and %s, got %s", keyring.MinSessionDuration, keyring.MaxSessionDuration, ttl)}
+			}
+			s, err := keyring.IssueSession(ctx, st, cfg.Region, cfg.AccountID, user, ttl, time.Now())
+			if err != nil {
+				return err
+			}
+			return enc.Encode(map[string]any{
+				"AccessKeyId": s.AccessKeyID, "SecretAccessKey": s.SecretAccessKey, "SessionToken": s.SessionToken,
+				"Expiration": s.Expiration.Format(time.RFC3339), "UserArn": s.UserArn,
+			})
 		}
 		var expires *time.Time
 		if expiresIn < 0 {

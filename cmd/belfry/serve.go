@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/belfryhq/belfry/console"
+	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/connlimit"
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/flows"
 	"github.com/belfryhq/belfry/httpapi"
@@ -28,6 +30,7 @@ import (
 	"github.com/belfryhq/belfry/realtime"
 	"github.com/belfryhq/belfry/service"
 	"github.com/belfryhq/belfry/store/sqlite"
+	"github.com/belfryhq/belfry/throttle"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -83,11 +86,23 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 			}
 		}
 	}()
+	trusted, err := connlimit.ParsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		return usageError{fmt.Errorf("--trusted-proxies: %w", err)}
+	}
+	connsRefused := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "belfry_connections_refused_total",
+		Help: "Connections closed at accept because their client address held --max-conns-per-client already.",
+	})
+	limitConns := func(ln net.Listener) net.Listener {
+		return &connlimit.Listener{Listener: ln, Max: cfg.MaxConnsPerClient, Exempt: trusted, Refused: connsRefused.Inc}
+	}
 	if cfg.Listen != "" && cfg.Listen != "off" {
 		if httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 			return fmt.Errorf("--listen: %w", err)
 		}
 		httpAddr = httpLn.Addr().String()
+		httpLn = limitConns(httpLn)
 	}
 	if cfg.TLSListen != "off" && cfg.TLSListen != "" {
 		var tlsCfg *tls.Config
@@ -99,12 +114,12 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 			return fmt.Errorf("--tls-listen: %w", err)
 		}
 		tlsAddr = ln.Addr().String()
-		tlsLn = tls.NewListener(ln, tlsCfg)
+		tlsLn = tls.NewListener(limitConns(ln), tlsCfg)
 	}
 	wsEndpoint := messagingEndpoint(cfg.WSPublicHost, httpAddr, tlsAddr)
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), connsRefused)
 	bus := events.NewMemory()
 	hooks, err := flows.ParseWebhooks(cfg.FlowWebhooks)
 	if err != nil {
@@ -121,7 +136,7 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("start service: %w", err)
 	}
-	keys := keyring.New(root.AccessKeyID, root.SecretAccessKey, st, keyring.Options{Region: cfg.Region, MaxSkew: cfg.MaxClockSkew})
+	keys := keyring.New(root.AccessKeyID, root.SecretAccessKey, st, keyring.Options{Region: cfg.Region, MaxSkew: cfg.MaxClockSkew, Registerer: reg})
 	// The hub subscribes to the bus before anything can publish: the
 	// sweeper and the API start below.
 	hub, err := realtime.NewHub(realtime.Options{
@@ -154,11 +169,18 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	}()
 	defer func() { stopFlows(); <-flowsDone }()
 
+	var limiter *throttle.Limiter
+	if cfg.RateLimits == "aws" {
+		limiter = throttle.NewAWS()
+	}
 	api := httpapi.New(httpapi.Config{
-		API:        svc,
-		Auth:       keys,
-		Logger:     log,
-		Registerer: reg,
+		API:                 svc,
+		Auth:                keys,
+		Logger:              log,
+		Registerer:          reg,
+		BodyReadTimeout:     orDefault(cfg.BodyReadTimeout, defaultBodyReadTimeout),
+		Throttle:            limiter,
+		MaxSlowBodiesPerKey: cfg.MaxSlowBodiesPerKey,
 	})
 
 	var draining atomic.Bool
@@ -177,20 +199,32 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The messaging-session websocket, on both listeners: the JS SDK needs
 	// wss (TLS), other clients may use plain ws.
-	mux.Handle("GET /connect", hub)
 	// The web console, and / sends a browser there. No API operation has
 	// the path /, so nothing an SDK sends is taken away from the API.
 	mux.Handle("GET "+console.Prefix, console.Handler())
 	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
+	mux.Handle("GET /connect", connlimit.Concurrent(hub, cfg.MaxWSHandshakes, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many websocket handshakes in progress", http.StatusServiceUnavailable)
+	}))
 	mux.Handle("/", api)
+	// Belfry's own extensions live under /_belfry/.
+	mux.Handle("POST /_belfry/credentials", httpapi.CredentialsHandler(keys, log, func(ctx context.Context, userArn string, ttl time.Duration) (httpapi.TemporaryCredentials, error) {
+		s, err := keyring.IssueSession(ctx, st, cfg.Region, cfg.AccountID, userArn, ttl, time.Now())
+		return httpapi.TemporaryCredentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken, Expiration: s.Expiration}, err
+	}))
+	var handler http.Handler = connlimit.PerClient(mux, cfg.MaxConnsPerClient, trusted, func(w http.ResponseWriter, r *http.Request) {
+		httpapi.SetCORS(w, r)
+		httpapi.WriteError(w, http.StatusTooManyRequests, string(chime.ThrottledClient), "Throttled", "Too many requests in flight from this client address.")
+	})
 
 	var servers []*http.Server
 	errc := make(chan error, 2)
 	newServer := func() *http.Server {
 		return &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			Handler:           handler,
+			ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, defaultReadHeaderTimeout),
+			IdleTimeout:       orDefault(cfg.IdleTimeout, defaultIdleTimeout),
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		}
@@ -255,6 +289,14 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// orDefault treats an unset duration as its default.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 func tlsConfig(cfg config) (c *tls.Config, caFile string, created bool, err error) {
