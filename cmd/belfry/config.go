@@ -46,7 +46,7 @@ type config struct {
 	FlowWebhooks      string
 	FlowWebhookSecret string
 
-	Demo bool
+	Demo                bool
 	ReadHeaderTimeout   time.Duration
 	BodyReadTimeout     time.Duration
 	IdleTimeout         time.Duration

@@ -19,9 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/belfryhq/belfry/console"
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/connlimit"
+	"github.com/belfryhq/belfry/console"
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/flows"
 	"github.com/belfryhq/belfry/httpapi"
