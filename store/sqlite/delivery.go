@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/belfryhq/belfry/store"
+)
+
+// ListStreamingConfigurations implements store.StreamingConfigurationReader.
+func (t readTx) ListStreamingConfigurations(ctx context.Context, appInstanceID string) ([]store.StreamingConfiguration, error) {
+	return list(ctx, t, "streaming configurations", func(r scanner) (store.StreamingConfiguration, error) {
+		var c store.StreamingConfiguration
+		var created int64
+		err := r.Scan(&c.AppInstanceID, &c.DataType, &c.ResourceArn, &created)
+		c.CreatedAt = fromMS(created)
+		return c, err
+	}, `SELECT app_instance_id, data_type, resource_arn, created_at FROM streaming_configurations
+		WHERE app_instance_id = ? ORDER BY data_type`, appInstanceID)
+}
+
+// PutStreamingConfigurations implements store.StreamingConfigurationWriter.
+func (t writeTx) PutStreamingConfigurations(ctx context.Context, appInstanceID string, cs []store.StreamingConfiguration) error {
+	if _, err := t.exec(ctx, `DELETE FROM streaming_configurations WHERE app_instance_id = ?`, appInstanceID); err != nil {
+		return fmt.Errorf("sqlite: put streaming configurations: %w", translate(err))
+	}
+	for _, c := range cs {
+		if _, err := t.exec(ctx, `INSERT INTO streaming_configurations (app_instance_id, data_type, resource_arn, created_at)
+			VALUES (?, ?, ?, ?)`, appInstanceID, c.DataType, c.ResourceArn, ms(c.CreatedAt)); err != nil {
+			return fmt.Errorf("sqlite: put streaming configuration %s: %w", c.DataType, translate(err))
+		}
+	}
+	return nil
+}
+
+// DeleteStreamingConfigurations implements store.StreamingConfigurationWriter.
+func (t writeTx) DeleteStreamingConfigurations(ctx context.Context, appInstanceID string) (int, error) {
+	return t.execCount(ctx, "delete streaming configurations", `DELETE FROM streaming_configurations WHERE app_instance_id = ?`, appInstanceID)
+}
+
+const deliveryColumns = `id, kind, app_instance_id, channel_arn, order_key, target, partition_key, body,
+	state, attempts, next_attempt_at, last_error, created_at, updated_at`
+
+func scanDelivery(r scanner) (store.Delivery, error) {
+	var (
+		d                      store.Delivery
+		next, created, updated int64
+	)
+	err := r.Scan(&d.ID, &d.Kind, &d.AppInstanceID, &d.ChannelArn, &d.OrderKey, &d.Target, &d.PartitionKey, &d.Body,
+		&d.State, &d.Attempts, &next, &d.LastError, &created, &updated)
+	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromMS(next), fromMS(created), fromMS(updated)
+	return d, err
+}
+
+// Queries of the delivery queue, named for the query plan test.
+const (
+	listDueDeliveriesQuery = `SELECT ` + deliveryColumns + ` FROM deliveries AS d
+		WHERE state = 'PENDING' AND next_attempt_at <= ?
+		AND (order_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries AS e
+			WHERE e.state = 'PENDING' AND e.order_key = d.order_key AND e.order_key <> '' AND e.id < d.id))
+		ORDER BY next_attempt_at, id LIMIT ?`
+	pruneDeliveriesQuery = `DELETE FROM deliveries WHERE kind = ? AND state <> 'PENDING' AND id < COALESCE(
+		(SELECT id FROM deliveries WHERE kind = ? AND state <> 'PENDING' ORDER BY id DESC LIMIT 1 OFFSET ?), 0)`
+)
+
+// ListDueDeliveries implements store.DeliveryReader.
+func (t readTx) ListDueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
+	return list(ctx, t, "due deliveries", scanDelivery, listDueDeliveriesQuery, ms(now), store.Page{Limit: limit}.SQLLimit())
+}
+
+// GetDelivery implements store.DeliveryReader.
+func (t readTx) GetDelivery(ctx context.Context, id int64) (store.Delivery, error) {
+	return getOne(ctx, t, fmt.Sprintf("delivery %d", id), scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, id)
+}
+
+// ListDeliveries implements store.DeliveryReader.
+func (t readTx) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error) {
+	q := `SELECT ` + deliveryColumns + ` FROM deliveries WHERE kind = ?`
+	args := []any{string(f.Kind)}
+	if f.AppInstanceID != "" {
+		q += ` AND app_instance_id = ?`
+		args = append(args, f.AppInstanceID)
+	}
+	if f.ChannelArn != "" {
+		q += ` AND channel_arn = ?`
+		args = append(args, f.ChannelArn)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, store.Page{Limit: f.Limit}.SQLLimit())
+	return list(ctx, t, "deliveries", scanDelivery, q, args...)
+}
+
+// GetDeliveryStats implements store.DeliveryReader.
+func (t readTx) GetDeliveryStats(ctx context.Context, kind store.DeliveryKind) (store.DeliveryStats, error) {
+	var st store.DeliveryStats
+	var oldest *int64
+	err := t.queryRow(ctx, `SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE state = 'PENDING' AND kind = ?`, string(kind)).Scan(&st.Pending, &oldest)
+	if err != nil {
+		return st, fmt.Errorf("sqlite: delivery stats: %w", err)
+	}
+	if oldest != nil {
+		st.OldestPending = fromMS(*oldest)
+	}
+	return st, nil
+}
+
+// CreateDelivery implements store.DeliveryWriter.
+func (t writeTx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error) {
+	var id int64
+	err := t.queryRow(ctx, `INSERT INTO deliveries
+		(kind, app_instance_id, channel_arn, order_key, target, partition_key, body, state, attempts, next_attempt_at, last_error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		string(d.Kind), d.AppInstanceID, d.ChannelArn, d.OrderKey, d.Target, d.PartitionKey, d.Body, string(d.State), d.Attempts,
+		ms(d.NextAttemptAt), d.LastError, ms(d.CreatedAt), ms(d.UpdatedAt)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: create delivery: %w", translate(err))
+	}
+	return id, nil
+}
+
+// UpdateDelivery implements store.DeliveryWriter.
+func (t writeTx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
+	n, err := t.execCount(ctx, fmt.Sprintf("update delivery %d", d.ID), `UPDATE deliveries
+		SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
+		string(d.State), d.Attempts, ms(d.NextAttemptAt), d.LastError, ms(d.UpdatedAt), d.ID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: update delivery %d: %w", d.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// PruneDeliveries implements store.DeliveryWriter.
+func (t writeTx) PruneDeliveries(ctx context.Context, kind store.DeliveryKind, keep int) (int, error) {
+	return t.execCount(ctx, "prune deliveries", pruneDeliveriesQuery, string(kind), string(kind), keep-1)
+}
