@@ -64,6 +64,10 @@ type PushDocument struct {
 
 // outbox queues the deliveries that evs, committed by tx, cause.
 func (s *Service) outbox(ctx context.Context, tx store.Tx, evs []events.Event) error {
+	if s.cfg.DeliveriesQueued != nil {
+		// A spurious wake-up costs the worker one empty look at the queue.
+		tx.AfterCommit(s.cfg.DeliveriesQueued)
+	}
 	configs := map[string][]store.StreamingConfiguration{} // by app instance, read once per transaction
 	for _, ev := range evs {
 		a, err := chime.ParseARN(ev.ChannelArn)

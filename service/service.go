@@ -37,6 +37,10 @@ type Config struct {
 	// Flows invokes channel-flow processors; nil makes every invocation
 	// fail, so messages take their processor's FallbackAction.
 	Flows FlowInvoker
+	// DeliveriesQueued is called after a change that queued push
+	// notifications or streaming records commits (package delivery's
+	// Worker.Wake); nil calls nothing.
+	DeliveriesQueued func()
 }
 
 // Service implements chime.API on a store.

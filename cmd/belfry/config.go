@@ -34,6 +34,13 @@ type config struct {
 	LambdaEndpoint    string
 	FlowWebhooks      string
 	FlowWebhookSecret string
+
+	PinpointEndpoint      string
+	PushWebhook           string
+	KinesisEndpoint       string
+	StreamWebhook         string
+	DeliveryWebhookSecret string
+	DeliveryRetryMax      time.Duration
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -61,6 +68,12 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.LambdaEndpoint, "lambda-endpoint", "", "base URL of the AWS Lambda API that channel-flow processors are invoked through (any Lambda-compatible runtime); default: the standard AWS endpoint of the processor's region. Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, ~/.aws, ...)")
 	fs.StringVar(&c.FlowWebhooks, "flow-webhooks", "", "channel-flow processors reached by HTTP webhook instead of Lambda: ARN=URL[,ARN=URL...]; requests are signed with --flow-webhook-secret")
 	fs.StringVar(&c.FlowWebhookSecret, "flow-webhook-secret", "", "HMAC-SHA256 key that signs webhook requests (X-Belfry-Signature); required with --flow-webhooks")
+	fs.StringVar(&c.PinpointEndpoint, "pinpoint-endpoint", "", `base URL of the Amazon Pinpoint API that push notifications are sent through (SendMessages; any compatible endpoint), or "aws" for the standard AWS endpoint of each endpoint's Pinpoint application region; default: pushes are recorded (GET /_belfry/push-notifications) but not sent. Credentials come from the AWS SDK's default chain`)
+	fs.StringVar(&c.PushWebhook, "push-webhook", "", "URL that receives each push notification (one signed POST per device) instead of Pinpoint; signed with --delivery-webhook-secret")
+	fs.StringVar(&c.KinesisEndpoint, "kinesis-endpoint", "", `base URL of the Amazon Kinesis API that streaming records are put to (PutRecords; any compatible endpoint), or "aws" for the standard AWS endpoint of each stream's region; default: records are recorded (GET /_belfry/stream-records) but not sent. Credentials come from the AWS SDK's default chain`)
+	fs.StringVar(&c.StreamWebhook, "stream-webhook", "", "URL that receives each streaming record (one signed POST per record) instead of Kinesis; signed with --delivery-webhook-secret")
+	fs.StringVar(&c.DeliveryWebhookSecret, "delivery-webhook-secret", "", "HMAC-SHA256 key that signs --push-webhook and --stream-webhook requests (X-Belfry-Signature, as flow webhooks); default: --flow-webhook-secret")
+	fs.DurationVar(&c.DeliveryRetryMax, "delivery-retry-max", 30*time.Second, "longest wait between two attempts of a push notification or streaming record whose sink failed (the backoff doubles from 250ms up to this)")
 	return fs
 }
 
@@ -143,6 +156,21 @@ func (c *config) validateServe() error {
 	}
 	if c.FlowWebhooks != "" && c.FlowWebhookSecret == "" {
 		return usageError{fmt.Errorf("--flow-webhooks needs --flow-webhook-secret, so receivers can verify the requests")}
+	}
+	if c.PinpointEndpoint != "" && c.PushWebhook != "" {
+		return usageError{fmt.Errorf("--pinpoint-endpoint and --push-webhook exclude each other: push notifications go to one sink")}
+	}
+	if c.KinesisEndpoint != "" && c.StreamWebhook != "" {
+		return usageError{fmt.Errorf("--kinesis-endpoint and --stream-webhook exclude each other: streaming records go to one sink")}
+	}
+	if c.DeliveryWebhookSecret == "" {
+		c.DeliveryWebhookSecret = c.FlowWebhookSecret
+	}
+	if (c.PushWebhook != "" || c.StreamWebhook != "") && c.DeliveryWebhookSecret == "" {
+		return usageError{fmt.Errorf("--push-webhook and --stream-webhook need --delivery-webhook-secret (or --flow-webhook-secret), so receivers can verify the requests")}
+	}
+	if c.DeliveryRetryMax < 250*time.Millisecond {
+		return usageError{fmt.Errorf("--delivery-retry-max must be at least 250ms, got %s", c.DeliveryRetryMax)}
 	}
 	host, err := normalizePublicHost(c.WSPublicHost)
 	if err != nil {

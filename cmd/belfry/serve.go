@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/belfryhq/belfry/delivery"
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/flows"
 	"github.com/belfryhq/belfry/httpapi"
@@ -26,6 +27,7 @@ import (
 	"github.com/belfryhq/belfry/localca"
 	"github.com/belfryhq/belfry/realtime"
 	"github.com/belfryhq/belfry/service"
+	"github.com/belfryhq/belfry/store"
 	"github.com/belfryhq/belfry/store/sqlite"
 )
 
@@ -116,7 +118,12 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("channel-flow processors: %w", err)
 	}
-	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, Bus: bus, MessagingEndpoint: wsEndpoint, Flows: invoker})
+	deliveries, err := newDeliveryWorker(ctx, cfg, st, log, reg)
+	if err != nil {
+		return err
+	}
+	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, Bus: bus, MessagingEndpoint: wsEndpoint, Flows: invoker,
+		DeliveriesQueued: deliveries.Wake})
 	if err != nil {
 		return fmt.Errorf("start service: %w", err)
 	}
@@ -152,6 +159,15 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		svc.RunFlows(flowsCtx, log)
 	}()
 	defer func() { stopFlows(); <-flowsDone }()
+	// Push notifications and streaming records left queued by a previous
+	// run go out at once; the worker stops before the store closes.
+	deliveriesCtx, stopDeliveries := context.WithCancel(ctx)
+	deliveriesDone := make(chan struct{})
+	go func() {
+		defer close(deliveriesDone)
+		deliveries.Run(deliveriesCtx)
+	}()
+	defer func() { stopDeliveries(); <-deliveriesDone }()
 
 	api := httpapi.New(httpapi.Config{
 		API:        svc,
@@ -177,6 +193,10 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	// The messaging-session websocket, on both listeners: the JS SDK needs
 	// wss (TLS), other clients may use plain ws.
 	mux.Handle("GET /connect", hub)
+	// Belfry extensions: what push notifications and streaming records
+	// were (or would have been) sent.
+	mux.Handle("GET /_belfry/push-notifications", delivery.InspectHandler(st, keys, store.DeliveryPush))
+	mux.Handle("GET /_belfry/stream-records", delivery.InspectHandler(st, keys, store.DeliveryStream))
 	mux.Handle("/", api)
 
 	var servers []*http.Server
