@@ -19,7 +19,7 @@ import * as M from '@aws-sdk/client-chime-sdk-messaging';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { assertAwsError, identityClient, messagingClient, rejection, send, success } from '../lib/aws.mjs';
 import {
-  ACCOUNT_ID, randomCredentials, REGION, REQUEST_TIMEOUT_MS, restartBelfry, SETUP_TIMEOUT_MS, startBelfry, withServerOutput,
+  ACCOUNT_ID, buildBelfry, randomCredentials, REGION, REQUEST_TIMEOUT_MS, restartBelfry, run, SETUP_TIMEOUT_MS, startBelfry, withServerOutput,
 } from '../lib/server.mjs';
 
 const TEST = { timeout: 12 * REQUEST_TIMEOUT_MS };
@@ -288,6 +288,30 @@ describe('push notifications and streaming export (JS SDK v3; fake Pinpoint, Kin
     const wrong = await inspect(hookServer, '/_belfry/stream-records', {}, { accessKeyId: hookServer.credentials.accessKeyId, secretAccessKey: 'x'.repeat(40) });
     assert.equal(wrong.status, 403);
     assert.equal(wrong.body.Code, 'InvalidSignatureException');
+
+    // A key scoped to a user (belfry credentials create) may neither inspect nor configure streaming.
+    const { id } = clients(hookServer);
+    const { AppInstanceArn: app } = await id(new I.CreateAppInstanceCommand({ Name: `scoped-${crypto.randomUUID().slice(0, 8)}`, ClientRequestToken: crypto.randomUUID() }));
+    const { AppInstanceUserArn: alice } = await id(new I.CreateAppInstanceUserCommand({ AppInstanceArn: app, AppInstanceUserId: 'alice', Name: 'alice', ClientRequestToken: crypto.randomUUID() }));
+    const bin = await buildBelfry();
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BELFRY_') && !k.startsWith('AWS_')));
+    const res = await run(bin, ['credentials', 'create', '--user', alice, '--data-dir', hookServer.dataDir, '--region', REGION, '--account-id', ACCOUNT_ID],
+      { env, timeoutMs: REQUEST_TIMEOUT_MS });
+    assert.equal(res.code, 0, `belfry credentials create: ${res.stdout}${res.stderr}`);
+    const key = JSON.parse(res.stdout);
+    const scoped = { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+    const denied = await inspect(hookServer, '/_belfry/push-notifications', {}, scoped);
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.Code, 'ForbiddenException');
+    const scopedMessaging = messagingClient(hookServer, { credentials: scoped });
+    for (const cmd of [
+      new M.PutMessagingStreamingConfigurationsCommand({ AppInstanceArn: app, StreamingConfigurations: [{ DataType: 'Channel', ResourceArn: STREAM_ARN }] }),
+      new M.GetMessagingStreamingConfigurationsCommand({ AppInstanceArn: app }),
+      new M.DeleteMessagingStreamingConfigurationsCommand({ AppInstanceArn: app }),
+    ]) {
+      const err = await rejection(send(scopedMessaging, cmd), cmd.constructor.name);
+      assertAwsError(err, { name: 'ForbiddenException', status: 403 }, `${cmd.constructor.name} with a scoped key`);
+    }
   }));
 
   test('pushes go through Pinpoint SendMessages (Go SDK v2 wire format)', TEST, withServerOutput(() => awsServer, async () => {
