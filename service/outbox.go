@@ -192,73 +192,52 @@ func (s *Service) queuePushes(ctx context.Context, tx store.Tx, ch chime.ARN, ev
 	for k, v := range p.MessageAttributes {
 		attrs[k] = v.StringValues
 	}
-	var members []store.ChannelMembership
+	// Only the sender and the target hear of a targeted message.
+	var only []string
 	if m.Target != nil {
+		only = []string{}
 		for _, a := range []store.Actor{m.Sender, *m.Target} {
-			mem, err := tx.GetChannelMembership(ctx, ch.AppInstanceID, ch.ID, a)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
+			if a.Kind == store.MemberUser {
+				only = append(only, a.ID)
 			}
-			if err != nil {
-				return err
-			}
-			members = append(members, mem)
-		}
-	} else {
-		page := store.Page{Limit: 500}
-		for {
-			ms, err := tx.ListChannelMemberships(ctx, ch.AppInstanceID, ch.ID, "", page)
-			if err != nil {
-				return err
-			}
-			members = append(members, ms...)
-			if len(ms) < page.Limit {
-				break
-			}
-			page.After = ms[len(ms)-1].Seq
 		}
 	}
+	targets, err := tx.ListChannelPushTargets(ctx, ch.AppInstanceID, ch.ID, only)
+	if err != nil {
+		return err
+	}
 	now := s.now()
-	for _, mem := range members {
-		if mem.Member.Kind != store.MemberUser || !wantsPush(mem.Preferences, attrs) {
+	wants := map[string]bool{} // by user, each preference decided once
+	for _, pt := range targets {
+		e := pt.Endpoint
+		want, ok := wants[e.UserID]
+		if !ok {
+			want = wantsPush(pt.Preferences, attrs)
+			wants[e.UserID] = want
+		}
+		if !want || e.AllowMessages == string(chime.AllowMessagesNone) {
 			continue
 		}
-		page := store.Page{Limit: 100}
-		for {
-			eps, err := tx.ListAppInstanceUserEndpoints(ctx, ch.AppInstanceID, mem.Member.ID, page)
-			if err != nil {
-				return err
+		doc := PushDocument{
+			AppInstanceUserArn: s.userArn(ch.AppInstanceID, e.UserID), EndpointId: e.EndpointID,
+			Type: e.Type, ResourceArn: e.ResourceArn, Title: deref(push.Title), Body: deref(push.Body),
+			PushNotificationType: string(push.Type), ChannelArn: ev.ChannelArn, MessageId: m.MessageID,
+			MessageAttributes: p.MessageAttributes,
+			Data:              map[string]string{"chime.message_id": m.MessageID, "chime.channel_arn": ev.ChannelArn},
+		}
+		if push.Type == chime.PushNotificationTypeVoip {
+			if e.VoipDeviceToken == "" {
+				continue // nowhere to ring
 			}
-			for _, e := range eps {
-				if e.AllowMessages == string(chime.AllowMessagesNone) {
-					continue
-				}
-				doc := PushDocument{
-					AppInstanceUserArn: s.userArn(ch.AppInstanceID, mem.Member.ID), EndpointId: e.EndpointID,
-					Type: e.Type, ResourceArn: e.ResourceArn, Title: deref(push.Title), Body: deref(push.Body),
-					PushNotificationType: string(push.Type), ChannelArn: ev.ChannelArn, MessageId: m.MessageID,
-					MessageAttributes: p.MessageAttributes,
-					Data:              map[string]string{"chime.message_id": m.MessageID, "chime.channel_arn": ev.ChannelArn},
-				}
-				if push.Type == chime.PushNotificationTypeVoip {
-					if e.VoipDeviceToken == "" {
-						continue // nowhere to ring
-					}
-					doc.VoipDeviceToken = e.VoipDeviceToken
-				} else {
-					doc.DeviceToken = e.DeviceToken
-				}
-				if _, err := tx.CreateDelivery(ctx, store.Delivery{
-					Kind: store.DeliveryPush, AppInstanceID: ch.AppInstanceID, ChannelArn: ev.ChannelArn,
-					Body: string(payload(doc)), State: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
-				}); err != nil {
-					return err
-				}
-			}
-			if len(eps) < page.Limit {
-				break
-			}
-			page.After = eps[len(eps)-1].Seq
+			doc.VoipDeviceToken = e.VoipDeviceToken
+		} else {
+			doc.DeviceToken = e.DeviceToken
+		}
+		if _, err := tx.CreateDelivery(ctx, store.Delivery{
+			Kind: store.DeliveryPush, AppInstanceID: ch.AppInstanceID, ChannelArn: ev.ChannelArn,
+			Body: string(payload(doc)), State: store.DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -133,6 +133,19 @@ func TestPushDecisions(t *testing.T) {
 	if n := len(c.pushes(t)); n != before {
 		t.Errorf("a message without PushNotification queued %d pushes", n-before)
 	}
+	// A targeted message pushes to the sender and the target only.
+	c.prefs(t, c.alice, chime.AllowNotificationsAll, "")
+	before = len(c.pushes(t))
+	must(c.s.SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{
+		ChannelArn: &c.ch, ChimeBearer: &c.alice, Content: p("secret"), Type: chime.ChannelMessageTypeStandard,
+		Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p("secret"),
+		MessageAttributes: map[string]chime.MessageAttributeValue{"prio": {StringValues: []string{"urgent"}}, "topic": {StringValues: []string{"eng"}}},
+		Target:            []chime.Target{{MemberArn: &c.carol}},
+		PushNotification:  &chime.PushNotificationConfiguration{Title: p("t"), Body: p("secret"), Type: chime.PushNotificationTypeDefault},
+	}))
+	if g := got(c.pushes(t), before); !slices.Equal(g, []string{"secret alice", "secret carol"}) {
+		t.Errorf("targeted: %v", g)
+	}
 	for _, d := range c.pushes(t) {
 		if d.Data["chime.message_id"] != d.MessageId || d.Data["chime.channel_arn"] != c.ch || d.ChannelArn != c.ch {
 			t.Errorf("push data %+v", d)

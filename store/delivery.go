@@ -34,6 +34,23 @@ type StreamingConfigurationWriter interface {
 	DeleteStreamingConfigurations(ctx context.Context, appInstanceID string) (int, error)
 }
 
+// PushTarget is an endpoint of a user who is a member of a channel, with
+// the member's preferences: what deciding a push needs, read at once.
+type PushTarget struct {
+	// Preferences is the membership's (ChannelMembership.Preferences).
+	Preferences string
+	Endpoint    AppInstanceUserEndpoint
+}
+
+// PushTargetReader reads push targets.
+type PushTargetReader interface {
+	// ListChannelPushTargets returns the endpoints with AllowMessages ALL
+	// of the channel's members (users; of any membership type), in
+	// membership then endpoint creation order. members, when not nil,
+	// restricts them to those users.
+	ListChannelPushTargets(ctx context.Context, appInstanceID, channelID string, members []string) ([]PushTarget, error)
+}
+
 // Delivery is one push notification to one device, or one streaming
 // record, queued in the transaction of the change that caused it and
 // handed to its sink by a background worker. Delivered deliveries are

@@ -103,6 +103,7 @@ type ReadTx interface {
 	FlowJobReader
 	StreamingConfigurationReader
 	DeliveryReader
+	PushTargetReader
 }
 
 // Tx is a read-write transaction: everything a ReadTx can do, plus every

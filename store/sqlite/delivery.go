@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/belfryhq/belfry/store"
@@ -136,4 +137,37 @@ func (t writeTx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 // PruneDeliveries implements store.DeliveryWriter.
 func (t writeTx) PruneDeliveries(ctx context.Context, kind store.DeliveryKind, keep int) (int, error) {
 	return t.execCount(ctx, "prune deliveries", pruneDeliveriesQuery, string(kind), string(kind), keep-1)
+}
+
+// listPushTargetsQuery joins a channel's user memberships with their
+// endpoints: one statement instead of one per member inside the sender's
+// transaction.
+const listPushTargetsQuery = `SELECT m.preferences, e.seq, e.app_instance_id, e.user_id, e.endpoint_id, e.name, e.type, e.resource_arn,
+		e.device_token, e.voip_device_token, e.allow_messages, e.created_at, e.updated_at
+	FROM channel_memberships AS m
+	JOIN app_instance_user_endpoints AS e ON e.app_instance_id = m.app_instance_id AND e.user_id = m.user_id
+	WHERE m.app_instance_id = ? AND m.channel_id = ? AND m.user_id IS NOT NULL AND e.allow_messages = 'ALL'
+	ORDER BY m.seq, e.seq`
+
+// ListChannelPushTargets implements store.PushTargetReader.
+func (t readTx) ListChannelPushTargets(ctx context.Context, appInstanceID, channelID string, members []string) ([]store.PushTarget, error) {
+	q, args := listPushTargetsQuery, []any{appInstanceID, channelID}
+	if members != nil {
+		if len(members) == 0 {
+			return []store.PushTarget{}, nil
+		}
+		q = strings.Replace(q, "AND e.allow_messages", "AND m.user_id IN (?"+strings.Repeat(", ?", len(members)-1)+") AND e.allow_messages", 1)
+		for _, m := range members {
+			args = append(args, m)
+		}
+	}
+	return list(ctx, t, "push targets", func(r scanner) (store.PushTarget, error) {
+		var pt store.PushTarget
+		var created, updated int64
+		e := &pt.Endpoint
+		err := r.Scan(&pt.Preferences, &e.Seq, &e.AppInstanceID, &e.UserID, &e.EndpointID, &e.Name, &e.Type, &e.ResourceArn,
+			&e.DeviceToken, &e.VoipDeviceToken, &e.AllowMessages, &created, &updated)
+		e.CreatedAt, e.UpdatedAt = fromMS(created), fromMS(updated)
+		return pt, err
+	}, q, args...)
 }
