@@ -241,8 +241,19 @@ func (w *Worker) reclaim(ctx context.Context) error {
 // attempts them meanwhile. Deliveries of a kind without a sink are
 // settled UNSENT on the spot.
 func (w *Worker) claim(ctx context.Context, limit int) ([]store.Delivery, error) {
+	// Look before taking the write lock: most wake-ups and ticks find
+	// nothing due, and sends should not queue behind an empty claim.
+	var due bool
+	err := w.cfg.Store.View(ctx, func(tx store.ReadTx) error {
+		ds, err := tx.ListDueDeliveries(ctx, w.cfg.Now().UTC(), 1)
+		due = len(ds) > 0
+		return err
+	})
+	if err != nil || !due {
+		return nil, err
+	}
 	var out []store.Delivery
-	err := w.cfg.Store.Update(ctx, func(tx store.Tx) error {
+	err = w.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		out = out[:0]
 		now := w.cfg.Now().UTC()
 		ds, err := tx.ListDueDeliveries(ctx, now, limit)

@@ -64,10 +64,13 @@ type PushDocument struct {
 
 // outbox queues the deliveries that evs, committed by tx, cause.
 func (s *Service) outbox(ctx context.Context, tx store.Tx, evs []events.Event) error {
-	if s.cfg.DeliveriesQueued != nil {
-		// A spurious wake-up costs the worker one empty look at the queue.
-		tx.AfterCommit(s.cfg.DeliveriesQueued)
-	}
+	counter := &queuedCounter{Tx: tx}
+	defer func() {
+		if counter.n > 0 && s.cfg.DeliveriesQueued != nil {
+			tx.AfterCommit(s.cfg.DeliveriesQueued)
+		}
+	}()
+	tx = counter
 	configs := map[string][]store.StreamingConfiguration{} // by app instance, read once per transaction
 	for _, ev := range evs {
 		a, err := chime.ParseARN(ev.ChannelArn)
@@ -94,6 +97,18 @@ func (s *Service) outbox(ctx context.Context, tx store.Tx, evs []events.Event) e
 		}
 	}
 	return nil
+}
+
+// queuedCounter counts the deliveries a transaction queues, so that only
+// those that queued some wake the worker.
+type queuedCounter struct {
+	store.Tx
+	n int
+}
+
+func (c *queuedCounter) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error) {
+	c.n++
+	return c.Tx.CreateDelivery(ctx, d)
 }
 
 // taggedRecord is a record with the data type it belongs to.
