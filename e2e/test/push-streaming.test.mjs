@@ -27,6 +27,7 @@ const WAIT_MS = 20_000;
 const PINPOINT_APP = 'e2eapp0123456789abcdef';
 const PINPOINT_ARN = `arn:aws:mobiletargeting:${REGION}:${ACCOUNT_ID}:apps/${PINPOINT_APP}`;
 const STREAM_ARN = `arn:aws:kinesis:${REGION}:${ACCOUNT_ID}:stream/chime-messaging-e2e`;
+const FLOW_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:e2e-push-moderator`;
 
 /** Poll `fn` until it returns a truthy value; fail with `what` after `ms`. */
 async function until(what, fn, ms = WAIT_MS) {
@@ -62,7 +63,7 @@ async function inspect(server, path, query = {}, credentials = server.credential
 
 /** The fake sinks: Pinpoint, Kinesis and the two webhooks, on one port; `down` makes all answer 503. */
 function startSinks(webhookSecret) {
-  const sinks = { pinpoint: [], kinesis: [], pushHooks: [], streamHooks: [], badSignatures: 0, down: false, attemptsWhileDown: 0 };
+  const sinks = { pinpoint: [], kinesis: [], pushHooks: [], streamHooks: [], flowEvents: [], badSignatures: 0, down: false, attemptsWhileDown: 0 };
   const srv = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -97,7 +98,7 @@ function startSinks(webhookSecret) {
         res.end(JSON.stringify({ ApplicationId: m[1], RequestId: crypto.randomUUID(), Result: result }));
         return;
       }
-      if (req.method === 'POST' && (req.url === '/push' || req.url === '/stream')) {
+      if (req.method === 'POST' && (req.url === '/push' || req.url === '/stream' || req.url === '/flow')) {
         const ts = req.headers['x-belfry-timestamp'];
         const want = crypto.createHmac('sha256', webhookSecret).update(`${ts}.`).update(raw).digest('hex');
         if (req.headers['x-belfry-signature'] !== `v1=${want}`) {
@@ -106,7 +107,8 @@ function startSinks(webhookSecret) {
           return;
         }
         const doc = JSON.parse(raw);
-        if (req.url === '/push') sinks.pushHooks.push({ channelHeader: req.headers['x-belfry-channel-arn'], doc });
+        if (req.url === '/flow') sinks.flowEvents.push(doc);
+        else if (req.url === '/push') sinks.pushHooks.push({ channelHeader: req.headers['x-belfry-channel-arn'], doc });
         else sinks.streamHooks.push({ streamHeader: req.headers['x-belfry-stream-arn'], record: doc });
         res.writeHead(204).end();
         return;
@@ -141,7 +143,8 @@ describe('push notifications and streaming export (JS SDK v3; fake Pinpoint, Kin
   before(async () => {
     sinks = await startSinks(webhookSecret);
     hookServer = await startBelfry({
-      extraArgs: ['--push-webhook', `${sinks.url}/push`, '--stream-webhook', `${sinks.url}/stream`, '--delivery-webhook-secret', webhookSecret],
+      extraArgs: ['--push-webhook', `${sinks.url}/push`, '--stream-webhook', `${sinks.url}/stream`, '--delivery-webhook-secret', webhookSecret,
+        '--flow-webhooks', `${FLOW_ARN}=${sinks.url}/flow`, '--flow-webhook-secret', webhookSecret],
     });
     awsServer = await startBelfry({
       extraArgs: ['--pinpoint-endpoint', sinks.url, '--kinesis-endpoint', sinks.url, '--delivery-retry-max', '500ms'],
@@ -340,6 +343,46 @@ describe('push notifications and streaming export (JS SDK v3; fake Pinpoint, Kin
       seen.push(key(e));
     }
     assert.deepEqual(seen.sort(), sortKeys(expected));
+  }));
+
+  test('a message held by a channel flow is pushed when SENT, never when DENIED', TEST, withServerOutput(() => hookServer, async () => {
+    const { ok } = clients(hookServer);
+    const w = await pushWorld(hookServer);
+    const { ChannelFlowArn } = await ok(new M.CreateChannelFlowCommand({
+      AppInstanceArn: w.app, Name: 'push-moderator', ClientRequestToken: crypto.randomUUID(),
+      Processors: [{ Name: 'p', ExecutionOrder: 1, FallbackAction: 'ABORT', Configuration: { Lambda: { ResourceArn: FLOW_ARN, InvocationType: 'ASYNC' } } }],
+    }));
+    await ok(new M.AssociateChannelFlowCommand({ ChannelArn: w.ChannelArn, ChannelFlowArn, ChimeBearer: w.alice }));
+    const sendHeld = async (Content) => {
+      const res = await ok(new M.SendChannelMessageCommand({
+        ChannelArn: w.ChannelArn, Content, Type: 'STANDARD', Persistence: 'PERSISTENT', ChimeBearer: w.alice, ClientRequestToken: crypto.randomUUID(),
+        MessageAttributes: { priority: { StringValues: ['high'] }, topic: { StringValues: ['sales'] } }, PushNotification: { Title: 'held', Body: Content, Type: 'DEFAULT' },
+      }));
+      assert.equal(res.Status.Value, 'PENDING');
+      return res.MessageId;
+    };
+    const allowed = await sendHeld('allow me');
+    const denied = await sendHeld('deny me');
+    const pushesOf = async (id) => (await inspect(hookServer, '/_belfry/push-notifications', { ChannelArn: w.ChannelArn })).body.PushNotifications.filter((p) => p.MessageId === id);
+    assert.deepEqual(await pushesOf(allowed), [], 'no push while PENDING');
+
+    const events = await until('the processor to receive both messages', () => {
+      const mine = sinks.flowEvents.filter((e) => e.ChannelMessage.ChannelArn === w.ChannelArn);
+      return mine.length >= 2 && mine;
+    });
+    for (const e of events) {
+      const deny = e.ChannelMessage.MessageId === denied;
+      await ok(new M.ChannelFlowCallbackCommand({
+        ChannelArn: w.ChannelArn, CallbackId: e.CallbackId, DeleteResource: deny,
+        ChannelMessage: { MessageId: e.ChannelMessage.MessageId },
+      }));
+    }
+    // m1's rules (priority high, topic sales): alice and carol.
+    const sent = await pushesOf(allowed);
+    assert.deepEqual(sent.map((p) => p.DeviceToken).sort(), [`alice-apns-${w.suffix}`, `carol-sandbox-${w.suffix}`]);
+    assert.deepEqual(await pushesOf(denied), [], 'no push for a DENIED message');
+    await until('the webhook to receive the SENT message\'s pushes', () => sinks.pushHooks.filter((h) => h.doc.MessageId === allowed).length === 2);
+    assert.equal(sinks.pushHooks.filter((h) => h.doc.MessageId === denied).length, 0);
   }));
 
   test('streaming: Put/Get/Delete validation and authorization', TEST, withServerOutput(() => awsServer, async () => {
