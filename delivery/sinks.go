@@ -102,11 +102,30 @@ func loadAWS(ctx context.Context, c AWSConfig) (aws.Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("delivery: loading AWS configuration: %w", err)
 	}
+	if c.Endpoint != "" {
+		cfg.Credentials = aws.NewCredentialsCache(fallbackCredentials{chain: cfg.Credentials})
+	}
 	cfg.HTTPClient = &http.Client{Timeout: DefaultTimeout}
 	// One attempt per Deliver: the Worker owns retries and backoff.
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	cfg.AppID = "belfry"
 	return cfg, nil
+}
+
+// fallbackCredentials are the default chain's, or, when it has none,
+// placeholder keys: a self-hosted Pinpoint or Kinesis stand-in often checks
+// no signature, and its operator should not have to invent AWS keys. Only
+// used with an explicit endpoint; the real AWS endpoints get the chain's
+// error.
+type fallbackCredentials struct{ chain aws.CredentialsProvider }
+
+func (f fallbackCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	if f.chain != nil {
+		if c, err := f.chain.Retrieve(ctx); err == nil {
+			return c, nil
+		}
+	}
+	return aws.Credentials{AccessKeyID: "belfry", SecretAccessKey: "belfry", Source: "belfry placeholder (no AWS credentials configured)"}, nil
 }
 
 // arnField returns the n-th colon-separated field of an ARN ("" if none).

@@ -103,3 +103,34 @@ func TestAWSSinkOutcomes(t *testing.T) {
 		})
 	}
 }
+
+// With an explicit endpoint and no credentials anywhere, requests still go
+// out, signed with placeholder keys.
+func TestNoCredentialsUsesPlaceholders(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "")
+	var auth string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = io.WriteString(w, `{"FailedRecordCount":0,"Records":[{"SequenceNumber":"1","ShardId":"s"}]}`)
+	}))
+	defer srv.Close()
+	s, err := NewKinesis(t.Context(), AWSConfig{Endpoint: srv.URL, Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deliver(t.Context(), store.Delivery{Target: "arn:aws:kinesis:us-east-1:111122223333:stream/chime-messaging-x", PartitionKey: "c", Body: "{}"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(auth, "Credential=belfry/") {
+		t.Errorf("Authorization = %q", auth)
+	}
+}
