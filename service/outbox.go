@@ -54,10 +54,13 @@ type PushDocument struct {
 	Title           string `json:"Title,omitempty"`
 	Body            string `json:"Body,omitempty"`
 	// PushNotificationType is the push's Type: DEFAULT or VOIP.
-	PushNotificationType string                           `json:"PushNotificationType"`
-	ChannelArn           string                           `json:"ChannelArn"`
-	MessageId            string                           `json:"MessageId"`
-	MessageAttributes    map[string]events.AttributeValue `json:"MessageAttributes,omitempty"`
+	PushNotificationType string `json:"PushNotificationType"`
+	// PushNotification repeats Title, Body and the push Type in the
+	// API's own PushNotificationConfiguration shape.
+	PushNotification  *chime.PushNotificationConfiguration `json:"PushNotification"`
+	ChannelArn        string                               `json:"ChannelArn"`
+	MessageId         string                               `json:"MessageId"`
+	MessageAttributes map[string]events.AttributeValue     `json:"MessageAttributes,omitempty"`
 	// Data is the payload data AWS documents for Chime pushes.
 	Data map[string]string `json:"Data"`
 }
@@ -236,7 +239,7 @@ func (s *Service) queuePushes(ctx context.Context, tx store.Tx, ch chime.ARN, ev
 		doc := PushDocument{
 			AppInstanceUserArn: s.userArn(ch.AppInstanceID, e.UserID), EndpointId: e.EndpointID,
 			Type: e.Type, ResourceArn: e.ResourceArn, Title: deref(push.Title), Body: deref(push.Body),
-			PushNotificationType: string(push.Type), ChannelArn: ev.ChannelArn, MessageId: m.MessageID,
+			PushNotificationType: string(push.Type), PushNotification: &push, ChannelArn: ev.ChannelArn, MessageId: m.MessageID,
 			MessageAttributes: p.MessageAttributes,
 			Data:              map[string]string{"chime.message_id": m.MessageID, "chime.channel_arn": ev.ChannelArn},
 		}

@@ -259,6 +259,7 @@ describe('push notifications and streaming export (JS SDK v3; fake Pinpoint, Kin
       assert.ok(p.EndpointId);
       assert.equal(e.voip ? p.VoipDeviceToken : p.DeviceToken, e.token);
       assert.deepEqual(p.Data, { 'chime.message_id': p.MessageId, 'chime.channel_arn': w.ChannelArn });
+      assert.deepEqual(p.PushNotification, { Title: e.Title, Body: e.Body, Type: e.PushNotificationType });
       assert.ok(p.MessageAttributes.priority.StringValues.length === 1);
     }
 
