@@ -41,6 +41,8 @@ type config struct {
 	StreamWebhook         string
 	DeliveryWebhookSecret string
 	DeliveryRetryMax      time.Duration
+	PushWebhookSecret     string
+	StreamWebhookSecret   string
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -73,6 +75,8 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.KinesisEndpoint, "kinesis-endpoint", "", `base URL of the Amazon Kinesis API that streaming records are put to (PutRecords; any compatible endpoint), or "aws" for the standard AWS endpoint of each stream's region; default: records are recorded (GET /_belfry/stream-records) but not sent. Credentials come from the AWS SDK's default chain`)
 	fs.StringVar(&c.StreamWebhook, "stream-webhook", "", "URL that receives each streaming record (one signed POST per record) instead of Kinesis; signed with --delivery-webhook-secret")
 	fs.StringVar(&c.DeliveryWebhookSecret, "delivery-webhook-secret", "", "HMAC-SHA256 key that signs --push-webhook and --stream-webhook requests (X-Belfry-Signature, as flow webhooks); default: --flow-webhook-secret")
+	fs.StringVar(&c.PushWebhookSecret, "push-webhook-secret", "", "HMAC-SHA256 key that signs --push-webhook requests; default: --delivery-webhook-secret")
+	fs.StringVar(&c.StreamWebhookSecret, "stream-webhook-secret", "", "HMAC-SHA256 key that signs --stream-webhook requests; default: --delivery-webhook-secret")
 	fs.DurationVar(&c.DeliveryRetryMax, "delivery-retry-max", 30*time.Second, "longest wait between two attempts of a push notification or streaming record whose sink failed (the backoff doubles from 250ms up to this)")
 	return fs
 }
@@ -166,8 +170,17 @@ func (c *config) validateServe() error {
 	if c.DeliveryWebhookSecret == "" {
 		c.DeliveryWebhookSecret = c.FlowWebhookSecret
 	}
-	if (c.PushWebhook != "" || c.StreamWebhook != "") && c.DeliveryWebhookSecret == "" {
-		return usageError{fmt.Errorf("--push-webhook and --stream-webhook need --delivery-webhook-secret (or --flow-webhook-secret), so receivers can verify the requests")}
+	if c.PushWebhookSecret == "" {
+		c.PushWebhookSecret = c.DeliveryWebhookSecret
+	}
+	if c.StreamWebhookSecret == "" {
+		c.StreamWebhookSecret = c.DeliveryWebhookSecret
+	}
+	if c.PushWebhook != "" && c.PushWebhookSecret == "" {
+		return usageError{fmt.Errorf("--push-webhook needs --push-webhook-secret, --delivery-webhook-secret or --flow-webhook-secret, so receivers can verify the requests")}
+	}
+	if c.StreamWebhook != "" && c.StreamWebhookSecret == "" {
+		return usageError{fmt.Errorf("--stream-webhook needs --stream-webhook-secret, --delivery-webhook-secret or --flow-webhook-secret, so receivers can verify the requests")}
 	}
 	if c.DeliveryRetryMax < 250*time.Millisecond {
 		return usageError{fmt.Errorf("--delivery-retry-max must be at least 250ms, got %s", c.DeliveryRetryMax)}

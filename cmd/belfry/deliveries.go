@@ -18,7 +18,7 @@ func newDeliveryWorker(ctx context.Context, cfg config, st store.Store, log *slo
 	var err error
 	switch {
 	case cfg.PushWebhook != "":
-		if push, err = delivery.NewPushWebhook(cfg.PushWebhook, []byte(cfg.DeliveryWebhookSecret)); err != nil {
+		if push, err = delivery.NewPushWebhook(cfg.PushWebhook, []byte(cfg.PushWebhookSecret)); err != nil {
 			return nil, usageError{fmt.Errorf("--push-webhook: %w", err)}
 		}
 	case cfg.PinpointEndpoint != "":
@@ -28,7 +28,7 @@ func newDeliveryWorker(ctx context.Context, cfg config, st store.Store, log *slo
 	}
 	switch {
 	case cfg.StreamWebhook != "":
-		if stream, err = delivery.NewStreamWebhook(cfg.StreamWebhook, []byte(cfg.DeliveryWebhookSecret)); err != nil {
+		if stream, err = delivery.NewStreamWebhook(cfg.StreamWebhook, []byte(cfg.StreamWebhookSecret)); err != nil {
 			return nil, usageError{fmt.Errorf("--stream-webhook: %w", err)}
 		}
 	case cfg.KinesisEndpoint != "":
