@@ -220,7 +220,7 @@ func (s *Service) queuePushes(ctx context.Context, tx store.Tx, ch chime.ARN, ev
 			}
 		}
 	}
-	targets, err := tx.ListChannelPushTargets(ctx, ch.AppInstanceID, ch.ID, only)
+	targets, err := tx.ListChannelPushTargets(ctx, ch.AppInstanceID, ch.ID, m.SubChannelID, only)
 	if err != nil {
 		return err
 	}

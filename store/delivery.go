@@ -46,9 +46,10 @@ type PushTarget struct {
 type PushTargetReader interface {
 	// ListChannelPushTargets returns the endpoints with AllowMessages ALL
 	// of the channel's members (users; of any membership type), in
-	// membership then endpoint creation order. members, when not nil,
-	// restricts them to those users.
-	ListChannelPushTargets(ctx context.Context, appInstanceID, channelID string, members []string) ([]PushTarget, error)
+	// membership then endpoint creation order. A subChannelID other than
+	// "" restricts them to that sub-channel's members (elastic channels);
+	// members, when not nil, to those users.
+	ListChannelPushTargets(ctx context.Context, appInstanceID, channelID, subChannelID string, members []string) ([]PushTarget, error)
 }
 
 // Delivery is one push notification to one device, or one streaming

@@ -150,8 +150,12 @@ const listPushTargetsQuery = `SELECT m.preferences, e.seq, e.app_instance_id, e.
 	ORDER BY m.seq, e.seq`
 
 // ListChannelPushTargets implements store.PushTargetReader.
-func (t readTx) ListChannelPushTargets(ctx context.Context, appInstanceID, channelID string, members []string) ([]store.PushTarget, error) {
+func (t readTx) ListChannelPushTargets(ctx context.Context, appInstanceID, channelID, subChannelID string, members []string) ([]store.PushTarget, error) {
 	q, args := listPushTargetsQuery, []any{appInstanceID, channelID}
+	if subChannelID != "" {
+		q = strings.Replace(q, "AND e.allow_messages", "AND m.sub_channel_id = ? AND e.allow_messages", 1)
+		args = append(args, subChannelID)
+	}
 	if members != nil {
 		if len(members) == 0 {
 			return []store.PushTarget{}, nil

@@ -222,3 +222,54 @@ func testBeforeCommit(t *testing.T, s store.Store) {
 		return err
 	})
 }
+
+func testPushTargets(t *testing.T, s store.Store) {
+	f := createChat(t, s, "a1")
+	ep := func(user, id, allow string) store.AppInstanceUserEndpoint {
+		return store.AppInstanceUserEndpoint{AppInstanceID: "a1", UserID: user, EndpointID: id, Type: "APNS", ResourceArn: "arn:r",
+			DeviceToken: "tok-" + id, AllowMessages: allow, CreatedAt: epoch, UpdatedAt: epoch}
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, e := range []store.AppInstanceUserEndpoint{ep(f.alice.ID, "a-1", "ALL"), ep(f.alice.ID, "a-2", "NONE"), ep("bob", "b-1", "ALL"), ep("carol", "c-1", "ALL")} {
+			if _, err := tx.CreateAppInstanceUserEndpoint(ctx(t), e); err != nil {
+				return err
+			}
+		}
+		for _, m := range []store.ChannelMembership{f.member("general", f.alice, "DEFAULT"), f.member("general", f.bob, "HIDDEN"), f.member("general", f.robot, "DEFAULT")} {
+			if m.Member == f.bob {
+				m.SubChannelID = "sub"
+			}
+			m.Preferences = "prefs of " + m.Member.ID
+			if _, err := tx.CreateChannelMembership(ctx(t), m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	targets := func(sub string, only []string) []string {
+		var out []string
+		view(t, s, func(tx store.ReadTx) error {
+			pts, err := tx.ListChannelPushTargets(ctx(t), "a1", "general", sub, only)
+			for _, pt := range pts {
+				out = append(out, pt.Endpoint.EndpointID+" "+pt.Preferences)
+			}
+			return err
+		})
+		return out
+	}
+	// carol is no member, a-2 allows no messages, the bot has no endpoints.
+	// The fixture's own endpoint of alice comes first (creation order).
+	aliceFirst := f.endpoint.EndpointID + " prefs of " + f.alice.ID
+	if got := targets("", nil); !slices.Equal(got, []string{aliceFirst, "a-1 prefs of " + f.alice.ID, "b-1 prefs of bob"}) {
+		t.Errorf("all: %v", got)
+	}
+	if got := targets("sub", nil); !slices.Equal(got, []string{"b-1 prefs of bob"}) {
+		t.Errorf("sub-channel: %v", got)
+	}
+	if got := targets("", []string{"bob", "carol"}); !slices.Equal(got, []string{"b-1 prefs of bob"}) {
+		t.Errorf("only bob and carol: %v", got)
+	}
+	if got := targets("", []string{}); len(got) != 0 {
+		t.Errorf("only nobody: %v", got)
+	}
+}

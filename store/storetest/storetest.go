@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 		{"StreamingConfiguration/PutListDelete", testStreamingConfigurations},
 		{"Delivery/Queue", testDeliveryQueue},
+		{"Delivery/PushTargets", testPushTargets},
 		{"Tx/BeforeCommit", testBeforeCommit},
 
 		{"Tx/ReadsOwnWrites", testTxReadsOwnWrites},
