@@ -292,10 +292,16 @@ func NewKinesis(ctx context.Context, c AWSConfig) (Sink, error) {
 func (k *kinesisSink) Target(d store.Delivery) string { return "kinesis " + d.Target }
 
 func (k *kinesisSink) Deliver(ctx context.Context, d store.Delivery) error {
-	out, err := k.client.PutRecords(ctx, &kinesis.PutRecordsInput{
+	// Both the ARN and the name: Kinesis accepts either or both, and some
+	// Kinesis-compatible services know only the name.
+	in := &kinesis.PutRecordsInput{
 		StreamARN: aws.String(d.Target),
 		Records:   []ktypes.PutRecordsRequestEntry{{Data: []byte(d.Body), PartitionKey: aws.String(d.PartitionKey)}},
-	}, func(o *kinesis.Options) {
+	}
+	if name, ok := strings.CutPrefix(arnField(d.Target, 5), "stream/"); ok {
+		in.StreamName = aws.String(name)
+	}
+	out, err := k.client.PutRecords(ctx, in, func(o *kinesis.Options) {
 		if r := arnField(d.Target, 3); r != "" {
 			o.Region = r
 		}

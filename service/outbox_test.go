@@ -236,6 +236,31 @@ func TestStreamingConfigurationsAndRecords(t *testing.T) {
 	if want := []string{evCreateModerator, evDeleteMembership, evCreateBan}; !slices.Equal(types, want) {
 		t.Errorf("streamed %v, want %v", types, want)
 	}
+	// A batch is one CREATE_CHANNEL_MEMBERSHIP record per member added.
+	dave := createUser(t, c.s, c.app, "dave")
+	erin := createUser(t, c.s, c.app, "erin")
+	n = len(c.deliveries(t, store.DeliveryStream))
+	must(c.s.BatchCreateChannelMembership(ctx, &chime.BatchCreateChannelMembershipRequest{ChannelArn: &c.ch, MemberArns: []string{dave, erin},
+		Type: chime.ChannelMembershipTypeDefault, ChimeBearer: &c.alice}))
+	var members []string
+	for _, d := range c.deliveries(t, store.DeliveryStream)[n:] {
+		var r struct {
+			EventType string
+			Payload   struct {
+				ChannelArn string
+				Member     struct{ Arn string }
+				InvitedBy  struct{ Arn string }
+			}
+		}
+		_ = json.Unmarshal([]byte(d.Body), &r)
+		if r.EventType != evCreateMembership || r.Payload.ChannelArn != c.ch || r.Payload.InvitedBy.Arn != c.alice {
+			t.Errorf("batch record %s", d.Body)
+		}
+		members = append(members, r.Payload.Member.Arn)
+	}
+	if !slices.Equal(members, []string{dave, erin}) {
+		t.Errorf("batch records for %v", members)
+	}
 	got := must(c.s.GetMessagingStreamingConfigurations(ctx, &chime.GetMessagingStreamingConfigurationsRequest{AppInstanceArn: &c.app}))
 	if len(got.StreamingConfigurations) != 2 {
 		t.Errorf("Get: %+v", got)

@@ -82,7 +82,7 @@ function startSinks(webhookSecret) {
         assert.match(req.headers.authorization, /^AWS4-HMAC-SHA256 Credential=\S+\/kinesis\/aws4_request/);
         const body = JSON.parse(raw);
         for (const r of body.Records) {
-          sinks.kinesis.push({ streamArn: body.StreamARN, partitionKey: r.PartitionKey, record: JSON.parse(Buffer.from(r.Data, 'base64').toString('utf8')) });
+          sinks.kinesis.push({ streamArn: body.StreamARN, streamName: body.StreamName, partitionKey: r.PartitionKey, record: JSON.parse(Buffer.from(r.Data, 'base64').toString('utf8')) });
         }
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify({ FailedRecordCount: 0, Records: body.Records.map((_, i) => ({ SequenceNumber: String(sinks.kinesis.length + i), ShardId: 'shardId-000000000000' })) }));
@@ -470,6 +470,7 @@ describe('push notifications and streaming export (JS SDK v3; fake Pinpoint, Kin
       assert.deepEqual(kinesisFor(ch).map((k) => summary(k.record)), expected, 'Kinesis: per-channel order');
       for (const k of kinesisFor(ch)) {
         assert.equal(k.streamArn, STREAM_ARN);
+        assert.equal(k.streamName, 'chime-messaging-e2e');
         assert.equal(k.partitionKey, ch);
       }
       const redact = kinesisFor(ch).find((k) => k.record.EventType === 'REDACT_CHANNEL_MESSAGE').record.Payload;
