@@ -147,7 +147,11 @@ type DeliveryReader interface {
 
 // DeliveryWriter queues and settles deliveries.
 type DeliveryWriter interface {
-	// CreateDelivery queues d and returns its ID.
+	// CreateDelivery queues d and returns its ID. A pending d whose
+	// OrderKey has an older pending delivery waits for its turn: an
+	// engine may store another NextAttemptAt, which UpdateDelivery of
+	// the older one settling makes no later than its UpdatedAt (so due
+	// scans need not wade through long queues behind a failing head).
 	CreateDelivery(ctx context.Context, d Delivery) (int64, error)
 
 	// UpdateDelivery sets State, Attempts, NextAttemptAt, LastError and

@@ -106,14 +106,31 @@ func (t readTx) GetDeliveryStats(ctx context.Context, kind store.DeliveryKind) (
 	return st, nil
 }
 
+// waitingForTurn is the next_attempt_at of a delivery queued behind an
+// older pending one of its order key: far beyond any due time, so that the
+// due scan, which walks next_attempt_at up to now, never visits it however
+// long the queue behind a failing head grows. The head's settling gives it
+// a real time (promoteNext).
+const waitingForTurn = int64(1) << 53
+
 // CreateDelivery implements store.DeliveryWriter.
 func (t writeTx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error) {
+	next := ms(d.NextAttemptAt)
+	if d.OrderKey != "" && d.State == store.DeliveryPending {
+		var waiting bool
+		if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'PENDING' AND order_key = ?)`, d.OrderKey).Scan(&waiting); err != nil {
+			return 0, fmt.Errorf("sqlite: create delivery: %w", err)
+		}
+		if waiting {
+			next = waitingForTurn
+		}
+	}
 	var id int64
 	err := t.queryRow(ctx, `INSERT INTO deliveries
 		(kind, app_instance_id, channel_arn, order_key, target, partition_key, body, state, attempts, next_attempt_at, last_error, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		string(d.Kind), d.AppInstanceID, d.ChannelArn, d.OrderKey, d.Target, d.PartitionKey, d.Body, string(d.State), d.Attempts,
-		ms(d.NextAttemptAt), d.LastError, ms(d.CreatedAt), ms(d.UpdatedAt)).Scan(&id)
+		next, d.LastError, ms(d.CreatedAt), ms(d.UpdatedAt)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: create delivery: %w", translate(err))
 	}
@@ -130,6 +147,21 @@ func (t writeTx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("sqlite: update delivery %d: %w", d.ID, store.ErrNotFound)
+	}
+	if d.State != store.DeliveryPending {
+		return t.promoteNext(ctx, d)
+	}
+	return nil
+}
+
+// promoteNext makes the oldest delivery waiting behind settled d, of its
+// order key, due when d settled.
+func (t writeTx) promoteNext(ctx context.Context, d store.Delivery) error {
+	_, err := t.exec(ctx, `UPDATE deliveries SET next_attempt_at = ? WHERE id = (
+		SELECT id FROM deliveries WHERE state = 'PENDING' AND order_key = (SELECT order_key FROM deliveries WHERE id = ?) AND order_key <> ''
+		ORDER BY id LIMIT 1) AND next_attempt_at = ?`, ms(d.UpdatedAt), d.ID, waitingForTurn)
+	if err != nil {
+		return fmt.Errorf("sqlite: update delivery %d: %w", d.ID, translate(err))
 	}
 	return nil
 }

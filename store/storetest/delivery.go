@@ -114,7 +114,8 @@ func testDeliveryQueue(t *testing.T, s store.Store) {
 	}
 	settle("k1-a", store.DeliveryDelivered)
 	settle("p1", store.DeliveryFailed)
-	if got := due(0); !slices.Equal(got, []string{"k1-b", "p2"}) {
+	// k1-b is due once k1-a settled (at epoch+1s), not before.
+	if got := due(time.Second); !slices.Equal(got, []string{"p2", "k1-b"}) {
 		t.Errorf("due after settling k1-a and p1: %v", got)
 	}
 	view(t, s, func(tx store.ReadTx) error {
