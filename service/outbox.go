@@ -74,7 +74,7 @@ func (s *Service) outbox(ctx context.Context, tx store.Tx, evs []events.Event) e
 		}
 	}()
 	tx = counter
-	configs := map[string][]store.StreamingConfiguration{} // by app instance, read once per transaction
+	configs := map[string][]store.StreamingConfiguration{} // by app instance, read once per call
 	for _, ev := range evs {
 		a, err := chime.ParseARN(ev.ChannelArn)
 		if err != nil {
