@@ -44,11 +44,14 @@ const maxTimestamp = 1 << 40
 
 // webhookInvoker POSTs events to one URL.
 type webhookInvoker struct {
-	url     string
-	secret  []byte
-	client  *http.Client
-	timeout time.Duration
-	now     func() time.Time
+	// subjectHeader carries Invoke's ARN argument: HeaderProcessorArn
+	// for processors.
+	subjectHeader string
+	url           string
+	secret        []byte
+	client        *http.Client
+	timeout       time.Duration
+	now           func() time.Time
 }
 
 func newWebhookInvoker(url string, secret []byte, client *http.Client, timeout time.Duration) *webhookInvoker {
@@ -58,11 +61,12 @@ func newWebhookInvoker(url string, secret []byte, client *http.Client, timeout t
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &webhookInvoker{
-		url:     url,
-		secret:  bytes.Clone(secret),
-		client:  &c,
-		timeout: timeout,
-		now:     time.Now,
+		subjectHeader: HeaderProcessorArn,
+		url:           url,
+		secret:        bytes.Clone(secret),
+		client:        &c,
+		timeout:       timeout,
+		now:           time.Now,
 	}
 }
 
@@ -76,7 +80,7 @@ func (w *webhookInvoker) Invoke(ctx context.Context, processorArn string, event 
 	ts := strconv.FormatInt(w.now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "belfry")
-	req.Header.Set(HeaderProcessorArn, processorArn)
+	req.Header.Set(w.subjectHeader, processorArn)
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderSignature, signatureScheme+"="+hex.EncodeToString(sign(w.secret, ts, event)))
 
@@ -99,6 +103,29 @@ func (w *webhookInvoker) Invoke(ctx context.Context, processorArn string, event 
 		return Permanent(err)
 	}
 	return err
+}
+
+// NewWebhook returns an Invoker that POSTs documents to url, signed with
+// secret exactly as processor webhooks are (Verify checks them), naming
+// Invoke's ARN argument in the subjectHeader header. Other Belfry
+// deliveries (push notifications, streaming records) use it. Errors
+// follow the Invoker contract: 4xx answers other than 408 and 429 are
+// permanent.
+func NewWebhook(url string, secret []byte, subjectHeader string, timeout time.Duration) (Invoker, error) {
+	if len(secret) == 0 {
+		return nil, errors.New("flows: a webhook needs a secret")
+	}
+	if _, err := validateWebhookURL(url); err != nil {
+		return nil, err
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	w := newWebhookInvoker(url, secret, defaultHTTPClient(timeout), timeout)
+	if subjectHeader != "" {
+		w.subjectHeader = subjectHeader
+	}
+	return w, nil
 }
 
 // bodySnippet returns the start of an error answer for the error message,

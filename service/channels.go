@@ -185,6 +185,7 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 		if err := tx.PutTags(ctx, ai.AppInstanceID, arn, storeTags(in.Tags)); err != nil {
 			return err
 		}
+		s.streamOnly(tx, s.channelEvent(evCreateChannel, ch))
 		s.emit(tx, evs...)
 		return s.remember(ctx, tx, store.IdempotencyRecord{Scope: sc, Token: token, Fingerprint: fp, Result: arn,
 			AppInstanceID: ai.AppInstanceID, ChannelID: id})
@@ -448,6 +449,7 @@ func (s *Service) PutChannelExpirationSettings(ctx context.Context, in *chime.Pu
 		}
 		ch.Expiration = channelExpiration(in.ExpirationSettings, ch)
 		ch.UpdatedAt = s.now()
+		s.streamOnly(tx, s.channelEvent(evUpdateExpiration, ch))
 		return tx.UpdateChannel(ctx, ch)
 	})
 	if err != nil {

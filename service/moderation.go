@@ -56,6 +56,11 @@ func (s *Service) createGrant(ctx context.Context, g grantOps, channelArn, beare
 			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, Member: m.Actor,
 			CreatedBy: c.bearer.Actor, CreatedByName: c.bearer.Name, CreatedAt: s.now(),
 		})
+		if err == nil {
+			named := out
+			named.MemberName = m.Name
+			s.streamOnly(tx, s.grantStreamEvent(g, true, named))
+		}
 		return storeErr(err, g.noun+" "+m.String())
 	})
 	return out, err
@@ -124,6 +129,10 @@ func (s *Service) deleteGrant(ctx context.Context, g grantOps, channelArn, beare
 			return err
 		}
 		err = tx.DeleteChannelGrant(ctx, g.kind, c.ch.AppInstanceID, c.ch.ChannelID, m)
+		if err == nil {
+			s.streamOnly(tx, s.grantStreamEvent(g, false, store.ChannelGrant{AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID,
+				Member: m, CreatedBy: c.bearer.Actor, CreatedByName: c.bearer.Name, CreatedAt: s.now()}))
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/belfryhq/belfry/chime"
@@ -24,8 +25,13 @@ const (
 
 // emit publishes evs once tx commits, in commit order; never if it does
 // not commit (store.Tx.AfterCommit).
+// The same events feed the outbox (outbox.go), in the transaction.
 func (s *Service) emit(tx store.Tx, evs ...events.Event) {
-	if s.cfg.Bus == nil || len(evs) == 0 {
+	if len(evs) == 0 {
+		return
+	}
+	tx.BeforeCommit(func(ctx context.Context) error { return s.outbox(ctx, tx, evs) })
+	if s.cfg.Bus == nil {
 		return
 	}
 	tx.AfterCommit(func() { s.cfg.Bus.Publish(evs...) })

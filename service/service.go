@@ -40,6 +40,10 @@ type Config struct {
 	// MaxElasticChannels is the number of elastic channels an app
 	// instance may have; 0 means the AWS default, MaxElasticChannels.
 	MaxElasticChannels int
+	// DeliveriesQueued is called after a change that queued push
+	// notifications or streaming records commits (package delivery's
+	// Worker.Wake); nil calls nothing.
+	DeliveriesQueued func()
 }
 
 // Service implements chime.API on a store.

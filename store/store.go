@@ -102,6 +102,9 @@ type ReadTx interface {
 	ChannelMessageReader
 	ChannelFlowReader
 	FlowJobReader
+	StreamingConfigurationReader
+	DeliveryReader
+	PushTargetReader
 }
 
 // Tx is a read-write transaction: everything a ReadTx can do, plus every
@@ -125,6 +128,16 @@ type Tx interface {
 	ChannelMessageWriter
 	ChannelFlowWriter
 	FlowJobWriter
+	StreamingConfigurationWriter
+	DeliveryWriter
+
+	// BeforeCommit registers f to run at the end of the transaction, after
+	// the function given to Update returned nil and before the commit,
+	// with the transaction still open: it may read and write, and its
+	// error rolls the whole transaction back. Functions run in
+	// registration order. Work that must be written with a change, once
+	// the change is complete (an outbox), registers here.
+	BeforeCommit(f func(ctx context.Context) error)
 
 	// AfterCommit registers f to run once the transaction has committed
 	// (never if it does not). Functions run in registration order, and the

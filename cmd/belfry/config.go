@@ -46,15 +46,23 @@ type config struct {
 	FlowWebhooks      string
 	FlowWebhookSecret string
 
-	Demo                bool
-	ReadHeaderTimeout   time.Duration
-	BodyReadTimeout     time.Duration
-	IdleTimeout         time.Duration
-	MaxConnsPerClient   int
-	MaxWSHandshakes     int
-	TrustedProxies      string
-	RateLimits          string
-	MaxSlowBodiesPerKey int
+	Demo                  bool
+	ReadHeaderTimeout     time.Duration
+	BodyReadTimeout       time.Duration
+	IdleTimeout           time.Duration
+	MaxConnsPerClient     int
+	MaxWSHandshakes       int
+	TrustedProxies        string
+	RateLimits            string
+	MaxSlowBodiesPerKey   int
+	PinpointEndpoint      string
+	PushWebhook           string
+	KinesisEndpoint       string
+	StreamWebhook         string
+	DeliveryWebhookSecret string
+	DeliveryRetryMax      time.Duration
+	PushWebhookSecret     string
+	StreamWebhookSecret   string
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -91,6 +99,14 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed; their own connections are not limited by --max-conns-per-client, and the client address behind them is limited to that many requests in flight")
 	fs.IntVar(&c.MaxSlowBodiesPerKey, "max-slow-bodies-per-key", defaultMaxSlowBodiesPerKey, "requests per access key whose body is still arriving 250ms after their headers; more are refused (429) at once; 0 means no limit")
 	fs.StringVar(&c.RateLimits, "rate-limits", "off", "request-rate profile: aws (AWS's published per-bearer, per-channel, per-app-instance and per-operation rates, ThrottledClientException 429 beyond them) or off")
+	fs.StringVar(&c.PinpointEndpoint, "pinpoint-endpoint", "", `base URL of the Amazon Pinpoint API that push notifications are sent through (SendMessages; any compatible endpoint), or "aws" for the standard AWS endpoint of each endpoint's Pinpoint application region; default: pushes are recorded (GET /_belfry/push-notifications) but not sent. Credentials come from the AWS SDK's default chain`)
+	fs.StringVar(&c.PushWebhook, "push-webhook", "", "URL that receives each push notification (one signed POST per device) instead of Pinpoint; signed with --delivery-webhook-secret")
+	fs.StringVar(&c.KinesisEndpoint, "kinesis-endpoint", "", `base URL of the Amazon Kinesis API that streaming records are put to (PutRecords; any compatible endpoint), or "aws" for the standard AWS endpoint of each stream's region; default: records are recorded (GET /_belfry/stream-records) but not sent. Credentials come from the AWS SDK's default chain`)
+	fs.StringVar(&c.StreamWebhook, "stream-webhook", "", "URL that receives each streaming record (one signed POST per record) instead of Kinesis; signed with --delivery-webhook-secret")
+	fs.StringVar(&c.DeliveryWebhookSecret, "delivery-webhook-secret", "", "HMAC-SHA256 key that signs --push-webhook and --stream-webhook requests (X-Belfry-Signature, as flow webhooks); default: --flow-webhook-secret")
+	fs.StringVar(&c.PushWebhookSecret, "push-webhook-secret", "", "HMAC-SHA256 key that signs --push-webhook requests; default: --delivery-webhook-secret")
+	fs.StringVar(&c.StreamWebhookSecret, "stream-webhook-secret", "", "HMAC-SHA256 key that signs --stream-webhook requests; default: --delivery-webhook-secret")
+	fs.DurationVar(&c.DeliveryRetryMax, "delivery-retry-max", 30*time.Second, "longest wait between two attempts of a push notification or streaming record whose sink failed (the backoff doubles from 250ms up to this)")
 	return fs
 }
 
@@ -198,6 +214,30 @@ func (c *config) validateServe() error {
 	case "aws", "off":
 	default:
 		return usageError{fmt.Errorf("--rate-limits must be aws or off, got %q", c.RateLimits)}
+	}
+	if c.PinpointEndpoint != "" && c.PushWebhook != "" {
+		return usageError{fmt.Errorf("--pinpoint-endpoint and --push-webhook exclude each other: push notifications go to one sink")}
+	}
+	if c.KinesisEndpoint != "" && c.StreamWebhook != "" {
+		return usageError{fmt.Errorf("--kinesis-endpoint and --stream-webhook exclude each other: streaming records go to one sink")}
+	}
+	if c.DeliveryWebhookSecret == "" {
+		c.DeliveryWebhookSecret = c.FlowWebhookSecret
+	}
+	if c.PushWebhookSecret == "" {
+		c.PushWebhookSecret = c.DeliveryWebhookSecret
+	}
+	if c.StreamWebhookSecret == "" {
+		c.StreamWebhookSecret = c.DeliveryWebhookSecret
+	}
+	if c.PushWebhook != "" && c.PushWebhookSecret == "" {
+		return usageError{fmt.Errorf("--push-webhook needs --push-webhook-secret, --delivery-webhook-secret or --flow-webhook-secret, so receivers can verify the requests")}
+	}
+	if c.StreamWebhook != "" && c.StreamWebhookSecret == "" {
+		return usageError{fmt.Errorf("--stream-webhook needs --stream-webhook-secret, --delivery-webhook-secret or --flow-webhook-secret, so receivers can verify the requests")}
+	}
+	if c.DeliveryRetryMax < 250*time.Millisecond {
+		return usageError{fmt.Errorf("--delivery-retry-max must be at least 250ms, got %s", c.DeliveryRetryMax)}
 	}
 	host, err := normalizePublicHost(c.WSPublicHost)
 	if err != nil {

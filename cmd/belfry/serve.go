@@ -22,6 +22,7 @@ import (
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/connlimit"
 	"github.com/belfryhq/belfry/console"
+	"github.com/belfryhq/belfry/delivery"
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/flows"
 	"github.com/belfryhq/belfry/httpapi"
@@ -29,6 +30,7 @@ import (
 	"github.com/belfryhq/belfry/localca"
 	"github.com/belfryhq/belfry/realtime"
 	"github.com/belfryhq/belfry/service"
+	"github.com/belfryhq/belfry/store"
 	"github.com/belfryhq/belfry/store/sqlite"
 	"github.com/belfryhq/belfry/throttle"
 )
@@ -132,7 +134,12 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("channel-flow processors: %w", err)
 	}
-	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, Bus: bus, MessagingEndpoint: wsEndpoint, Flows: invoker})
+	deliveries, err := newDeliveryWorker(ctx, cfg, st, log, reg)
+	if err != nil {
+		return err
+	}
+	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, Bus: bus, MessagingEndpoint: wsEndpoint, Flows: invoker,
+		DeliveriesQueued: deliveries.Wake})
 	if err != nil {
 		return fmt.Errorf("start service: %w", err)
 	}
@@ -168,6 +175,15 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		svc.RunFlows(flowsCtx, log)
 	}()
 	defer func() { stopFlows(); <-flowsDone }()
+	// Push notifications and streaming records left queued by a previous
+	// run go out at once; the worker stops before the store closes.
+	deliveriesCtx, stopDeliveries := context.WithCancel(ctx)
+	deliveriesDone := make(chan struct{})
+	go func() {
+		defer close(deliveriesDone)
+		deliveries.Run(deliveriesCtx)
+	}()
+	defer func() { stopDeliveries(); <-deliveriesDone }()
 
 	var limiter *throttle.Limiter
 	if cfg.RateLimits == "aws" {
@@ -197,22 +213,26 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	// The messaging-session websocket, on both listeners: the JS SDK needs
-	// wss (TLS), other clients may use plain ws.
 	// The web console, and / sends a browser there. No API operation has
 	// the path /, so nothing an SDK sends is taken away from the API.
 	mux.Handle("GET "+console.Prefix, console.Handler())
 	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
+	// The messaging-session websocket, on both listeners: the JS SDK needs
+	// wss (TLS), other clients may use plain ws.
 	mux.Handle("GET /connect", connlimit.Concurrent(hub, cfg.MaxWSHandshakes, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "too many websocket handshakes in progress", http.StatusServiceUnavailable)
 	}))
-	mux.Handle("/", api)
-	// Belfry's own extensions live under /_belfry/.
+	// Belfry's own extensions live under /_belfry/: what push notifications
+	// and streaming records were (or would have been) sent, and temporary
+	// credentials for apps.
+	mux.Handle("GET /_belfry/push-notifications", delivery.InspectHandler(st, keys, store.DeliveryPush))
+	mux.Handle("GET /_belfry/stream-records", delivery.InspectHandler(st, keys, store.DeliveryStream))
 	mux.Handle("POST /_belfry/credentials", httpapi.CredentialsHandler(keys, log, func(ctx context.Context, userArn string, ttl time.Duration) (httpapi.TemporaryCredentials, error) {
 		s, err := keyring.IssueSession(ctx, st, cfg.Region, cfg.AccountID, userArn, ttl, time.Now())
 		return httpapi.TemporaryCredentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken, Expiration: s.Expiration}, err
 	}))
+	mux.Handle("/", api)
 	var handler http.Handler = connlimit.PerClient(mux, cfg.MaxConnsPerClient, trusted, func(w http.ResponseWriter, r *http.Request) {
 		httpapi.SetCORS(w, r)
 		httpapi.WriteError(w, http.StatusTooManyRequests, string(chime.ThrottledClient), "Throttled", "Too many requests in flight from this client address.")

@@ -183,7 +183,18 @@ func call(r *writeReq, tx *sql.Tx) (p any, err error) {
 			p = v
 		}
 	}()
-	return nil, r.fn(writeTx{readTx{tx: tx, detached: true}, &r.hooks})
+	var before []func(context.Context) error
+	wtx := writeTx{readTx{tx: tx, detached: true}, &r.hooks, &before}
+	if err := r.fn(wtx); err != nil {
+		return nil, err
+	}
+	// A BeforeCommit function may register another; run them all.
+	for i := 0; i < len(before); i++ {
+		if err := before[i](r.ctx); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
 
 // runHooks runs r's AfterCommit functions; a panic in one goes to r's

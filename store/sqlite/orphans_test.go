@@ -17,7 +17,9 @@ import (
 const orphanArn = "arn:aws:chime:us-east-1:111122223333:app-instance/app"
 
 // serverWide tables belong to no app instance.
-var serverWide = map[string]bool{"schema_migrations": true, "server_secrets": true}
+// The delivery queue is one of them: what a committed change queued is
+// delivered even after its app instance is gone.
+var serverWide = map[string]bool{"schema_migrations": true, "server_secrets": true, "deliveries": true}
 
 // createEverything stores, in app instance "app", two users, two bots, two
 // channel flows and two channels (c1 with flow f1, c2 with f2), with a row
@@ -120,7 +122,8 @@ func createEverything(t *testing.T, db *DB) {
 				}
 			}
 		}
-		return nil
+		return tx.PutStreamingConfigurations(ctx, "app", []store.StreamingConfiguration{
+			{AppInstanceID: "app", DataType: "Channel", ResourceArn: "arn:aws:kinesis:us-east-1:111122223333:stream/chime-messaging-x", CreatedAt: now}})
 	})
 	if err != nil {
 		t.Fatal(err)

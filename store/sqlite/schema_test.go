@@ -170,6 +170,11 @@ func TestQueryPlans(t *testing.T) {
 		plan{name: "open flow job", q: getOpenFlowJobQuery, args: []any{"a", "c", "m"}},
 		plan{name: "due flow jobs", q: listDueFlowJobsQuery, args: []any{1, 10}},
 		plan{name: "delete flow jobs before", q: deleteFlowJobsBeforeQuery, args: []any{1, 10}},
+		plan{name: "due deliveries", q: listDueDeliveriesQuery, args: []any{1, 10}},
+		// Sorted by membership: a channel's memberships are read by the
+		// member-first index.
+		plan{name: "push targets", q: listPushTargetsQuery, args: []any{"a", "c"}, sorts: true},
+		plan{name: "prune deliveries", q: pruneDeliveriesQuery, args: []any{"PUSH", "PUSH", 10}},
 		// Ties of initiate_deletion_at are sorted: few app instances are due.
 		plan{name: "due retention", q: listDueRetentionQuery, args: []any{1}, sorts: true},
 	)

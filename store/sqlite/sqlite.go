@@ -320,7 +320,12 @@ type writeTx struct {
 	// hooks collects the AfterCommit functions; a pointer because the
 	// methods have value receivers.
 	hooks *[]func()
+	// before collects the BeforeCommit functions.
+	before *[]func(context.Context) error
 }
+
+// BeforeCommit implements store.Tx.
+func (t writeTx) BeforeCommit(f func(context.Context) error) { *t.before = append(*t.before, f) }
 
 // AfterCommit implements store.Tx.
 func (t writeTx) AfterCommit(f func()) { *t.hooks = append(*t.hooks, f) }

@@ -91,6 +91,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FlowJob/Errors", testFlowJobErrors},
 		{"FlowJob/DeleteChannel", testFlowJobDeleteChannel},
 
+		{"StreamingConfiguration/PutListDelete", testStreamingConfigurations},
+		{"Delivery/Queue", testDeliveryQueue},
+		{"Delivery/PushTargets", testPushTargets},
+		{"Tx/BeforeCommit", testBeforeCommit},
+
 		{"Tx/ReadsOwnWrites", testTxReadsOwnWrites},
 		{"Tx/RollbackOnError", testTxRollbackOnError},
 		{"Tx/RollbackOnPanic", testTxRollbackOnPanic},
