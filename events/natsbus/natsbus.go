@@ -1,0 +1,292 @@
+// Package natsbus is the events bus of a Belfry cluster, on NATS core.
+//
+// Every node connects to the same NATS. Committed events are published on
+// subjects named after what they address (subject.go): the audience of a
+// channel (or sub-channel) event, each user an event names, and one subject
+// every node follows for channel deletions. A node subscribes only to the
+// audiences its sessions' users are members of and to those users, and
+// changes that as memberships change (the real-time hub tells its
+// Subscription through WatchAudience, WatchUser and their Unwatch pairs).
+//
+// Ordering. NATS delivers the messages of one publishing connection to a
+// subscribing connection in the order they were published, across
+// subjects. All of a node's subscriptions feed one Go channel from the NATS
+// reader, so a node sees events in the order its publisher sent them; the
+// outbox relay publishes in outbox order, which per channel is commit order
+// (Record.ID). Several publishers do not share an order, so per-channel
+// order across nodes rests on one relay publishing at a time (a lease in
+// the store) or on the IDs, which a replay merges by.
+//
+// Delivery. At least once on the wire, exactly once to the subscriber: each
+// event carries its key (the outbox ID, or a key of the publishing node for
+// events that are not from the outbox), and a Subscription drops a key it
+// has delivered recently (dedup.go).
+//
+// Resume. Core NATS keeps nothing for a node that is away. A Subscription
+// that reconnects (or was cut off as a slow consumer, or starts following
+// an audience or a user) re-reads the committed events it may have missed
+// from the store's outbox (Options.Replay) and delivers those it needs,
+// before anything that arrived after; see docs/deployment.md for why this
+// rather than JetStream.
+package natsbus
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/belfryhq/belfry/events"
+)
+
+// Record is one committed event as the outbox relay publishes it.
+type Record struct {
+	// ID is the event's position in the outbox: unique, and increasing in
+	// commit order among the events of one channel. 0 means the event did
+	// not come from the outbox: it is then de-duplicated by a key of the
+	// publishing node and cannot be replayed.
+	ID    uint64
+	Event events.Event
+}
+
+// Replayer reads committed events back from the store's outbox.
+type Replayer interface {
+	// EventsAfter returns up to limit committed events with ID > after,
+	// in ID order.
+	EventsAfter(ctx context.Context, after uint64, limit int) ([]Record, error)
+	// LastID returns the highest ID committed so far (0 when none): where
+	// a new Subscription's replays start.
+	LastID(ctx context.Context) (uint64, error)
+}
+
+// Defaults of Options.
+const (
+	DefaultPrefix        = "belfry"
+	DefaultReplayOverlap = 1024
+	DefaultDedupWindow   = 1 << 16
+	DefaultFlushTimeout  = 5 * time.Second
+	replayPage           = 512
+)
+
+// Options configure a Bus.
+type Options struct {
+	// Prefix starts every subject, so that several Belfry clusters can
+	// share one NATS; DefaultPrefix when empty.
+	Prefix string
+	// Name is the NATS connection name, shown by the server's monitoring.
+	Name string
+	// Replay reads missed events back from the outbox; nil disables
+	// resume (a node that loses its NATS connection misses what was
+	// published meanwhile).
+	Replay Replayer
+	// ReplayOverlap is how far before the last ID a node saw a resume
+	// starts reading, in IDs: the outbox of an engine with concurrent
+	// writers (PostgreSQL) may commit an ID after a higher one, so the
+	// highest ID seen is not a safe cursor by itself. Duplicates the
+	// overlap brings are dropped.
+	ReplayOverlap uint64
+	// DedupWindow is how many recent event keys a Subscription remembers.
+	DedupWindow int
+	// FlushTimeout bounds Publish's wait for the server when ctx has no
+	// deadline.
+	FlushTimeout time.Duration
+	// Logger receives connection changes and replay failures.
+	Logger *slog.Logger
+	// NATS are extra connection options (credentials, TLS, tests).
+	NATS []nats.Option
+}
+
+// Bus is a NATS connection carrying events. It is safe for concurrent use.
+type Bus struct {
+	nc     *nats.Conn
+	opts   Options
+	log    *slog.Logger
+	origin string // this connection's key prefix for events without an ID
+	n      atomic.Uint64
+
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+}
+
+// Connect opens the NATS connection at url (nats://HOST:4222, or a comma
+// separated list of cluster members). The connection reconnects forever.
+func Connect(url string, opts Options) (*Bus, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.ReplayOverlap == 0 {
+		opts.ReplayOverlap = DefaultReplayOverlap
+	}
+	if opts.DedupWindow <= 0 {
+		opts.DedupWindow = DefaultDedupWindow
+	}
+	if opts.FlushTimeout <= 0 {
+		opts.FlushTimeout = DefaultFlushTimeout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var origin [8]byte
+	if _, err := rand.Read(origin[:]); err != nil {
+		return nil, err
+	}
+	b := &Bus{opts: opts, log: log, origin: hex.EncodeToString(origin[:]), subs: map[*Subscription]struct{}{}}
+	nopts := []nats.Option{
+		nats.Name(opts.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("natsbus: disconnected", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("natsbus: reconnected", "server", nc.ConnectedUrlRedacted())
+			b.pokeAll()
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
+			// A full channel drops messages: the subscription resumes
+			// from the outbox.
+			log.Warn("natsbus: error", "err", err)
+			if errors.Is(err, nats.ErrSlowConsumer) {
+				b.markGapAll()
+			}
+		}),
+	}
+	nc, err := nats.Connect(url, append(nopts, opts.NATS...)...)
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: connect: %w", err)
+	}
+	b.nc = nc
+	return b, nil
+}
+
+// Close closes the connection and every subscription.
+func (b *Bus) Close() {
+	b.mu.Lock()
+	subs := make([]*Subscription, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	for _, s := range subs {
+		s.Close()
+	}
+	b.nc.Close()
+}
+
+// envelope is the message body.
+type envelope struct {
+	ID    uint64       `json:"id,omitempty"`
+	Key   string       `json:"key,omitempty"`
+	Event events.Event `json:"event"`
+}
+
+func (e *envelope) key() string {
+	if e.ID != 0 {
+		return strconv.FormatUint(e.ID, 10)
+	}
+	return e.Key
+}
+
+// PublishRecords publishes recs, in order, and returns once the server has
+// them (a round trip), so that a relay marks as published only what every
+// connected node will receive; a node not connected then replays it.
+func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
+	for i := range recs {
+		env := envelope{ID: recs[i].ID, Event: recs[i].Event}
+		if env.ID == 0 {
+			env.Key = b.origin + "/" + strconv.FormatUint(b.n.Add(1), 10)
+		}
+		data, err := json.Marshal(&env)
+		if err != nil {
+			return fmt.Errorf("natsbus: encode: %w", err)
+		}
+		for _, subj := range subjects(b.opts.Prefix, &env.Event) {
+			if err := b.nc.Publish(subj, data); err != nil {
+				return fmt.Errorf("natsbus: publish: %w", err)
+			}
+		}
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.opts.FlushTimeout)
+		defer cancel()
+	}
+	if err := b.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("natsbus: flush: %w", err)
+	}
+	return nil
+}
+
+// Publish implements events.Bus for events committed without an outbox
+// ID: they are published at once and a failure is logged.
+func (b *Bus) Publish(evs ...events.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	recs := make([]Record, len(evs))
+	for i := range evs {
+		recs[i].Event = evs[i]
+	}
+	if err := b.PublishRecords(context.Background(), recs...); err != nil {
+		b.log.Error("natsbus: events not published", "err", err, "count", len(evs))
+	}
+}
+
+// Subscribe implements events.Bus. The Subscription receives channel
+// deletions at once, and otherwise only what it is told to watch.
+func (b *Bus) Subscribe() events.Subscription { return b.SubscribeScoped() }
+
+// SubscribeScoped is Subscribe with its concrete type.
+func (b *Bus) SubscribeScoped() *Subscription {
+	s := &Subscription{
+		bus:      b,
+		msgs:     make(chan *nats.Msg, 1<<14),
+		poke:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		out:      make(chan events.Event),
+		nsubs:    map[string]*nats.Subscription{},
+		in:       interest{audiences: map[string]bool{}, users: map[string]bool{}},
+		seen:     newSeenSet(b.opts.DedupWindow),
+		joinedAt: map[string]uint64{},
+	}
+	s.cond = sync.NewCond(&s.qmu)
+	s.reconnects = b.nc.Stats().Reconnects
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	s.ops = append(s.ops, op{kind: opWatchAll})
+	s.pendingOps.Add(1)
+	go s.pump()
+	go s.feed()
+	s.pokeNow()
+	return s
+}
+
+func (b *Bus) pokeAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		s.pokeNow()
+	}
+}
+
+func (b *Bus) markGapAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		s.gap.Store(true)
+		s.pokeNow()
+	}
+}
+
+var _ events.Bus = (*Bus)(nil)
