@@ -99,6 +99,7 @@ type Hub struct {
 	upgrader websocket.Upgrader
 	metrics  *metrics
 	sub      events.Subscription
+	scope    scopedSubscription // sub, when it delivers only what it is told to watch
 	runDone  chan struct{}
 
 	// wg counts /connect handlers after the upgrade and session readers
@@ -113,6 +114,18 @@ type Hub struct {
 	channels map[string]*channel // by ARN: channels with at least one established local member
 	pending  map[*session]struct{}
 	seq      uint64 // number of the event being dispatched, for de-duplication
+}
+
+// scopedSubscription is a Subscription that delivers only the audiences and
+// users it is told to watch (a bus spanning several nodes, such as
+// events/natsbus): the hub watches an audience while it has a local member
+// and a user while the user has a session here. The calls are made with the
+// hub's lock held and must not block.
+type scopedSubscription interface {
+	WatchAudience(key string)
+	UnwatchAudience(key string)
+	WatchUser(userArn string)
+	UnwatchUser(userArn string)
 }
 
 // user is one AppInstanceUser or AppInstanceBot with sessions on this node.
@@ -179,6 +192,7 @@ func NewHub(opts Options) (*Hub, error) {
 		pending:  map[*session]struct{}{},
 	}
 	h.sub = opts.Bus.Subscribe()
+	h.scope, _ = h.sub.(scopedSubscription)
 	go h.run()
 	return h, nil
 }
@@ -310,6 +324,9 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 					delete(u.channels, c)
 				}
 				delete(h.channels, c.arn)
+				if h.scope != nil {
+					h.scope.UnwatchAudience(c.arn)
+				}
 			}
 			// Any loading session may have the channel in its list.
 			for s := range h.pending {
@@ -327,6 +344,9 @@ func (h *Hub) joinLocked(u *user, arn string) {
 	if c == nil {
 		c = &channel{arn: arn, members: map[*user]struct{}{}}
 		h.channels[arn] = c
+		if h.scope != nil {
+			h.scope.WatchAudience(arn)
+		}
 	}
 	if u.channels == nil {
 		u.channels = map[*channel]struct{}{}
@@ -340,6 +360,9 @@ func (h *Hub) leaveLocked(u *user, c *channel) {
 	delete(u.channels, c)
 	if len(c.members) == 0 && h.channels[c.arn] == c {
 		delete(h.channels, c.arn)
+		if h.scope != nil {
+			h.scope.UnwatchAudience(c.arn)
+		}
 	}
 }
 
@@ -375,6 +398,9 @@ func (h *Hub) register(s *session, userArn string) error {
 			delete(h.users, userArn)
 		}
 		return errTooManyForUser
+	}
+	if len(u.sessions) == 0 && h.scope != nil {
+		h.scope.WatchUser(userArn)
 	}
 	s.user = u
 	s.state = statePending
@@ -459,6 +485,9 @@ func (h *Hub) removeLocked(s *session) {
 	s.state = stateGone
 	if len(u.sessions) == 0 && h.users[u.arn] == u {
 		delete(h.users, u.arn)
+		if h.scope != nil {
+			h.scope.UnwatchUser(u.arn)
+		}
 	}
 	h.metrics.sessions.Dec()
 }

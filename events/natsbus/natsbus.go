@@ -249,15 +249,15 @@ func (b *Bus) Subscribe() events.Subscription { return b.SubscribeScoped() }
 // SubscribeScoped is Subscribe with its concrete type.
 func (b *Bus) SubscribeScoped() *Subscription {
 	s := &Subscription{
-		bus:      b,
-		msgs:     make(chan *nats.Msg, 1<<14),
-		poke:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		out:      make(chan events.Event),
-		nsubs:    map[string]*nats.Subscription{},
-		in:       interest{audiences: map[string]bool{}, users: map[string]bool{}},
-		seen:     newSeenSet(b.opts.DedupWindow),
-		joinedAt: map[string]uint64{},
+		bus:       b,
+		msgs:      make(chan *nats.Msg, 1<<14),
+		poke:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		out:       make(chan events.Event),
+		nsubs:     map[string]*nats.Subscription{},
+		in:        interest{audiences: map[string]bool{}, users: map[string]bool{}},
+		seen:      newSeenSet(b.opts.DedupWindow),
+		proactive: map[string]time.Time{},
 	}
 	s.cond = sync.NewCond(&s.qmu)
 	s.reconnects = b.nc.Stats().Reconnects
@@ -270,6 +270,19 @@ func (b *Bus) SubscribeScoped() *Subscription {
 	go s.feed()
 	s.pokeNow()
 	return s
+}
+
+// Settled reports whether every Subscription's Watch and Unwatch calls
+// have taken effect; tests poll it.
+func (b *Bus) Settled() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		if !s.Settled() {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *Bus) pokeAll() {

@@ -136,7 +136,7 @@ func receive(t *testing.T, s events.Subscription, n int) []events.Event {
 			}
 			out = append(out, e)
 		case <-timeout:
-			t.Fatalf("received %d of %d events", len(out), n)
+			t.Fatalf("received %d of %d events: %v", len(out), n, describe(out))
 		}
 	}
 	return out

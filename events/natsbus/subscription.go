@@ -37,9 +37,9 @@ type Subscription struct {
 	nsubs      map[string]*nats.Subscription // by subject
 	in         interest
 	seen       *seenSet
-	maxID      uint64            // highest outbox ID received
-	floor      uint64            // the outbox head when the subscription started
-	joinedAt   map[string]uint64 // audience → ID of the last event joining a local user to it
+	maxID      uint64               // highest outbox ID received
+	floor      uint64               // the outbox head when the subscription started
+	proactive  map[string]time.Time // audiences followed ahead of the hub's WatchAudience, since when
 	reconnects uint64
 
 	// The queue between pump and C: unbounded, so that reading NATS never
@@ -139,6 +139,9 @@ func (s *Subscription) pump() {
 			s.receive(m)
 		case <-s.poke:
 			s.checkResume()
+			if len(s.proactive) > 0 {
+				s.expireProactive(time.Now())
+			}
 			s.opsMu.Lock()
 			ops := s.ops
 			s.ops = nil
@@ -185,18 +188,50 @@ func (s *Subscription) deliver(env envelope) {
 	if !s.in.wants(&env.Event) || !s.seen.add(env.key()) {
 		return
 	}
-	if len(env.Event.Joined) > 0 && env.ID != 0 {
-		if key := env.Event.Audience(); !s.in.audiences[key] {
-			if len(s.joinedAt) > 1<<14 {
-				clear(s.joinedAt) // only a bound: the entries matter for moments
-			}
-			s.joinedAt[key] = env.ID
-		}
-	}
 	s.qmu.Lock()
 	s.queue = append(s.queue, env)
 	s.qmu.Unlock()
 	s.cond.Signal()
+	s.followJoin(&env)
+}
+
+// followJoin follows the audience a local user just joined, before
+// anything after the join is delivered: the hub will ask for it (when it
+// handles the join), but by then events of the audience behind the join may
+// be on their way, and with the replay here they are delivered right after
+// the join, in outbox order, rather than after whatever arrived meanwhile.
+// A followed audience the hub does not ask for within a minute (the user's
+// sessions were still loading, or closed) is dropped.
+func (s *Subscription) followJoin(env *envelope) {
+	e := &env.Event
+	key := e.Audience()
+	if len(e.Joined) == 0 || s.in.audiences[key] {
+		return
+	}
+	local := false
+	for _, arn := range e.Joined {
+		local = local || s.in.users[arn]
+	}
+	if !local {
+		return
+	}
+	s.in.audiences[key] = true
+	s.proactive[key] = time.Now()
+	s.follow(audienceSubject(s.bus.opts.Prefix, key), env.ID, func(ev *events.Event) bool {
+		return ev.Audience() == key && s.in.wants(ev)
+	})
+}
+
+// expireProactive drops the audiences followJoin followed that the hub
+// never asked for.
+func (s *Subscription) expireProactive(now time.Time) {
+	for key, since := range s.proactive {
+		if now.Sub(since) > time.Minute {
+			delete(s.proactive, key)
+			delete(s.in.audiences, key)
+			s.unsubscribe(audienceSubject(s.bus.opts.Prefix, key))
+		}
+	}
 }
 
 func (s *Subscription) apply(o op) {
@@ -209,13 +244,13 @@ func (s *Subscription) apply(o op) {
 		subject = audienceSubject(s.bus.opts.Prefix, o.key)
 		if o.kind == opUnwatchAudience {
 			delete(s.in.audiences, o.key)
+			delete(s.proactive, o.key)
 			s.unsubscribe(subject)
 			return
 		}
 		s.in.audiences[o.key] = true
+		delete(s.proactive, o.key)
 		only = func(e *events.Event) bool { return e.Members && e.Audience() == o.key }
-		o.after = max(o.after, s.joinedAt[o.key])
-		delete(s.joinedAt, o.key)
 	case opWatchUser, opUnwatchUser:
 		subject = userSubject(s.bus.opts.Prefix, o.key)
 		if o.kind == opUnwatchUser {
@@ -226,6 +261,14 @@ func (s *Subscription) apply(o op) {
 		s.in.users[o.key] = true
 		only = func(e *events.Event) bool { return names(e, o.key) }
 	}
+	s.follow(subject, o.after, only)
+}
+
+// follow subscribes to subject, unless it already is, and delivers the
+// outbox's events after the given ID that only accepts: once the server
+// has the subscription, whatever it did not route to this node yet is in
+// the outbox.
+func (s *Subscription) follow(subject string, after uint64, only func(*events.Event) bool) {
 	if s.nsubs[subject] != nil {
 		return
 	}
@@ -236,17 +279,15 @@ func (s *Subscription) apply(o op) {
 		return
 	}
 	s.nsubs[subject] = ns
-	if only == nil || s.bus.opts.Replay == nil {
-		return
-	}
-	// Once the server has the subscription, whatever it did not route to
-	// this node yet is in the outbox.
+	// Settled promises that the server has the subscription.
 	if err := s.bus.nc.Flush(); err != nil {
 		// Not connected: the resume after the reconnect reads it.
 		s.gap.Store(true)
 		return
 	}
-	s.replay(max(o.after, s.floor), only)
+	if only != nil {
+		s.replay(max(after, s.floor), only)
+	}
 }
 
 func (s *Subscription) unsubscribe(subject string) {
