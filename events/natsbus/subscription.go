@@ -146,10 +146,8 @@ func (s *Subscription) pump() {
 			ops := s.ops
 			s.ops = nil
 			s.opsMu.Unlock()
-			for _, o := range ops {
-				s.apply(o)
-				s.pendingOps.Add(-1)
-			}
+			s.applyOps(ops)
+			s.pendingOps.Add(-int64(len(ops)))
 		}
 	}
 }
@@ -168,7 +166,7 @@ func (s *Subscription) checkResume() {
 	} else {
 		after = 0
 	}
-	s.replay(after, func(*events.Event) bool { return true })
+	s.replay(after, func(uint64, *events.Event) bool { return true })
 }
 
 func (s *Subscription) receive(m *nats.Msg) {
@@ -234,60 +232,102 @@ func (s *Subscription) expireProactive(now time.Time) {
 	}
 }
 
-func (s *Subscription) apply(o op) {
-	var subject string
-	var only func(*events.Event) bool
-	switch o.kind {
-	case opWatchAll:
-		subject = allSubject(s.bus.opts.Prefix)
-	case opWatchAudience, opUnwatchAudience:
-		subject = audienceSubject(s.bus.opts.Prefix, o.key)
-		if o.kind == opUnwatchAudience {
+// applyOps applies queued Watch and Unwatch calls. The new subscriptions
+// are confirmed by one round trip to the server and then filled in by one
+// replay, however many there are: a session that opens with a hundred
+// channels costs one read of the outbox, not a hundred.
+func (s *Subscription) applyOps(ops []op) {
+	type catchUp struct {
+		after uint64
+		only  func(*events.Event) bool
+	}
+	var catchUps []catchUp
+	added := false
+	for _, o := range ops {
+		var subject string
+		var only func(*events.Event) bool
+		switch o.kind {
+		case opWatchAll:
+			subject = allSubject(s.bus.opts.Prefix)
+		case opWatchAudience:
+			key := o.key
+			subject = audienceSubject(s.bus.opts.Prefix, key)
+			s.in.audiences[key] = true
+			delete(s.proactive, key)
+			only = func(e *events.Event) bool { return e.Members && e.Audience() == key }
+		case opUnwatchAudience:
 			delete(s.in.audiences, o.key)
 			delete(s.proactive, o.key)
-			s.unsubscribe(subject)
-			return
-		}
-		s.in.audiences[o.key] = true
-		delete(s.proactive, o.key)
-		only = func(e *events.Event) bool { return e.Members && e.Audience() == o.key }
-	case opWatchUser, opUnwatchUser:
-		subject = userSubject(s.bus.opts.Prefix, o.key)
-		if o.kind == opUnwatchUser {
+			s.unsubscribe(audienceSubject(s.bus.opts.Prefix, o.key))
+			continue
+		case opWatchUser:
+			key := o.key
+			subject = userSubject(s.bus.opts.Prefix, key)
+			s.in.users[key] = true
+			only = func(e *events.Event) bool { return names(e, key) }
+		case opUnwatchUser:
 			delete(s.in.users, o.key)
-			s.unsubscribe(subject)
-			return
+			s.unsubscribe(userSubject(s.bus.opts.Prefix, o.key))
+			continue
 		}
-		s.in.users[o.key] = true
-		only = func(e *events.Event) bool { return names(e, o.key) }
+		if !s.subscribe(subject) {
+			continue
+		}
+		added = true
+		if only != nil {
+			catchUps = append(catchUps, catchUp{max(o.after, s.floor), only})
+		}
 	}
-	s.follow(subject, o.after, only)
+	if !added || !s.confirm() || len(catchUps) == 0 {
+		return
+	}
+	from := catchUps[0].after
+	for _, c := range catchUps {
+		from = min(from, c.after)
+	}
+	s.replay(from, func(id uint64, e *events.Event) bool {
+		for _, c := range catchUps {
+			if id > c.after && c.only(e) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
-// follow subscribes to subject, unless it already is, and delivers the
-// outbox's events after the given ID that only accepts: once the server
-// has the subscription, whatever it did not route to this node yet is in
-// the outbox.
+// follow subscribes to subject and delivers the outbox's events after the
+// given ID that only accepts: once the server has the subscription,
+// whatever it did not route to this node yet is in the outbox.
 func (s *Subscription) follow(subject string, after uint64, only func(*events.Event) bool) {
+	if s.subscribe(subject) && s.confirm() {
+		s.replay(max(after, s.floor), func(_ uint64, e *events.Event) bool { return only(e) })
+	}
+}
+
+// subscribe subscribes to subject and reports whether it was new.
+func (s *Subscription) subscribe(subject string) bool {
 	if s.nsubs[subject] != nil {
-		return
+		return false
 	}
 	ns, err := s.bus.nc.ChanSubscribe(subject, s.msgs)
 	if err != nil {
 		// Only a closed connection refuses a subscription.
 		s.bus.log.Error("natsbus: subscribe", "subject", subject, "err", err)
-		return
+		return false
 	}
 	s.nsubs[subject] = ns
-	// Settled promises that the server has the subscription.
+	return true
+}
+
+// confirm waits for the server to have the subscriptions made so far
+// (Settled promises it) and reports whether it does; when not connected,
+// the resume after the reconnect replays what they miss meanwhile.
+func (s *Subscription) confirm() bool {
 	if err := s.bus.nc.Flush(); err != nil {
-		// Not connected: the resume after the reconnect reads it.
 		s.gap.Store(true)
-		return
+		return false
 	}
-	if only != nil {
-		s.replay(max(after, s.floor), only)
-	}
+	return true
 }
 
 func (s *Subscription) unsubscribe(subject string) {
@@ -311,7 +351,7 @@ func names(e *events.Event, arn string) bool {
 // replay delivers the outbox's events after the given ID that only accepts
 // (and the node wants), retrying until it succeeds or the Subscription
 // closes: giving up would lose events.
-func (s *Subscription) replay(after uint64, only func(*events.Event) bool) {
+func (s *Subscription) replay(after uint64, only func(uint64, *events.Event) bool) {
 	r := s.bus.opts.Replay
 	if r == nil {
 		return
@@ -320,7 +360,7 @@ func (s *Subscription) replay(after uint64, only func(*events.Event) bool) {
 		recs := s.retryRecords(after)
 		for _, rec := range recs {
 			after = rec.ID
-			if only(&rec.Event) {
+			if only(rec.ID, &rec.Event) {
 				s.deliver(envelope{ID: rec.ID, Event: rec.Event})
 			}
 		}
