@@ -63,6 +63,7 @@ type config struct {
 	DeliveryRetryMax      time.Duration
 	PushWebhookSecret     string
 	StreamWebhookSecret   string
+	Bus                   string
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -107,6 +108,7 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.PushWebhookSecret, "push-webhook-secret", "", "HMAC-SHA256 key that signs --push-webhook requests; default: --delivery-webhook-secret")
 	fs.StringVar(&c.StreamWebhookSecret, "stream-webhook-secret", "", "HMAC-SHA256 key that signs --stream-webhook requests; default: --delivery-webhook-secret")
 	fs.DurationVar(&c.DeliveryRetryMax, "delivery-retry-max", 30*time.Second, "longest wait between two attempts of a push notification or streaming record whose sink failed (the backoff doubles from 250ms up to this)")
+	fs.StringVar(&c.Bus, "bus", "", `event bus between the nodes of a cluster: nats://HOST:4222 (a comma-separated list for a NATS cluster; tls:// for TLS), shared by every node; default: the in-process bus of a single node`)
 	return fs
 }
 
@@ -239,11 +241,28 @@ func (c *config) validateServe() error {
 	if c.DeliveryRetryMax < 250*time.Millisecond {
 		return usageError{fmt.Errorf("--delivery-retry-max must be at least 250ms, got %s", c.DeliveryRetryMax)}
 	}
+	if err := validateBus(c.Bus); err != nil {
+		return usageError{err}
+	}
 	host, err := normalizePublicHost(c.WSPublicHost)
 	if err != nil {
 		return usageError{err}
 	}
 	c.WSPublicHost = host
+	return nil
+}
+
+// validateBus checks a --bus value: empty, or NATS server URLs.
+func validateBus(v string) error {
+	if v == "" {
+		return nil
+	}
+	for _, u := range strings.Split(v, ",") {
+		u = strings.TrimSpace(u)
+		if !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") || len(u) <= len("nats://") {
+			return fmt.Errorf("--bus must be nats://HOST:PORT (or a comma-separated list of them), got %q", v)
+		}
+	}
 	return nil
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/belfryhq/belfry/connlimit"
 	"github.com/belfryhq/belfry/console"
 	"github.com/belfryhq/belfry/delivery"
-	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/flows"
 	"github.com/belfryhq/belfry/httpapi"
 	"github.com/belfryhq/belfry/keyring"
@@ -122,7 +121,11 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), connsRefused)
-	bus := events.NewMemory()
+	bus, closeBus, err := openBus(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeBus()
 	hooks, err := flows.ParseWebhooks(cfg.FlowWebhooks)
 	if err != nil {
 		return usageError{fmt.Errorf("--flow-webhooks: %w", err)}

@@ -169,6 +169,12 @@ func Connect(url string, opts Options) (*Bus, error) {
 	return b, nil
 }
 
+// ConnectedURL is the server the connection is on, without credentials.
+func (b *Bus) ConnectedURL() string { return b.nc.ConnectedUrlRedacted() }
+
+// Connected reports whether the connection is up (for health checks).
+func (b *Bus) Connected() bool { return b.nc.IsConnected() }
+
 // Close closes the connection and every subscription.
 func (b *Bus) Close() {
 	b.mu.Lock()

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// startNATS runs an embedded NATS server for the test.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return s.ClientURL()
+}
+
+// TestTwoNodesOnNATS: two `belfry serve` nodes on one store and one NATS.
+// A message sent through either node reaches the sessions on both, once
+// and in order.
+func TestTwoNodesOnNATS(t *testing.T) {
+	root := rootKey{AccessKeyID: "AKIDTESTROOT", SecretAccessKey: "rootsecret"}
+	dir := t.TempDir()
+	natsURL := startNATS(t)
+	withBus := func(c *config) { c.Bus = natsURL; c.TLSListen = "off" }
+	n1 := startServerWith(t, dir, root, withBus)
+	n2 := startServerWith(t, dir, root, withBus)
+
+	mustSend := func(ts *testServer, method, path, body, bearer string, want int) map[string]any {
+		t.Helper()
+		hdr := map[string]string{}
+		if bearer != "" {
+			hdr["x-amz-chime-bearer"] = bearer
+		}
+		status, _, res := send(t, http.DefaultClient, signedRequest(t, method, ts.httpURL+path, body, root.AccessKeyID, root.SecretAccessKey, hdr))
+		if status != want {
+			t.Fatalf("%s %s: %d %v", method, path, status, res)
+		}
+		return res
+	}
+	app := mustSend(n1, "POST", "/app-instances", `{"Name":"app","ClientRequestToken":"tok-app"}`, "", 201)["AppInstanceArn"].(string)
+	user := func(id string) string {
+		return mustSend(n1, "POST", "/app-instance-users", `{"AppInstanceArn":"`+app+`","AppInstanceUserId":"`+id+`","Name":"`+id+`","ClientRequestToken":"tok-`+id+`"}`, "", 201)["AppInstanceUserArn"].(string)
+	}
+	alice, bob := user("alice"), user("bob")
+	channel := mustSend(n1, "POST", "/channels", `{"AppInstanceArn":"`+app+`","Name":"general","Mode":"UNRESTRICTED","Privacy":"PUBLIC","ClientRequestToken":"tok-ch"}`, alice, 201)["ChannelArn"].(string)
+
+	connect := func(ts *testServer, userArn string) *websocket.Conn {
+		t.Helper()
+		host := strings.TrimPrefix(ts.httpURL, "http://")
+		conn, res, err := websocket.DefaultDialer.Dial(presignConnect(t, "ws", host, root.AccessKeyID, root.SecretAccessKey, url.Values{"userArn": {userArn}, "sessionId": {"1"}}), nil)
+		if err != nil {
+			t.Fatalf("dial: %v (%v)", err, res)
+		}
+		t.Cleanup(func() { conn.Close() })
+		if f := readSessionFrame(t, conn); f.Headers["x-amz-chime-event-type"] != "SESSION_ESTABLISHED" {
+			t.Fatalf("first frame %+v", f)
+		}
+		return conn
+	}
+	a := connect(n2, alice) // alice's session is on node 2, bob's on node 1
+	b := connect(n1, bob)
+
+	// bob joins through node 1: alice hears of it on node 2, bob on node 1.
+	mustSend(n1, "POST", "/channels/"+url.PathEscape(channel)+"/memberships", `{"MemberArn":"`+bob+`","Type":"DEFAULT"}`, alice, 201)
+	for _, conn := range []*websocket.Conn{a, b} {
+		if f := readSessionFrame(t, conn); f.Headers["x-amz-chime-event-type"] != "CREATE_CHANNEL_MEMBERSHIP" || !strings.Contains(f.Payload, bob) {
+			t.Fatalf("membership frame %+v", f)
+		}
+	}
+	// Messages alternate between the nodes; both sessions get all, in order.
+	const n = 20
+	for i := range n {
+		node, sender := n1, alice
+		if i%2 == 1 {
+			node, sender = n2, bob
+		}
+		mustSend(node, "POST", "/channels/"+url.PathEscape(channel)+"/messages",
+			`{"Content":"m`+strconv.Itoa(i)+`","Type":"STANDARD","Persistence":"PERSISTENT","ClientRequestToken":"tok-m`+strconv.Itoa(i)+`"}`, sender, 201)
+	}
+	for _, conn := range []*websocket.Conn{a, b} {
+		for i := range n {
+			f := readSessionFrame(t, conn)
+			var m struct{ Content string }
+			if f.Headers["x-amz-chime-event-type"] != "CREATE_CHANNEL_MESSAGE" || json.Unmarshal([]byte(f.Payload), &m) != nil || m.Content != "m"+strconv.Itoa(i) {
+				t.Fatalf("frame %d: %+v", i, f)
+			}
+		}
+	}
+	// Nothing more arrives: each message came once.
+	for _, conn := range []*websocket.Conn{a, b} {
+		conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, extra, err := conn.ReadMessage(); err == nil {
+			t.Fatalf("extra frame %s", extra)
+		}
+	}
+}
+
+func TestBusFlag(t *testing.T) {
+	tests := []struct {
+		value string
+		ok    bool
+	}{
+		{"", true},
+		{"nats://127.0.0.1:4222", true},
+		{"nats://a:4222,nats://b:4222", true},
+		{"tls://nats.example.com:4222", true},
+		{"memory", false},
+		{"http://127.0.0.1:4222", false},
+		{"nats://", false},
+		{"nats://a:4222,", false},
+	}
+	for _, tc := range tests {
+		err := validateBus(tc.value)
+		if (err == nil) != tc.ok {
+			t.Errorf("--bus %q: error %v, want ok=%v", tc.value, err, tc.ok)
+		}
+	}
+	// An unreachable NATS stops serve before it listens.
+	var stderr syncBuffer
+	err := run(t.Context(), []string{"serve", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--tls-listen", "off", "--bus", "nats://127.0.0.1:1"},
+		func(string) string { return "" }, &syncBuffer{}, &stderr)
+	if err == nil || !strings.Contains(err.Error()+stderr.String(), "--bus") {
+		t.Fatalf("serve with an unreachable bus: %v\n%s", err, stderr.String())
+	}
+}
