@@ -122,10 +122,10 @@ type Hub struct {
 // and a user while the user has a session here. The calls are made with the
 // hub's lock held and must not block.
 type scopedSubscription interface {
-	WatchAudience(key string)
-	UnwatchAudience(key string)
-	WatchUser(userArn string)
-	UnwatchUser(userArn string)
+	WatchAudience(key string) error
+	UnwatchAudience(key string) error
+	WatchUser(userArn string) error
+	UnwatchUser(userArn string) error
 }
 
 // user is one AppInstanceUser or AppInstanceBot with sessions on this node.

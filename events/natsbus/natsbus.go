@@ -68,6 +68,9 @@ type Replayer interface {
 	LastID(ctx context.Context) (uint64, error)
 }
 
+// ErrClosed is returned by a closed Subscription.
+var ErrClosed = errors.New("natsbus: closed")
+
 // Defaults of Options.
 const (
 	DefaultPrefix        = "belfry"
@@ -189,18 +192,12 @@ func (b *Bus) Close() {
 	b.nc.Close()
 }
 
-// envelope is the message body.
+// envelope is the message body. Key names one publish of one event, the
+// same on every subject it went to.
 type envelope struct {
 	ID    uint64       `json:"id,omitempty"`
-	Key   string       `json:"key,omitempty"`
+	Key   string       `json:"key"`
 	Event events.Event `json:"event"`
-}
-
-func (e *envelope) key() string {
-	if e.ID != 0 {
-		return strconv.FormatUint(e.ID, 10)
-	}
-	return e.Key
 }
 
 // PublishRecords publishes recs, in order, and returns once the server has
@@ -208,10 +205,7 @@ func (e *envelope) key() string {
 // connected node will receive; a node not connected then replays it.
 func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
 	for i := range recs {
-		env := envelope{ID: recs[i].ID, Event: recs[i].Event}
-		if env.ID == 0 {
-			env.Key = b.origin + "/" + strconv.FormatUint(b.n.Add(1), 10)
-		}
+		env := envelope{ID: recs[i].ID, Key: b.origin + "/" + strconv.FormatUint(b.n.Add(1), 10), Event: recs[i].Event}
 		data, err := json.Marshal(&env)
 		if err != nil {
 			return fmt.Errorf("natsbus: encode: %w", err)
@@ -252,29 +246,23 @@ func (b *Bus) Publish(evs ...events.Event) {
 // deletions at once, and otherwise only what it is told to watch.
 func (b *Bus) Subscribe() events.Subscription { return b.SubscribeScoped() }
 
-// SubscribeScoped is Subscribe with its concrete type.
+// SubscribeScoped is Subscribe with its concrete type. It returns once
+// the server follows channel deletions for the Subscription (or the
+// connection is down, and the resume after the reconnect covers it).
 func (b *Bus) SubscribeScoped() *Subscription {
-	s := &Subscription{
-		bus:       b,
-		msgs:      make(chan *nats.Msg, 1<<14),
-		poke:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
-		out:       make(chan events.Event),
-		nsubs:     map[string]*nats.Subscription{},
-		in:        interest{audiences: map[string]bool{}, users: map[string]bool{}},
-		seen:      newSeenSet(b.opts.DedupWindow),
-		proactive: map[string]time.Time{},
-	}
-	s.cond = sync.NewCond(&s.qmu)
-	s.reconnects = b.nc.Stats().Reconnects
+	s := newSubscription(b)
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
-	s.ops = append(s.ops, op{kind: opWatchAll})
-	s.pendingOps.Add(1)
+	s.mu.Lock()
+	if err := s.subscribeLocked(deletedSubject(b.opts.Prefix)); err != nil {
+		b.log.Error("natsbus: subscribe", "err", err)
+	}
+	s.unconfirmed = false
+	s.mu.Unlock()
+	s.confirm()
 	go s.pump()
 	go s.feed()
-	s.pokeNow()
 	return s
 }
 

@@ -10,9 +10,9 @@ import (
 // Subjects. An event is published on every subject a node that needs it
 // subscribes to:
 //
-//	PREFIX.a.HASH  the audience (channel or sub-channel key) of a Members event
-//	PREFIX.u.HASH  each user an event names (Users, Joined, Left)
-//	PREFIX.all     events that delete a channel, which every node follows
+//	PREFIX.a.HASH    the event's audience (channel or sub-channel key)
+//	PREFIX.u.HASH    each user the event names (Users, Joined, Left)
+//	PREFIX.deleted   events that delete a channel, which every node follows
 //
 // HASH is the first 16 bytes of SHA-256 of the ARN or audience key, in hex:
 // ARNs may hold characters a subject token may not ('.'), and a fixed
@@ -25,7 +25,11 @@ import (
 // the channel.
 func audienceSubject(prefix, key string) string { return prefix + ".a." + hash(key) }
 func userSubject(prefix, arn string) string     { return prefix + ".u." + hash(arn) }
-func allSubject(prefix string) string           { return prefix + ".all" }
+func deletedSubject(prefix string) string       { return prefix + ".deleted" }
+
+// allEventsSubject matches every subject (WatchAll); copies of one publish
+// on several subjects are dropped.
+func allEventsSubject(prefix string) string { return prefix + ".>" }
 
 func hash(s string) string {
 	sum := sha256.Sum256([]byte(s))
@@ -42,23 +46,22 @@ func subjects(prefix string, e *events.Event) []string {
 			out = append(out, s)
 		}
 	}
-	if e.Members {
-		add(audienceSubject(prefix, e.Audience()))
-	}
+	add(audienceSubject(prefix, e.Audience()))
 	for _, list := range [][]string{e.Users, e.Joined, e.Left} {
 		for _, arn := range list {
 			add(userSubject(prefix, arn))
 		}
 	}
 	if e.ChannelDeleted {
-		add(allSubject(prefix))
+		add(deletedSubject(prefix))
 	}
 	return out
 }
 
 // interest is what a node's sessions need: the audiences with local
-// members and the users with local sessions.
+// members and the users with local sessions (or everything).
 type interest struct {
+	all       bool
 	audiences map[string]bool
 	users     map[string]bool
 }
@@ -67,7 +70,7 @@ type interest struct {
 // filter for replayed events (which come unfiltered from the store) and
 // for hash collisions.
 func (in *interest) wants(e *events.Event) bool {
-	if e.ChannelDeleted || (e.Members && in.audiences[e.Audience()]) {
+	if in.all || e.ChannelDeleted || in.audiences[e.Audience()] {
 		return true
 	}
 	for _, list := range [][]string{e.Users, e.Joined, e.Left} {

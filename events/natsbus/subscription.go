@@ -12,12 +12,19 @@ import (
 	"github.com/belfryhq/belfry/events"
 )
 
-// Subscription is one node's scoped stream of events. Watch and Unwatch
-// calls never block (the real-time hub makes them with its lock held): they
-// are queued and applied, in order, by the Subscription's goroutine, which
-// also reads NATS and runs replays, so an event reaches C exactly once and
-// a replay's events come before anything that arrived after the replay
-// started.
+// Subscription is one node's scoped stream of events.
+//
+// Watch calls subscribe on the NATS connection at once (which only queues
+// a line for the server, so the hub may call them with its lock held): an
+// event published on the same connection after Watch returns is delivered,
+// and so is one published elsewhere once the server has the subscription.
+// What another node published before that moment is in the outbox: the
+// Subscription's goroutine confirms the new subscriptions with one round
+// trip and then replays the outbox from the hub's position for them.
+//
+// That goroutine also reads NATS, so replayed events come before anything
+// that arrived after the replay started, and copies of one publish that
+// arrive on several subjects are delivered once.
 type Subscription struct {
 	bus  *Bus
 	msgs chan *nats.Msg // every NATS subscription of this Subscription feeds it, in arrival order
@@ -25,69 +32,149 @@ type Subscription struct {
 	done chan struct{}
 	once sync.Once
 
-	opsMu      sync.Mutex
-	ops        []op
-	pendingOps atomic.Int64
-
 	// lastHanded is the ID of the last event C handed out (0 before any).
 	lastHanded atomic.Uint64
 	gap        atomic.Bool
 
+	mu          sync.Mutex
+	closed      bool
+	nsubs       map[string]*nats.Subscription // by subject
+	in          interest
+	proactive   map[string]time.Time // audiences followed ahead of the hub's watch, since when
+	catchUps    []catchUp            // new subscriptions to confirm and replay for
+	unconfirmed bool                 // subscriptions made since the last round trip
+	working     bool                 // the goroutine is confirming or replaying
+
 	// Owned by pump.
-	nsubs      map[string]*nats.Subscription // by subject
-	in         interest
-	seen       *seenSet
-	maxID      uint64               // highest outbox ID received
-	floor      uint64               // the outbox head when the subscription started
-	proactive  map[string]time.Time // audiences followed ahead of the hub's WatchAudience, since when
+	keys       *seenSet // publish keys delivered
+	ids        *idSet   // outbox IDs delivered, and whether from a replay
+	maxID      uint64   // highest outbox ID received
+	floor      uint64   // the outbox head when the subscription started
 	reconnects uint64
 
 	// The queue between pump and C: unbounded, so that reading NATS never
 	// waits on the consumer (the hub bounds memory per session itself).
-	qmu    sync.Mutex
-	cond   *sync.Cond
-	queue  []envelope
-	closed bool
-	out    chan events.Event
+	qmu     sync.Mutex
+	cond    *sync.Cond
+	queue   []envelope
+	qclosed bool
+	out     chan events.Event
 }
 
-type opKind int
-
-const (
-	opWatchAll opKind = iota
-	opWatchAudience
-	opUnwatchAudience
-	opWatchUser
-	opUnwatchUser
-)
-
-type op struct {
-	kind  opKind
-	key   string
+// catchUp is a new subscription's share of the next replay: the events
+// after ID after that only accepts.
+type catchUp struct {
 	after uint64
+	only  func(*events.Event) bool
 }
 
-// WatchAudience starts delivering Members events of an audience (a channel
-// ARN or events.AudienceKey of a sub-channel): the hub calls it when the
-// audience gets its first local member. Events committed after the last
-// one C handed out reach C even if they were published before NATS had the
-// new subscription (they are replayed).
-func (s *Subscription) WatchAudience(key string) { s.enqueue(opWatchAudience, key) }
+func newSubscription(b *Bus) *Subscription {
+	s := &Subscription{
+		bus:       b,
+		msgs:      make(chan *nats.Msg, 1<<14),
+		poke:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		out:       make(chan events.Event),
+		nsubs:     map[string]*nats.Subscription{},
+		in:        interest{audiences: map[string]bool{}, users: map[string]bool{}},
+		proactive: map[string]time.Time{},
+		keys:      newSeenSet(b.opts.DedupWindow),
+		ids:       newIDSet(b.opts.DedupWindow),
+	}
+	s.cond = sync.NewCond(&s.qmu)
+	s.reconnects = b.nc.Stats().Reconnects
+	return s
+}
+
+// WatchAll delivers every event (for tools and tests, never a hub).
+func (s *Subscription) WatchAll() error {
+	return s.watch(allEventsSubject(s.bus.opts.Prefix), func() { s.in.all = true }, func(*events.Event) bool { return true })
+}
+
+// UnwatchAll stops WatchAll.
+func (s *Subscription) UnwatchAll() error {
+	return s.unwatch(allEventsSubject(s.bus.opts.Prefix), func() { s.in.all = false })
+}
+
+// WatchAudience delivers the events of an audience (a channel ARN or
+// events.AudienceKey of a sub-channel): the hub calls it when the audience
+// gets its first local member.
+func (s *Subscription) WatchAudience(key string) error {
+	return s.watch(audienceSubject(s.bus.opts.Prefix, key), func() {
+		s.in.audiences[key] = true
+		delete(s.proactive, key)
+	}, func(e *events.Event) bool { return e.Audience() == key })
+}
 
 // UnwatchAudience stops WatchAudience.
-func (s *Subscription) UnwatchAudience(key string) { s.enqueue(opUnwatchAudience, key) }
+func (s *Subscription) UnwatchAudience(key string) error {
+	return s.unwatch(audienceSubject(s.bus.opts.Prefix, key), func() {
+		delete(s.in.audiences, key)
+		delete(s.proactive, key)
+	})
+}
 
-// WatchUser starts delivering the events that name userArn (Users, Joined,
-// Left): the hub calls it when the user opens a session on this node.
-func (s *Subscription) WatchUser(userArn string) { s.enqueue(opWatchUser, userArn) }
+// WatchUser delivers the events that name userArn (Users, Joined, Left):
+// the hub calls it when the user opens a session on this node.
+func (s *Subscription) WatchUser(userArn string) error {
+	return s.watch(userSubject(s.bus.opts.Prefix, userArn), func() { s.in.users[userArn] = true },
+		func(e *events.Event) bool { return names(e, userArn) })
+}
 
 // UnwatchUser stops WatchUser.
-func (s *Subscription) UnwatchUser(userArn string) { s.enqueue(opUnwatchUser, userArn) }
+func (s *Subscription) UnwatchUser(userArn string) error {
+	return s.unwatch(userSubject(s.bus.opts.Prefix, userArn), func() { delete(s.in.users, userArn) })
+}
 
-// Settled reports whether every Watch and Unwatch call so far has taken
-// effect (its NATS subscription is confirmed by the server and its replay
-// is done). Tests poll it.
-func (s *Subscription) Settled() bool { return s.pendingOps.Load() == 0 }
+func (s *Subscription) watch(subject string, add func(), only func(*events.Event) bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	add()
+	if s.nsubs[subject] != nil {
+		return nil
+	}
+	if err := s.subscribeLocked(subject); err != nil {
+		return err
+	}
+	s.catchUps = append(s.catchUps, catchUp{s.lastHanded.Load(), only})
+	s.pokeNow()
+	return nil
+}
+
+func (s *Subscription) unwatch(subject string, remove func()) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	remove()
+	if ns := s.nsubs[subject]; ns != nil {
+		delete(s.nsubs, subject)
+		return ns.Unsubscribe()
+	}
+	return nil
+}
+
+func (s *Subscription) subscribeLocked(subject string) error {
+	ns, err := s.bus.nc.ChanSubscribe(subject, s.msgs)
+	if err != nil {
+		return err
+	}
+	s.nsubs[subject] = ns
+	s.unconfirmed = true
+	return nil
+}
+
+// Settled reports whether the server has every subscription made so far
+// and the replays for them are done. Tests poll it.
+func (s *Subscription) Settled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.unconfirmed && !s.working && len(s.catchUps) == 0
+}
 
 // C implements events.Subscription.
 func (s *Subscription) C() <-chan events.Event { return s.out }
@@ -98,20 +185,19 @@ func (s *Subscription) Close() {
 		s.bus.mu.Lock()
 		delete(s.bus.subs, s)
 		s.bus.mu.Unlock()
+		s.mu.Lock()
+		s.closed = true
+		for _, ns := range s.nsubs {
+			_ = ns.Unsubscribe()
+		}
+		s.nsubs = nil
+		s.mu.Unlock()
 		close(s.done)
 		s.qmu.Lock()
-		s.closed = true
+		s.qclosed = true
 		s.qmu.Unlock()
 		s.cond.Signal()
 	})
-}
-
-func (s *Subscription) enqueue(kind opKind, key string) {
-	s.pendingOps.Add(1)
-	s.opsMu.Lock()
-	s.ops = append(s.ops, op{kind: kind, key: key, after: s.lastHanded.Load()})
-	s.opsMu.Unlock()
-	s.pokeNow()
 }
 
 func (s *Subscription) pokeNow() {
@@ -122,11 +208,6 @@ func (s *Subscription) pokeNow() {
 }
 
 func (s *Subscription) pump() {
-	defer func() {
-		for _, ns := range s.nsubs {
-			_ = ns.Unsubscribe()
-		}
-	}()
 	if r := s.bus.opts.Replay; r != nil {
 		s.floor = s.retry("outbox head", r.LastID)
 	}
@@ -139,15 +220,7 @@ func (s *Subscription) pump() {
 			s.receive(m)
 		case <-s.poke:
 			s.checkResume()
-			if len(s.proactive) > 0 {
-				s.expireProactive(time.Now())
-			}
-			s.opsMu.Lock()
-			ops := s.ops
-			s.ops = nil
-			s.opsMu.Unlock()
-			s.applyOps(ops)
-			s.pendingOps.Add(-int64(len(ops)))
+			s.catchUp()
 		}
 	}
 }
@@ -169,121 +242,30 @@ func (s *Subscription) checkResume() {
 	s.replay(after, func(uint64, *events.Event) bool { return true })
 }
 
-func (s *Subscription) receive(m *nats.Msg) {
-	var env envelope
-	if err := json.Unmarshal(m.Data, &env); err != nil {
-		s.bus.log.Error("natsbus: undecodable message", "subject", m.Subject, "err", err)
+// catchUp confirms the subscriptions made since the last time with one
+// round trip to the server, then fills them in with one replay, however
+// many there are: a session that opens with a hundred channels costs one
+// read of the outbox, not a hundred.
+func (s *Subscription) catchUp() {
+	s.mu.Lock()
+	if len(s.proactive) > 0 {
+		s.expireProactiveLocked(time.Now())
+	}
+	catchUps, unconfirmed := s.catchUps, s.unconfirmed
+	s.catchUps, s.unconfirmed = nil, false
+	s.working = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.working = false
+		s.mu.Unlock()
+	}()
+	if !unconfirmed || !s.confirm() || len(catchUps) == 0 {
 		return
 	}
-	s.deliver(env)
-}
-
-// deliver queues env for C when the node needs it and has not had it.
-func (s *Subscription) deliver(env envelope) {
-	if env.ID > s.maxID {
-		s.maxID = env.ID
-	}
-	if !s.in.wants(&env.Event) || !s.seen.add(env.key()) {
-		return
-	}
-	s.qmu.Lock()
-	s.queue = append(s.queue, env)
-	s.qmu.Unlock()
-	s.cond.Signal()
-	s.followJoin(&env)
-}
-
-// followJoin follows the audience a local user just joined, before
-// anything after the join is delivered: the hub will ask for it (when it
-// handles the join), but by then events of the audience behind the join may
-// be on their way, and with the replay here they are delivered right after
-// the join, in outbox order, rather than after whatever arrived meanwhile.
-// A followed audience the hub does not ask for within a minute (the user's
-// sessions were still loading, or closed) is dropped.
-func (s *Subscription) followJoin(env *envelope) {
-	e := &env.Event
-	key := e.Audience()
-	if len(e.Joined) == 0 || s.in.audiences[key] {
-		return
-	}
-	local := false
-	for _, arn := range e.Joined {
-		local = local || s.in.users[arn]
-	}
-	if !local {
-		return
-	}
-	s.in.audiences[key] = true
-	s.proactive[key] = time.Now()
-	s.follow(audienceSubject(s.bus.opts.Prefix, key), env.ID, func(ev *events.Event) bool {
-		return ev.Audience() == key && s.in.wants(ev)
-	})
-}
-
-// expireProactive drops the audiences followJoin followed that the hub
-// never asked for.
-func (s *Subscription) expireProactive(now time.Time) {
-	for key, since := range s.proactive {
-		if now.Sub(since) > time.Minute {
-			delete(s.proactive, key)
-			delete(s.in.audiences, key)
-			s.unsubscribe(audienceSubject(s.bus.opts.Prefix, key))
-		}
-	}
-}
-
-// applyOps applies queued Watch and Unwatch calls. The new subscriptions
-// are confirmed by one round trip to the server and then filled in by one
-// replay, however many there are: a session that opens with a hundred
-// channels costs one read of the outbox, not a hundred.
-func (s *Subscription) applyOps(ops []op) {
-	type catchUp struct {
-		after uint64
-		only  func(*events.Event) bool
-	}
-	var catchUps []catchUp
-	added := false
-	for _, o := range ops {
-		var subject string
-		var only func(*events.Event) bool
-		switch o.kind {
-		case opWatchAll:
-			subject = allSubject(s.bus.opts.Prefix)
-		case opWatchAudience:
-			key := o.key
-			subject = audienceSubject(s.bus.opts.Prefix, key)
-			s.in.audiences[key] = true
-			delete(s.proactive, key)
-			only = func(e *events.Event) bool { return e.Members && e.Audience() == key }
-		case opUnwatchAudience:
-			delete(s.in.audiences, o.key)
-			delete(s.proactive, o.key)
-			s.unsubscribe(audienceSubject(s.bus.opts.Prefix, o.key))
-			continue
-		case opWatchUser:
-			key := o.key
-			subject = userSubject(s.bus.opts.Prefix, key)
-			s.in.users[key] = true
-			only = func(e *events.Event) bool { return names(e, key) }
-		case opUnwatchUser:
-			delete(s.in.users, o.key)
-			s.unsubscribe(userSubject(s.bus.opts.Prefix, o.key))
-			continue
-		}
-		if !s.subscribe(subject) {
-			continue
-		}
-		added = true
-		if only != nil {
-			catchUps = append(catchUps, catchUp{max(o.after, s.floor), only})
-		}
-	}
-	if !added || !s.confirm() || len(catchUps) == 0 {
-		return
-	}
-	from := catchUps[0].after
+	from := max(catchUps[0].after, s.floor)
 	for _, c := range catchUps {
-		from = min(from, c.after)
+		from = min(from, max(c.after, s.floor))
 	}
 	s.replay(from, func(id uint64, e *events.Event) bool {
 		for _, c := range catchUps {
@@ -295,33 +277,9 @@ func (s *Subscription) applyOps(ops []op) {
 	})
 }
 
-// follow subscribes to subject and delivers the outbox's events after the
-// given ID that only accepts: once the server has the subscription,
-// whatever it did not route to this node yet is in the outbox.
-func (s *Subscription) follow(subject string, after uint64, only func(*events.Event) bool) {
-	if s.subscribe(subject) && s.confirm() {
-		s.replay(max(after, s.floor), func(_ uint64, e *events.Event) bool { return only(e) })
-	}
-}
-
-// subscribe subscribes to subject and reports whether it was new.
-func (s *Subscription) subscribe(subject string) bool {
-	if s.nsubs[subject] != nil {
-		return false
-	}
-	ns, err := s.bus.nc.ChanSubscribe(subject, s.msgs)
-	if err != nil {
-		// Only a closed connection refuses a subscription.
-		s.bus.log.Error("natsbus: subscribe", "subject", subject, "err", err)
-		return false
-	}
-	s.nsubs[subject] = ns
-	return true
-}
-
-// confirm waits for the server to have the subscriptions made so far
-// (Settled promises it) and reports whether it does; when not connected,
-// the resume after the reconnect replays what they miss meanwhile.
+// confirm waits for the server to have the subscriptions made so far and
+// reports whether it does; when not connected, the resume after the
+// reconnect replays what they miss meanwhile.
 func (s *Subscription) confirm() bool {
 	if err := s.bus.nc.Flush(); err != nil {
 		s.gap.Store(true)
@@ -330,10 +288,83 @@ func (s *Subscription) confirm() bool {
 	return true
 }
 
-func (s *Subscription) unsubscribe(subject string) {
-	if ns := s.nsubs[subject]; ns != nil {
-		_ = ns.Unsubscribe()
-		delete(s.nsubs, subject)
+func (s *Subscription) receive(m *nats.Msg) {
+	var env envelope
+	if err := json.Unmarshal(m.Data, &env); err != nil {
+		s.bus.log.Error("natsbus: undecodable message", "subject", m.Subject, "err", err)
+		return
+	}
+	if env.ID > s.maxID {
+		s.maxID = env.ID
+	}
+	// A copy of a publish already delivered (it came on another subject
+	// too), or an event a replay delivered already.
+	if !s.keys.add(env.Key) || (env.ID != 0 && !s.ids.addLive(env.ID)) {
+		return
+	}
+	s.deliver(env)
+}
+
+// deliver queues env for C when the node wants it.
+func (s *Subscription) deliver(env envelope) {
+	s.mu.Lock()
+	wants := s.in.wants(&env.Event)
+	s.mu.Unlock()
+	if !wants {
+		return
+	}
+	s.qmu.Lock()
+	s.queue = append(s.queue, env)
+	s.qmu.Unlock()
+	s.cond.Signal()
+	s.followJoin(&env)
+}
+
+// followJoin follows the audience a local user just joined, before
+// anything after the join is delivered: the hub will watch it when it
+// handles the join, but by then events of the audience behind the join may
+// be on their way, and with the replay here they are delivered right after
+// the join, in outbox order, rather than after whatever arrived meanwhile.
+// An audience followed so that the hub never watches within a minute (the
+// user's sessions were still loading, or closed) is dropped.
+func (s *Subscription) followJoin(env *envelope) {
+	e := &env.Event
+	if len(e.Joined) == 0 {
+		return
+	}
+	key := e.Audience()
+	subject := audienceSubject(s.bus.opts.Prefix, key)
+	s.mu.Lock()
+	local := false
+	for _, arn := range e.Joined {
+		local = local || s.in.users[arn]
+	}
+	if !local || s.in.all || s.in.audiences[key] || s.closed || s.subscribeLocked(subject) != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.in.audiences[key] = true
+	s.proactive[key] = time.Now()
+	s.mu.Unlock()
+	s.pokeNow() // Settled waits for the confirmation below too
+
+	if !s.confirm() {
+		return
+	}
+	s.replay(max(env.ID, s.floor), func(_ uint64, ev *events.Event) bool { return ev.Audience() == key })
+}
+
+func (s *Subscription) expireProactiveLocked(now time.Time) {
+	for key, since := range s.proactive {
+		if now.Sub(since) > time.Minute {
+			delete(s.proactive, key)
+			delete(s.in.audiences, key)
+			subject := audienceSubject(s.bus.opts.Prefix, key)
+			if ns := s.nsubs[subject]; ns != nil {
+				_ = ns.Unsubscribe()
+				delete(s.nsubs, subject)
+			}
+		}
 	}
 }
 
@@ -348,19 +379,27 @@ func names(e *events.Event, arn string) bool {
 	return false
 }
 
-// replay delivers the outbox's events after the given ID that only accepts
-// (and the node wants), retrying until it succeeds or the Subscription
-// closes: giving up would lose events.
+// replay delivers the outbox's events after the given ID that only
+// accepts (and the node wants, and did not have), retrying until it
+// succeeds or the Subscription closes: giving up would lose events.
 func (s *Subscription) replay(after uint64, only func(uint64, *events.Event) bool) {
 	r := s.bus.opts.Replay
 	if r == nil {
 		return
 	}
 	for {
-		recs := s.retryRecords(after)
+		var recs []Record
+		s.retry("outbox replay", func(ctx context.Context) (uint64, error) {
+			var err error
+			recs, err = r.EventsAfter(ctx, after, replayPage)
+			return 0, err
+		})
 		for _, rec := range recs {
 			after = rec.ID
-			if only(rec.ID, &rec.Event) {
+			if rec.ID > s.maxID {
+				s.maxID = rec.ID
+			}
+			if only(rec.ID, &rec.Event) && s.ids.addReplayed(rec.ID) {
 				s.deliver(envelope{ID: rec.ID, Event: rec.Event})
 			}
 		}
@@ -368,16 +407,6 @@ func (s *Subscription) replay(after uint64, only func(uint64, *events.Event) boo
 			return
 		}
 	}
-}
-
-func (s *Subscription) retryRecords(after uint64) []Record {
-	var recs []Record
-	s.retry("outbox replay", func(ctx context.Context) (uint64, error) {
-		var err error
-		recs, err = s.bus.opts.Replay.EventsAfter(ctx, after, replayPage)
-		return 0, err
-	})
-	return recs
 }
 
 // retry runs f until it succeeds or the Subscription closes, backing off
@@ -408,10 +437,10 @@ func (s *Subscription) feed() {
 	defer close(s.out)
 	for {
 		s.qmu.Lock()
-		for len(s.queue) == 0 && !s.closed {
+		for len(s.queue) == 0 && !s.qclosed {
 			s.cond.Wait()
 		}
-		if s.closed {
+		if s.qclosed {
 			s.qmu.Unlock()
 			return
 		}
