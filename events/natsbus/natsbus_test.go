@@ -389,3 +389,54 @@ func TestServerRestartLosesNothing(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 }
+
+// BenchmarkFanOut measures events per second from a relay's connection
+// through NATS to a node's subscription, in relay-sized batches.
+func BenchmarkFanOut(b *testing.B) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		b.Fatal("not ready")
+	}
+	defer srv.Shutdown()
+	pub, err := Connect(srv.ClientURL(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pub.Close()
+	node, err := Connect(srv.ClientURL(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer node.Close()
+	sub := node.SubscribeScoped()
+	defer sub.Close()
+	sub.WatchAudience("c1")
+	for !sub.Settled() {
+		time.Sleep(time.Millisecond)
+	}
+	const batch = 256
+	recs := make([]Record, batch)
+	for i := range recs {
+		recs[i] = Record{ID: uint64(i + 1), Event: msg("c1", i)}
+		recs[i].Event.Payload = make([]byte, 300)
+	}
+	done := make(chan struct{})
+	go func() {
+		for range b.N * batch {
+			<-sub.C()
+		}
+		close(done)
+	}()
+	b.ResetTimer()
+	for range b.N {
+		if err := pub.PublishRecords(context.Background(), recs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
