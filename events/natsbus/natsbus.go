@@ -22,12 +22,13 @@
 // events that are not from the outbox), and a Subscription drops a key it
 // has delivered recently (dedup.go).
 //
-// Resume. Core NATS keeps nothing for a node that is away. A Subscription
-// that reconnects (or was cut off as a slow consumer, or starts following
-// an audience or a user) re-reads the committed events it may have missed
-// from the store's outbox (Options.Replay) and delivers those it needs,
-// before anything that arrived after; see docs/deployment.md for why this
-// rather than JetStream.
+// Resume. Core NATS keeps nothing for a node that is away, so events with
+// an ID also go into a JetStream stream (stream.go), which keeps them for a
+// while. A Subscription that reconnects (or was cut off as a slow
+// consumer, or starts following an audience or a user) reads the events it
+// may have missed back from it (Options.Replay) and delivers those it
+// needs, before anything that arrived after; see docs/deployment.md for why
+// this rather than re-reading the store's outbox.
 package natsbus
 
 import (
@@ -44,6 +45,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/belfryhq/belfry/events"
 )
@@ -87,10 +89,20 @@ type Options struct {
 	Prefix string
 	// Name is the NATS connection name, shown by the server's monitoring.
 	Name string
-	// Replay reads missed events back from the outbox; nil disables
-	// resume (a node that loses its NATS connection misses what was
-	// published meanwhile).
+	// Replay reads missed events back; nil reads them from the JetStream
+	// stream the Bus keeps (stream.go), or, with NoStream, disables resume
+	// (a node that loses its NATS connection misses what was published
+	// meanwhile).
 	Replay Replayer
+	// NoStream publishes on NATS core only, without the stream: for NATS
+	// servers without JetStream and for tests.
+	NoStream bool
+	// Retention is how long the stream keeps events (DefaultRetention when
+	// 0): a node away for longer misses what aged out.
+	Retention time.Duration
+	// Replicas of the stream: 1, or 3 on a NATS cluster so that the
+	// stream survives the loss of a NATS server.
+	Replicas int
 	// ReplayOverlap is how far before the last ID a node saw a resume
 	// starts reading, in IDs: the outbox of an engine with concurrent
 	// writers (PostgreSQL) may commit an ID after a higher one, so the
@@ -111,6 +123,7 @@ type Options struct {
 // Bus is a NATS connection carrying events. It is safe for concurrent use.
 type Bus struct {
 	nc     *nats.Conn
+	js     jetstream.JetStream // nil with NoStream
 	opts   Options
 	log    *slog.Logger
 	origin string // this connection's key prefix for events without an ID
@@ -131,6 +144,12 @@ func Connect(url string, opts Options) (*Bus, error) {
 	}
 	if opts.DedupWindow <= 0 {
 		opts.DedupWindow = DefaultDedupWindow
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Replicas <= 0 {
+		opts.Replicas = 1
 	}
 	if opts.FlushTimeout <= 0 {
 		opts.FlushTimeout = DefaultFlushTimeout
@@ -169,6 +188,19 @@ func Connect(url string, opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("natsbus: connect: %w", err)
 	}
 	b.nc = nc
+	if !opts.NoStream {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		js, st, err := openStream(ctx, nc, opts)
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		b.js = js
+		if b.opts.Replay == nil {
+			b.opts.Replay = streamReplayer{st}
+		}
+	}
 	return b, nil
 }
 
@@ -201,25 +233,39 @@ type envelope struct {
 }
 
 // PublishRecords publishes recs, in order, and returns once the server has
-// them (a round trip), so that a relay marks as published only what every
-// connected node will receive; a node not connected then replays it.
+// them, so that a relay marks as published only what every connected node
+// will receive and the stream keeps for a node not connected (the stream's
+// acknowledgements for records with an ID; a round trip for the others).
 func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.opts.FlushTimeout)
+		defer cancel()
+	}
+	var acks []jetstream.PubAckFuture
 	for i := range recs {
 		env := envelope{ID: recs[i].ID, Key: b.origin + "/" + strconv.FormatUint(b.n.Add(1), 10), Event: recs[i].Event}
 		data, err := json.Marshal(&env)
 		if err != nil {
 			return fmt.Errorf("natsbus: encode: %w", err)
 		}
-		for _, subj := range subjects(b.opts.Prefix, &env.Event) {
+		subjs := subjects(b.opts.Prefix, &env.Event)
+		if b.js != nil && env.ID != 0 {
+			a, err := publishStored(b.js, env.ID, subjs, data)
+			acks = append(acks, a...)
+			if err != nil {
+				return fmt.Errorf("natsbus: publish: %w", err)
+			}
+			continue
+		}
+		for _, subj := range subjs {
 			if err := b.nc.Publish(subj, data); err != nil {
 				return fmt.Errorf("natsbus: publish: %w", err)
 			}
 		}
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.opts.FlushTimeout)
-		defer cancel()
+	if err := waitAcks(ctx, acks); err != nil {
+		return fmt.Errorf("natsbus: publish: %w", err)
 	}
 	if err := b.nc.FlushWithContext(ctx); err != nil {
 		return fmt.Errorf("natsbus: flush: %w", err)

@@ -209,7 +209,7 @@ func (s *Subscription) pokeNow() {
 
 func (s *Subscription) pump() {
 	if r := s.bus.opts.Replay; r != nil {
-		s.floor = s.retry("outbox head", r.LastID)
+		s.floor = s.retry("replay head", r.LastID)
 	}
 	for {
 		select {
@@ -389,7 +389,7 @@ func (s *Subscription) replay(after uint64, only func(uint64, *events.Event) boo
 	}
 	for {
 		var recs []Record
-		s.retry("outbox replay", func(ctx context.Context) (uint64, error) {
+		s.retry("replay", func(ctx context.Context) (uint64, error) {
 			var err error
 			recs, err = r.EventsAfter(ctx, after, replayPage)
 			return 0, err
