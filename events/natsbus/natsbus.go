@@ -232,10 +232,12 @@ type envelope struct {
 	Event events.Event `json:"event"`
 }
 
-// PublishRecords publishes recs, in order, and returns once the server has
-// them, so that a relay marks as published only what every connected node
-// will receive and the stream keeps for a node not connected (the stream's
-// acknowledgements for records with an ID; a round trip for the others).
+// PublishRecords publishes recs, in order. Records with an ID (from the
+// outbox, which the relay retries) are published once the server has them,
+// so that a relay marks as published only what every connected node will
+// receive and the stream keeps for a node not connected: the stream's
+// acknowledgements, or with NoStream a round trip. Records without an ID
+// are handed to the connection's buffer: nobody would retry them anyway.
 func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -243,6 +245,7 @@ func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
 		defer cancel()
 	}
 	var acks []jetstream.PubAckFuture
+	flush := false
 	for i := range recs {
 		env := envelope{ID: recs[i].ID, Key: b.origin + "/" + strconv.FormatUint(b.n.Add(1), 10), Event: recs[i].Event}
 		data, err := json.Marshal(&env)
@@ -258,6 +261,7 @@ func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
 			}
 			continue
 		}
+		flush = flush || env.ID != 0
 		for _, subj := range subjs {
 			if err := b.nc.Publish(subj, data); err != nil {
 				return fmt.Errorf("natsbus: publish: %w", err)
@@ -267,8 +271,10 @@ func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
 	if err := waitAcks(ctx, acks); err != nil {
 		return fmt.Errorf("natsbus: publish: %w", err)
 	}
-	if err := b.nc.FlushWithContext(ctx); err != nil {
-		return fmt.Errorf("natsbus: flush: %w", err)
+	if flush {
+		if err := b.nc.FlushWithContext(ctx); err != nil {
+			return fmt.Errorf("natsbus: flush: %w", err)
+		}
 	}
 	return nil
 }
