@@ -288,8 +288,8 @@ function instancesPage() {
     ],
     actions: (a, refresh) => [danger('Delete', `Delete app instance ${a.Name}?`, async () => {
       await identity(new I.DeleteAppInstanceCommand({ AppInstanceArn: a.AppInstanceArn }));
+      refresh(); // first: a refresh clears the status line
       say(`Deleted ${a.Name}.`);
-      refresh();
     })],
   });
   page('App instances',
@@ -299,8 +299,8 @@ function instancesPage() {
         fields: [{ name: 'name', label: 'Name', required: true }, { name: 'metadata', label: 'Metadata (optional)' }],
         onSubmit: async (v) => {
           const r = await identity(new I.CreateAppInstanceCommand({ Name: v.name, Metadata: v.metadata || undefined }));
-          say(`Created app instance ${v.name}: ${r.AppInstanceArn}`);
           t.refresh();
+          say(`Created app instance ${v.name}: ${r.AppInstanceArn}`);
           return r;
         },
       })),
@@ -361,8 +361,8 @@ async function appPage(appArn) {
           AppInstanceArn: appArn, Name: v.name,
           Configuration: { Lex: { LexBotAliasArn: v.lex, LocaleId: v.locale, InvokedBy: { StandardMessages: v.standard, TargetedMessages: 'ALL' } } },
         }));
-        say(`Created bot ${v.name}.`);
         bots.refresh();
+        say(`Created bot ${v.name}.`);
         return r;
       },
     })],
@@ -425,8 +425,8 @@ async function appPage(appArn) {
             };
           }
           const r = await messaging(new M.CreateChannelCommand(input));
+          channels.refresh(); // first: a refresh clears the status line
           say(`Created channel ${v.name}: ${r.ChannelArn}`);
-          channels.refresh();
           return r;
         },
       }),
@@ -529,7 +529,7 @@ async function streamingSection(appArn) {
     title: 'Set streaming', submit: 'Save streaming',
     fields: [
       { name: 'type', label: 'Data type', type: 'select', options: ['Channel', 'ChannelMessage'] },
-      { name: 'arn', label: 'Kinesis stream ARN', required: true, placeholder: 'arn:aws:kinesis:us-east-1:000000000000:stream/chime-messages' },
+      { name: 'arn', label: 'Kinesis stream ARN', required: true, placeholder: 'arn:aws:kinesis:us-east-1:000000000000:stream/chime-messaging-events' },
     ],
     onSubmit: async (v) => {
       let existing = [];
@@ -636,9 +636,9 @@ async function channelPage(channelArn) {
         const r = await messaging(new M.CreateChannelMembershipCommand({
           ChannelArn: channelArn, MemberArn: v.arn, Type: 'DEFAULT', SubChannelId: v.subChannel || undefined, ChimeBearer: bearer(),
         }));
-        say(`Added ${v.arn.split('/').pop()} to sub-channel ${r.SubChannelId ?? '(none)'}.`);
         memberships.refresh();
         subChannels.refresh();
+        say(`Added ${v.arn.split('/').pop()} to sub-channel ${r.SubChannelId ?? '(none)'}.`);
         return r;
       }, [{ name: 'subChannel', label: 'Sub-channel (moderators only)', type: 'select', options: [{ value: '', label: 'Placed by the service' }] }])
         : memberForm('Add a member', 'Add member', async (v) => {
