@@ -595,7 +595,8 @@ async function channelPage(channelArn) {
   const subPickers = []; // the "Sub-channel" selects to refill when the sub-channel list changes
   const subSelect = (label, firstOption, onChange) => {
     const id = nextId('sub');
-    const select = h('select', { id, name: 'subChannel' }, h('option', { value: '' }, firstOption));
+    // aria-label: a wrapping label would add the chosen option's text to the name.
+    const select = h('select', { id, name: 'subChannel', 'aria-label': label }, h('option', { value: '' }, firstOption));
     select.firstLabel = firstOption;
     if (onChange) select.addEventListener('change', () => onChange(select.value));
     subPickers.push(select);
@@ -785,7 +786,7 @@ async function chatPage(channelArn) {
   let elastic = false;
   let sub = '';
   const subId = nextId('chatsub');
-  const subSelect = h('select', { id: subId, name: 'subChannel' });
+  const subSelect = h('select', { id: subId, name: 'subChannel', 'aria-label': 'Sub-channel' });
   const subLabel = h('label', { for: subId, class: 'actas', hidden: true }, 'Sub-channel', subSelect);
   const subNote = h('p', { class: 'muted', id: 'sub-channel-note' });
   const subArgs = (m) => ((m?.SubChannelId ?? sub) ? { SubChannelId: m?.SubChannelId ?? sub } : {});
