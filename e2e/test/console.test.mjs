@@ -296,6 +296,10 @@ describe('web console in Chromium', { skip: MISSING }, () => {
       assert.equal(await miaPage.getByRole('alert').textContent(), '', 'no API error on the channel page');
       await miaPage.evaluate(() => window.scrollTo(0, 0));
       await shot(miaPage, 'channel-elastic');
+      // At phone width the page folds to one column: nothing wider than the screen.
+      await miaPage.setViewportSize({ width: 390, height: 844 });
+      assert.ok(await miaPage.evaluate(() => document.documentElement.scrollWidth <= 390), 'no horizontal scrolling at phone width');
+      await miaPage.setViewportSize({ width: 1280, height: 900 });
       const channelArn = (await miaPage.locator('main > p.arn').first().textContent()).trim();
       assert.match(channelArn, /\/channel\//);
       const chatUrl = `${server.tlsEndpoint}/console/#/chat/${encodeURIComponent(channelArn)}`;
