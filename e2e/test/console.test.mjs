@@ -342,6 +342,16 @@ describe('web console in Chromium', { skip: MISSING }, () => {
       await benPage.reload();
       await benPage.locator('#session-state[data-state="live"]', { hasText: 'connected as ben' }).waitFor();
       await benMessages.getByText('hi Ann').waitFor();
+      // Mia, a moderator, picks from ListSubChannels (with counts) and sends where she holds a membership.
+      await miaPage.goto(chatUrl);
+      await miaPage.locator('#session-state[data-state="live"]', { hasText: 'connected as mia' }).waitFor();
+      const miaSub = miaPage.getByLabel('Sub-channel', { exact: true });
+      assert.equal(await miaSub.inputValue(), subId);
+      assert.match(await miaSub.locator('option:checked').textContent(), /\(3 members\) · yours/);
+      await miaPage.getByRole('list', { name: 'Messages' }).getByText('hi Ann').waitFor();
+      await miaPage.getByLabel('Message', { exact: true }).fill('moderator here');
+      await miaPage.getByRole('button', { name: 'Send', exact: true }).click();
+      await benMessages.getByText('moderator here').waitFor();
       for (const p of [miaPage, annPage, benPage]) assert.equal(await p.getByRole('alert').textContent(), '', 'no API error along the way');
       await annPage.close();
       await benPage.close();
