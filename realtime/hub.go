@@ -112,7 +112,8 @@ type Hub struct {
 	users    map[string]*user    // by ARN: users with at least one session here
 	channels map[string]*channel // by ARN: channels with at least one established local member
 	pending  map[*session]struct{}
-	seq      uint64 // number of the event being dispatched, for de-duplication
+	seq      uint64     // number of the event being dispatched, for de-duplication
+	rcpt     []*session // the recipients of the event being dispatched; run's alone
 }
 
 // user is one AppInstanceUser or AppInstanceBot with sessions on this node.
@@ -207,7 +208,6 @@ type membershipChange struct {
 // it dropped as slow consumers.
 func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.seq++
 	key := e.Audience()
 
@@ -237,27 +237,22 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 		}
 	}
 
-	var frame []byte
-	var slow []*session
-	deliver := func(s *session) {
+	// Recipients are collected under the lock and written to after it is
+	// released, so sessions connecting and leaving never wait for a
+	// fan-out. Events stay in order: only this goroutine delivers.
+	rcpt := h.rcpt[:0]
+	collect := func(s *session) {
 		if s.state != stateEstablished || s.mark == h.seq {
 			return
 		}
 		s.mark = h.seq
-		if frame == nil {
-			// Encoded once, on the first recipient, so events this node
-			// has no recipient for cost nothing.
-			frame = textFrame(eventFrame(e))
-		}
-		if !s.enqueue(frame) {
-			slow = append(slow, s)
-		}
+		rcpt = append(rcpt, s)
 	}
 	if e.Members {
 		if c := h.channels[key]; c != nil {
 			for u := range c.members {
 				for _, s := range u.sessions {
-					deliver(s)
+					collect(s)
 				}
 			}
 		}
@@ -265,20 +260,10 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 	for _, arn := range e.Users {
 		if u := h.users[arn]; u != nil {
 			for _, s := range u.sessions {
-				deliver(s)
+				collect(s)
 			}
 		}
 	}
-	for _, s := range slow {
-		dropped = append(dropped, droppedSession{s.user.arn, s.id})
-		h.removeLocked(s)
-		s.close(CloseTryAgainLater, "Slow consumer: send queue full", false)
-		h.metrics.slowConsumers.Inc()
-		if h.opts.onSlowConsumer != nil {
-			h.opts.onSlowConsumer(s.user.arn, s.id)
-		}
-	}
-
 	for _, arn := range e.Left {
 		u := h.users[arn]
 		if u == nil {
@@ -317,7 +302,41 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 			}
 		}
 	}
+	h.mu.Unlock()
+
+	slow := h.deliver(e, rcpt)
+	clear(rcpt)
+	h.rcpt = rcpt[:0]
+	if len(slow) == 0 {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range slow {
+		dropped = append(dropped, droppedSession{s.user.arn, s.id})
+		h.removeLocked(s)
+		s.close(CloseTryAgainLater, "Slow consumer: send queue full", false)
+		h.metrics.slowConsumers.Inc()
+		if h.opts.onSlowConsumer != nil {
+			h.opts.onSlowConsumer(s.user.arn, s.id)
+		}
+	}
 	return dropped
+}
+
+// deliver hands e's frame to each recipient and returns those whose queue
+// was full. The frame is encoded once, and only if there is a recipient.
+func (h *Hub) deliver(e *events.Event, rcpt []*session) (slow []*session) {
+	if len(rcpt) == 0 {
+		return nil
+	}
+	frame := textFrame(eventFrame(e))
+	for _, s := range rcpt {
+		if !s.enqueue(frame) {
+			slow = append(slow, s)
+		}
+	}
+	return slow
 }
 
 type droppedSession struct{ user, id string }
