@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -324,13 +325,47 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 	return dropped
 }
 
+// minPerShard is the fewest recipients worth a delivery goroutine of their
+// own: below it, starting and joining one costs more than it saves.
+const minPerShard = 512
+
 // deliver hands e's frame to each recipient and returns those whose queue
 // was full. The frame is encoded once, and only if there is a recipient.
+//
+// Most of a delivery is the write system call (the hub writes to idle
+// sockets itself, see session.enqueue), so a large audience is split into
+// one shard per processor, delivered in parallel. Each event's delivery
+// ends before the next event's begins, so every session still receives
+// events in commit order.
 func (h *Hub) deliver(e *events.Event, rcpt []*session) (slow []*session) {
 	if len(rcpt) == 0 {
 		return nil
 	}
 	frame := textFrame(eventFrame(e))
+	shards := min(runtime.GOMAXPROCS(0), len(rcpt)/minPerShard)
+	if shards <= 1 {
+		return enqueueAll(frame, rcpt, nil)
+	}
+	per := (len(rcpt) + shards - 1) / shards
+	slows := make([][]*session, shards)
+	var wg sync.WaitGroup
+	for i := 1; i < shards; i++ {
+		part := rcpt[i*per : min(len(rcpt), (i+1)*per)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slows[i] = enqueueAll(frame, part, nil)
+		}()
+	}
+	slow = enqueueAll(frame, rcpt[:per], nil)
+	wg.Wait()
+	for _, sl := range slows[1:] {
+		slow = append(slow, sl...)
+	}
+	return slow
+}
+
+func enqueueAll(frame []byte, rcpt, slow []*session) []*session {
 	for _, s := range rcpt {
 		if !s.enqueue(frame) {
 			slow = append(slow, s)
