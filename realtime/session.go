@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -287,44 +285,6 @@ func (s *session) abort() {
 	s.mu.Unlock()
 	s.nc.Close()
 	s.finish()
-}
-
-// readLoop discards what the client sends (the SDK sends nothing but
-// control frames), answers pings, and ends the session when the
-// connection closes or two ping intervals pass without a pong.
-func (s *session) readLoop() {
-	h := s.hub
-	defer h.wg.Done()
-	s.extendReadDeadline()
-	s.ws.SetPongHandler(func(string) error {
-		s.extendReadDeadline()
-		return nil
-	})
-	s.ws.SetPingHandler(func(data string) error {
-		s.extendReadDeadline()
-		err := s.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(h.opts.WriteTimeout))
-		var ne net.Error
-		if err == nil || errors.Is(err, websocket.ErrCloseSent) || (errors.As(err, &ne) && ne.Timeout()) {
-			return nil
-		}
-		return err
-	})
-	for {
-		_, r, err := s.ws.NextReader()
-		if err != nil {
-			break
-		}
-		s.extendReadDeadline()
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			break
-		}
-	}
-	// Whatever ended the read side ends the session: stop the writer, wake
-	// it if it is blocked on the network, and wait for it.
-	s.close(closeSilently, "", false)
-	s.nc.Close()
-	<-s.writerExited
-	h.remove(s)
 }
 
 // extendReadDeadline gives the client two ping intervals to show it is
