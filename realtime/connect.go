@@ -64,7 +64,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = newSessionID()
 	}
-	s := newSession(h, id, ws, hj.conn)
+	s := newSession(h, id, hj.conn)
 	if err := h.register(s, userArn); err != nil {
 		if err == errTooManyForUser {
 			log.Info("realtime: session limit reached", "limit", h.opts.MaxSessionsPerUser)

@@ -32,7 +32,7 @@ func (s *session) readLoop() {
 	for {
 		if err := s.readFrame(&hdr); err != nil {
 			if err == errProtocol {
-				s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, ""), time.Now().Add(h.opts.WriteTimeout))
+				s.nc.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, ""), time.Now().Add(h.opts.WriteTimeout))
 			}
 			break
 		}
@@ -98,9 +98,15 @@ func (s *session) readFrame(hdr *[8]byte) error {
 	}
 	switch op {
 	case websocket.PingMessage:
-		err := s.ws.WriteControl(websocket.PongMessage, payload, time.Now().Add(s.hub.opts.WriteTimeout))
+		s.mu.Lock()
+		closing := s.closeSent
+		s.mu.Unlock()
+		if closing { // nothing may follow the close frame
+			return nil
+		}
+		err := s.nc.writeControl(websocket.PongMessage, payload, time.Now().Add(s.hub.opts.WriteTimeout))
 		var ne net.Error
-		if err == nil || errors.Is(err, websocket.ErrCloseSent) || (errors.As(err, &ne) && ne.Timeout()) {
+		if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
 			return nil
 		}
 		return err
@@ -115,7 +121,7 @@ func (s *session) readFrame(hdr *[8]byte) error {
 			if len(payload) >= 2 {
 				msg = websocket.FormatCloseMessage(int(binary.BigEndian.Uint16(payload)), "")
 			}
-			s.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(s.hub.opts.WriteTimeout))
+			s.nc.writeControl(websocket.CloseMessage, msg, time.Now().Add(s.hub.opts.WriteTimeout))
 		}
 		return io.EOF
 	}

@@ -41,8 +41,7 @@ const (
 type session struct {
 	hub *Hub
 	id  string
-	ws  *websocket.Conn
-	nc  *frameConn
+	nc  *frameConn // gorilla's Conn is dropped after the upgrade: frames are written here
 
 	// Guarded by hub.mu.
 	user    *user
@@ -63,8 +62,8 @@ type session struct {
 	writerExited chan struct{}
 }
 
-func newSession(h *Hub, id string, ws *websocket.Conn, nc *frameConn) *session {
-	return &session{hub: h, id: id, ws: ws, nc: nc, writerExited: make(chan struct{})}
+func newSession(h *Hub, id string, nc *frameConn) *session {
+	return &session{hub: h, id: id, nc: nc, writerExited: make(chan struct{})}
 }
 
 // start runs the session's reader and arms its ping timer.
@@ -232,7 +231,7 @@ func (s *session) writeLoop() {
 			return
 		}
 		if ping {
-			if err := s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.opts.WriteTimeout)); err != nil {
+			if err := s.nc.writeControl(websocket.PingMessage, nil, time.Now().Add(h.opts.WriteTimeout)); err != nil {
 				s.abort()
 				return
 			}
@@ -262,7 +261,7 @@ func (s *session) sendClose(code int, reason string) {
 		s.nc.Close()
 		return
 	}
-	err := s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(s.hub.opts.WriteTimeout))
+	err := s.nc.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(s.hub.opts.WriteTimeout))
 	if err != nil {
 		s.nc.Close()
 		return
@@ -350,6 +349,23 @@ func (c *frameConn) writePartialLocked() error {
 	_, err := c.Conn.Write(c.partial)
 	c.partial = nil
 	c.partialSet.Store(false)
+	return err
+}
+
+// writeControl writes a control frame (RFC 6455 §5.5: unmasked from the
+// server, payload at most 125 bytes; a longer close reason is cut).
+func (c *frameConn) writeControl(op int, payload []byte, deadline time.Time) error {
+	payload = payload[:min(len(payload), 125)]
+	b := make([]byte, 2, 2+len(payload))
+	b[0], b[1] = 0x80|byte(op), byte(len(payload))
+	b = append(b, payload...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Conn.SetWriteDeadline(deadline)
+	if err := c.writePartialLocked(); err != nil {
+		return err
+	}
+	_, err := c.Conn.Write(b)
 	return err
 }
 
