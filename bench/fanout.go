@@ -282,7 +282,7 @@ func (f *fanClients) runGroups(ctx context.Context, id, groups, size, window int
 	}
 	f.cur.Store(ph)
 	cpu := sampleCPU(f.pid, start.Add(warm), start.Add(warm+dur))
-	r := PhaseResult{Members: size, Groups: groups, Mode: fmt.Sprintf("%d channels, window %d each", groups, window), DurationS: dur.Seconds()}
+	r := PhaseResult{Members: size, Groups: groups, Mode: fmt.Sprintf("window %d each", window), DurationS: dur.Seconds()}
 	end := time.Unix(0, ph.winEnd)
 	sent := make([]int64, groups)
 	var errs atomic.Int64

@@ -485,7 +485,7 @@ func renderFanout(b *md, r *Results) {
 			}
 			label := fmt.Sprintf("%s (%s members, %s)", p.name, num(float64(x.Members)), x.Mode)
 			if x.Groups > 0 {
-				label = fmt.Sprintf("%s (%d × %s members, %s)", p.name, x.Groups, num(float64(x.Members)), x.Mode)
+				label = fmt.Sprintf("%s (%d channels × %s members, %s)", p.name, x.Groups, num(float64(x.Members)), x.Mode)
 			}
 			b.row(label, server, strconv.FormatFloat(x.MsgPerS, 'f', 1, 64), num(x.DeliveriesPS),
 				msf(x.Latency.P50ms), msf(x.Latency.P99ms), msf(x.Latency.P999ms), strconv.FormatFloat(x.DeliveryRatio*100, 'f', 1, 64)+" %",
