@@ -6,9 +6,12 @@
 // A Hub keeps this node's sessions and an index from channel to the local
 // member users that have sessions, applies the membership changes that
 // events carry, and fans each event out to its recipients: the frame is
-// encoded once, queued on every recipient's bounded send queue, and written
-// by each session's own writer goroutine. A session that cannot keep up is
-// closed with a retryable code instead of slowing anyone else down.
+// encoded once and handed to every recipient by a few delivery shards, which
+// write it straight to an idle socket that takes it without blocking, and
+// otherwise queue it on the session's bounded send queue for a writer
+// goroutine that lives only while the queue is not empty. A session that
+// cannot keep up is closed with a retryable code instead of slowing anyone
+// else down.
 //
 // The package knows the Chime wire protocol of the session
 // (shared/docs/websocket-protocol.md §1–§4) and nothing of the store: what
@@ -90,10 +93,12 @@ type Options struct {
 // Hub is one node's set of messaging sessions. It is an http.Handler for
 // GET /connect. It is safe for concurrent use.
 //
-// Events are applied and delivered by one goroutine, in the order the bus
-// delivers them (commit order), so every session receives the events of a
-// channel in commit order. The hub's lock is held while an event updates
-// the index and is queued on its recipients; queueing never blocks.
+// Events are applied by one goroutine, in the order the bus delivers them
+// (commit order), under the hub's lock, which is held only while an event
+// updates the index and its recipients are collected. Delivery happens
+// after, on the session's shard; a session's shard hands it events in
+// dispatch order, so every session receives the events of a channel in
+// commit order. Delivery never blocks on a session.
 type Hub struct {
 	opts     Options
 	log      *slog.Logger
@@ -113,8 +118,9 @@ type Hub struct {
 	users    map[string]*user    // by ARN: users with at least one session here
 	channels map[string]*channel // by ARN: channels with at least one established local member
 	pending  map[*session]struct{}
-	seq      uint64     // number of the event being dispatched, for de-duplication
-	rcpt     []*session // the recipients of the event being dispatched; run's alone
+	seq      uint64          // number of the event being dispatched, for de-duplication
+	shards   []chan delivery // see deliverLoop
+	next     uint32          // the shard of the next session
 }
 
 // user is one AppInstanceUser or AppInstanceBot with sessions on this node.
@@ -176,9 +182,15 @@ func NewHub(opts Options) (*Hub, error) {
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
 		runDone:  make(chan struct{}),
+		shards:   make([]chan delivery, shardCount()),
 		users:    map[string]*user{},
 		channels: map[string]*channel{},
 		pending:  map[*session]struct{}{},
+	}
+	for i := range h.shards {
+		// Bounded: when the shards fall behind, dispatch waits, and the bus
+		// holds the events.
+		h.shards[i] = make(chan delivery, 256)
 	}
 	h.sub = opts.Bus.Subscribe()
 	go h.run()
@@ -187,12 +199,21 @@ func NewHub(opts Options) (*Hub, error) {
 
 func (h *Hub) run() {
 	defer close(h.runDone)
-	for e := range h.sub.C() {
-		// Logged here, outside the hub's lock.
-		for _, s := range h.dispatch(&e) {
-			h.log.Info("realtime: slow consumer dropped", "user", s.user, "session", s.id, "queue_limit", h.opts.SendQueueLimit)
-		}
+	var workers sync.WaitGroup
+	for _, sh := range h.shards {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			h.deliverLoop(sh)
+		}()
 	}
+	for e := range h.sub.C() {
+		h.dispatch(&e)
+	}
+	for _, sh := range h.shards {
+		close(sh)
+	}
+	workers.Wait()
 }
 
 // membershipChange is a Joined, Left or ChannelDeleted seen while a session
@@ -205,9 +226,9 @@ type membershipChange struct {
 // dispatch applies one event: Joined first, then delivery, then Left and
 // ChannelDeleted, so that a new member receives its own
 // CREATE_CHANNEL_MEMBERSHIP and a removed member its
-// DELETE_CHANNEL_MEMBERSHIP and nothing after it. It returns the sessions
-// it dropped as slow consumers.
-func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
+// DELETE_CHANNEL_MEMBERSHIP and nothing after it. It waits only when a
+// delivery shard is far behind.
+func (h *Hub) dispatch(e *events.Event) {
 	h.mu.Lock()
 	h.seq++
 	key := e.Audience()
@@ -238,16 +259,18 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 		}
 	}
 
-	// Recipients are collected under the lock and written to after it is
-	// released, so sessions connecting and leaving never wait for a
-	// fan-out. Events stay in order: only this goroutine delivers.
-	rcpt := h.rcpt[:0]
+	// Recipients are collected under the lock, by delivery shard, and
+	// written to by the shards after it is released, so sessions
+	// connecting and leaving never wait for a fan-out.
+	parts := make([][]*session, len(h.shards))
+	found := false
 	collect := func(s *session) {
 		if s.state != stateEstablished || s.mark == h.seq {
 			return
 		}
 		s.mark = h.seq
-		rcpt = append(rcpt, s)
+		parts[s.shard] = append(parts[s.shard], s)
+		found = true
 	}
 	if e.Members {
 		if c := h.channels[key]; c != nil {
@@ -304,77 +327,64 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 		}
 	}
 	h.mu.Unlock()
-
-	slow := h.deliver(e, rcpt)
-	clear(rcpt)
-	h.rcpt = rcpt[:0]
-	if len(slow) == 0 {
-		return nil
+	if !found {
+		return // an event with no recipient here is not even encoded
 	}
+	frame := textFrame(eventFrame(e)) // once, shared by every recipient
+	for i, to := range parts {
+		if len(to) > 0 {
+			h.shards[i] <- delivery{frame, to}
+		}
+	}
+}
+
+// delivery is one event's frame for the recipients one shard serves.
+type delivery struct {
+	frame []byte
+	to    []*session
+}
+
+// shardCount is how many delivery goroutines a hub runs: a few per
+// processor, so that one stalled in a system call, or descheduled by the
+// kernel, leaves work for the processor it frees.
+func shardCount() int { return min(max(4*runtime.GOMAXPROCS(0), 4), 64) }
+
+// deliverLoop is one delivery shard. Every session belongs to one shard
+// for its life, and a shard hands it frames in the order the hub
+// dispatched them, so every session receives events in commit order while
+// the shards, and consecutive events, proceed in parallel. Most of a
+// delivery is the write system call: the shard writes to idle sockets
+// itself (see session.enqueue).
+func (h *Hub) deliverLoop(work <-chan delivery) {
+	for d := range work {
+		for i, s := range d.to {
+			if !s.enqueue(d.frame) {
+				h.dropSlow(s)
+			}
+			d.to[i] = nil
+		}
+	}
+}
+
+// dropSlow takes a session whose queue is full out of the index at once and
+// closes it with 1013: nobody else waits for it, and it catches up through
+// the REST API when it reconnects.
+func (h *Hub) dropSlow(s *session) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, s := range slow {
-		dropped = append(dropped, droppedSession{s.user.arn, s.id})
-		h.removeLocked(s)
-		s.close(CloseTryAgainLater, "Slow consumer: send queue full", false)
-		h.metrics.slowConsumers.Inc()
-		if h.opts.onSlowConsumer != nil {
-			h.opts.onSlowConsumer(s.user.arn, s.id)
-		}
+	if s.state != stateEstablished {
+		h.mu.Unlock() // already leaving
+		return
 	}
-	return dropped
+	user := s.user.arn
+	h.removeLocked(s)
+	s.close(CloseTryAgainLater, "Slow consumer: send queue full", false)
+	h.metrics.slowConsumers.Inc()
+	if h.opts.onSlowConsumer != nil {
+		h.opts.onSlowConsumer(user, s.id)
+	}
+	h.mu.Unlock()
+	h.log.Info("realtime: slow consumer dropped", "user", user, "session", s.id, "queue_limit", h.opts.SendQueueLimit)
 }
-
-// minPerShard is the fewest recipients worth a delivery goroutine of their
-// own: below it, starting and joining one costs more than it saves.
-const minPerShard = 512
-
-// deliver hands e's frame to each recipient and returns those whose queue
-// was full. The frame is encoded once, and only if there is a recipient.
-//
-// Most of a delivery is the write system call (the hub writes to idle
-// sockets itself, see session.enqueue), so a large audience is split into
-// one shard per processor, delivered in parallel. Each event's delivery
-// ends before the next event's begins, so every session still receives
-// events in commit order.
-func (h *Hub) deliver(e *events.Event, rcpt []*session) (slow []*session) {
-	if len(rcpt) == 0 {
-		return nil
-	}
-	frame := textFrame(eventFrame(e))
-	shards := min(runtime.GOMAXPROCS(0), len(rcpt)/minPerShard)
-	if shards <= 1 {
-		return enqueueAll(frame, rcpt, nil)
-	}
-	per := (len(rcpt) + shards - 1) / shards
-	slows := make([][]*session, shards)
-	var wg sync.WaitGroup
-	for i := 1; i < shards; i++ {
-		part := rcpt[i*per : min(len(rcpt), (i+1)*per)]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			slows[i] = enqueueAll(frame, part, nil)
-		}()
-	}
-	slow = enqueueAll(frame, rcpt[:per], nil)
-	wg.Wait()
-	for _, sl := range slows[1:] {
-		slow = append(slow, sl...)
-	}
-	return slow
-}
-
-func enqueueAll(frame []byte, rcpt, slow []*session) []*session {
-	for _, s := range rcpt {
-		if !s.enqueue(frame) {
-			slow = append(slow, s)
-		}
-	}
-	return slow
-}
-
-type droppedSession struct{ user, id string }
 
 func (h *Hub) joinLocked(u *user, arn string) {
 	c := h.channels[arn]
@@ -431,6 +441,8 @@ func (h *Hub) register(s *session, userArn string) error {
 		return errTooManyForUser
 	}
 	s.user = u
+	s.shard = uint8(h.next % uint32(len(h.shards)))
+	h.next++
 	s.state = statePending
 	u.sessions[s.id] = s
 	h.pending[s] = struct{}{}

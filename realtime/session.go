@@ -46,6 +46,7 @@ type session struct {
 	// Guarded by hub.mu.
 	user    *user
 	state   sessionState
+	shard   uint8              // the delivery shard (Hub.deliverLoop); fixed at registration
 	changes []membershipChange // while pending
 	mark    uint64             // hub.seq of the last event queued here
 
