@@ -167,6 +167,11 @@ func Connect(url string, opts Options) (*Bus, error) {
 		nats.Name(opts.Name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
+		// A publish while disconnected fails at once instead of waiting in
+		// a buffer: the relay retries it after the reconnect, in order,
+		// rather than have a copy it gave up on go out later, perhaps
+		// before the stream is back to keep it.
+		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			log.Warn("natsbus: disconnected", "err", err)
 		}),

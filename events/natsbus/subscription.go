@@ -212,27 +212,51 @@ func (s *Subscription) pump() {
 		s.floor = s.retry("replay head", r.LastID)
 	}
 	for {
+		// New subscriptions are caught up before any more messages are
+		// delivered, so their replays come first.
+		select {
+		case <-s.poke:
+			s.checkResume(0)
+			s.catchUp()
+			continue
+		default:
+		}
 		select {
 		case <-s.done:
 			return
 		case m := <-s.msgs:
-			s.checkResume()
 			s.receive(m)
 		case <-s.poke:
-			s.checkResume()
+			s.checkResume(0)
 			s.catchUp()
 		}
 	}
 }
 
-// checkResume replays the outbox after a reconnect or a slow-consumer
-// drop, before the message that revealed it is delivered.
-func (s *Subscription) checkResume() {
+// checkResume replays what may have been missed after a reconnect or a
+// slow-consumer drop, before the message that revealed it (with ID next,
+// 0 if none) is delivered. The stream stores a message a moment after NATS
+// routes it, so when next is ahead of the stream, the replay waits (a
+// little) for the stream to have it: everything published before it is
+// then there too.
+func (s *Subscription) checkResume(next uint64) {
 	r := s.bus.nc.Stats().Reconnects
 	if r == s.reconnects && !s.gap.Swap(false) {
 		return
 	}
 	s.reconnects = r
+	if next != 0 && s.bus.opts.Replay != nil {
+		deadline := time.Now().Add(2 * time.Second)
+		for time.Now().Before(deadline) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			last, err := s.bus.opts.Replay.LastID(ctx)
+			cancel()
+			if err == nil && last >= next {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 	after := max(s.maxID, s.floor)
 	if after > s.bus.opts.ReplayOverlap {
 		after -= s.bus.opts.ReplayOverlap
@@ -294,6 +318,7 @@ func (s *Subscription) receive(m *nats.Msg) {
 		s.bus.log.Error("natsbus: undecodable message", "subject", m.Subject, "err", err)
 		return
 	}
+	s.checkResume(env.ID)
 	if env.ID > s.maxID {
 		s.maxID = env.ID
 	}
@@ -313,11 +338,16 @@ func (s *Subscription) deliver(env envelope) {
 	if !wants {
 		return
 	}
+	// The audience a local user joins is followed before the join is
+	// handed on: the hub, handling it, finds it followed already.
+	follow := s.followJoin(&env)
 	s.qmu.Lock()
 	s.queue = append(s.queue, env)
 	s.qmu.Unlock()
 	s.cond.Signal()
-	s.followJoin(&env)
+	if follow != nil {
+		follow()
+	}
 }
 
 // followJoin follows the audience a local user just joined, before
@@ -327,10 +357,14 @@ func (s *Subscription) deliver(env envelope) {
 // the join, in outbox order, rather than after whatever arrived meanwhile.
 // An audience followed so that the hub never watches within a minute (the
 // user's sessions were still loading, or closed) is dropped.
-func (s *Subscription) followJoin(env *envelope) {
+//
+// It subscribes and returns what completes the follow once the join is
+// queued (nil when there is nothing to follow): the round trip and the
+// replay of what came after the join.
+func (s *Subscription) followJoin(env *envelope) func() {
 	e := &env.Event
 	if len(e.Joined) == 0 {
-		return
+		return nil
 	}
 	key := e.Audience()
 	subject := audienceSubject(s.bus.opts.Prefix, key)
@@ -341,17 +375,18 @@ func (s *Subscription) followJoin(env *envelope) {
 	}
 	if !local || s.in.all || s.in.audiences[key] || s.closed || s.subscribeLocked(subject) != nil {
 		s.mu.Unlock()
-		return
+		return nil
 	}
 	s.in.audiences[key] = true
 	s.proactive[key] = time.Now()
 	s.mu.Unlock()
 	s.pokeNow() // Settled waits for the confirmation below too
-
-	if !s.confirm() {
-		return
+	id := env.ID
+	return func() {
+		if s.confirm() {
+			s.replay(max(id, s.floor), func(_ uint64, ev *events.Event) bool { return ev.Audience() == key })
+		}
 	}
-	s.replay(max(env.ID, s.floor), func(_ uint64, ev *events.Event) bool { return ev.Audience() == key })
 }
 
 func (s *Subscription) expireProactiveLocked(now time.Time) {
