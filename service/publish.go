@@ -23,18 +23,33 @@ const (
 	systemMessage      = "SYSTEM"
 )
 
-// emit publishes evs once tx commits, in commit order; never if it does
-// not commit (store.Tx.AfterCommit).
-// The same events feed the outbox (outbox.go), in the transaction.
+// emit records evs as part of tx: in the outbox, from which the relay
+// publishes them on the bus once tx commits (never if it does not), and as
+// the push notifications and streaming records they cause (outbox.go).
+// Both are written by one BeforeCommit function in the transaction, so a
+// committed change has all its events and deliveries, and a crash between
+// the commit and the publish loses none.
 func (s *Service) emit(tx store.Tx, evs ...events.Event) {
 	if len(evs) == 0 {
 		return
 	}
-	tx.BeforeCommit(func(ctx context.Context) error { return s.outbox(ctx, tx, evs) })
-	if s.cfg.Bus == nil {
-		return
-	}
-	tx.AfterCommit(func() { s.cfg.Bus.Publish(evs...) })
+	tx.BeforeCommit(func(ctx context.Context) error {
+		if s.cfg.EventsQueued != nil {
+			data := make([][]byte, len(evs))
+			for i := range evs {
+				b, err := events.Encode(&evs[i])
+				if err != nil {
+					return err
+				}
+				data[i] = b
+			}
+			if _, err := tx.AppendOutbox(ctx, data...); err != nil {
+				return err
+			}
+			tx.AfterCommit(s.cfg.EventsQueued)
+		}
+		return s.outbox(ctx, tx, evs)
+	})
 }
 
 // payload encodes an event payload. The shapes are plain structs and

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/belfryhq/belfry/chime"
-	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -28,9 +27,11 @@ type Config struct {
 	// Now is the clock; nil means time.Now. Tests inject one to control
 	// timestamps and expiry.
 	Now func() time.Time
-	// Bus receives the events of committed changes; nil drops them (a
-	// service without real-time sessions).
-	Bus events.Bus
+	// EventsQueued is called after a change that wrote events to the
+	// store's outbox commits (package relay's Relay.Wake, which publishes
+	// them on the bus). nil writes no events: a service without real-time
+	// sessions.
+	EventsQueued func()
 	// MessagingEndpoint is what GetMessagingSessionEndpoint answers: the
 	// websocket's public host[:port], bare, exactly as clients sign it.
 	MessagingEndpoint string

@@ -29,6 +29,7 @@ import (
 	"github.com/belfryhq/belfry/keyring"
 	"github.com/belfryhq/belfry/localca"
 	"github.com/belfryhq/belfry/realtime"
+	"github.com/belfryhq/belfry/relay"
 	"github.com/belfryhq/belfry/service"
 	"github.com/belfryhq/belfry/store"
 	"github.com/belfryhq/belfry/store/sqlite"
@@ -138,7 +139,10 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, Bus: bus, MessagingEndpoint: wsEndpoint, Flows: invoker,
+	// The relay publishes the outbox on the bus: events committed by the
+	// service, and any a previous run committed but did not publish.
+	outboxRelay := relay.New(st, bus, relay.Options{Logger: log})
+	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, EventsQueued: outboxRelay.Wake, MessagingEndpoint: wsEndpoint, Flows: invoker,
 		DeliveriesQueued: deliveries.Wake})
 	if err != nil {
 		return fmt.Errorf("start service: %w", err)
@@ -158,6 +162,15 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("start real-time sessions: %w", err)
 	}
+	// The relay stops after the hub (deferred calls run in reverse), so the
+	// events of requests still in flight at shutdown reach their sessions.
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		outboxRelay.Run(relayCtx)
+	}()
+	defer func() { stopRelay(); <-relayDone }()
 	// The sweeper stops (and is waited for) before the store closes.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})
