@@ -169,3 +169,28 @@ type ChannelDetails struct {
 	ReadMarkerTimestamp    *Time                      `json:"ReadMarkerTimestamp,omitempty"`
 	ChannelMessagesHasMore bool                       `json:"ChannelMessagesHasMore"`
 }
+
+// ProcessorEvent is the event a channel-flow processor receives
+// (websocket-protocol.md §5.2), with the optional members AWS may send.
+type ProcessorEvent struct {
+	EventType      string           `json:"EventType"`
+	CallbackId     string           `json:"CallbackId"`
+	ChannelMessage ProcessorMessage `json:"ChannelMessage"`
+}
+
+// ProcessorMessage is the message in a ProcessorEvent.
+type ProcessorMessage struct {
+	MessageId           string                    `json:"MessageId"`
+	ChannelArn          string                    `json:"ChannelArn"`
+	Content             string                    `json:"Content"`
+	Metadata            string                    `json:"Metadata,omitempty"`
+	Sender              *Identity                 `json:"Sender"`
+	Persistence         string                    `json:"Persistence"`
+	LastEditedTimestamp *Time                     `json:"LastEditedTimestamp,omitempty"`
+	Type                string                    `json:"Type"`
+	CreatedTimestamp    *Time                     `json:"CreatedTimestamp"`
+	MessageAttributes   map[string]AttributeValue `json:"MessageAttributes,omitempty"`
+	ContentType         string                    `json:"ContentType,omitempty"`
+	SubChannelId        string                    `json:"SubChannelId,omitempty"`
+	Target              []Target                  `json:"Target,omitempty"`
+}

@@ -114,7 +114,7 @@ func otherRoles(ctx context.Context, tx store.ReadTx, ch store.Channel, b actor,
 //
 // A member's own cells decide alone when they allow (the union can only add,
 // and a member is never banned); anything else needs every role.
-func (c *inChannel) require(op string, own bool) error {
+func (c *inChannel) require(op *chime.Operation, own bool) error {
 	f := channelFacts{
 		Public:       c.ch.Privacy == string(chime.ChannelPrivacyPublic),
 		Unrestricted: c.ch.Mode == string(chime.ChannelModeUnrestricted),
@@ -144,7 +144,7 @@ func privacyNoun(ch store.Channel) string {
 // enterAs is enter, then the call's SubChannelId (scopeSubChannel), then
 // require(op) of a call that addresses no resource of the bearer's own and
 // the sub-channel's own check: the opening of most channel operations.
-func (s *Service) enterAs(ctx context.Context, tx store.ReadTx, op string, channelArn, bearerArn, subChannelID *string) (inChannel, error) {
+func (s *Service) enterAs(ctx context.Context, tx store.ReadTx, op *chime.Operation, channelArn, bearerArn, subChannelID *string) (inChannel, error) {
 	c, err := s.enter(ctx, tx, deref(channelArn), deref(bearerArn))
 	if err != nil {
 		return c, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/flowjobs"
 	"github.com/belfryhq/belfry/relay"
 	"github.com/belfryhq/belfry/store"
 	"github.com/belfryhq/belfry/store/sqlite"
@@ -63,6 +64,7 @@ type chat struct {
 	clk               *clock
 	st                store.Store
 	bus               *recBus
+	flows             flowjobs.Invoker // the channel-flow processors
 	app               string
 	admin, alice, bob string
 	carol             string
@@ -497,3 +499,11 @@ func BenchmarkSendChannelMessage(b *testing.B) {
 		}
 	})
 }
+
+// runner is a channel-flow job runner on c's service and processors.
+func (c *chat) runner() *flowjobs.Runner {
+	return flowjobs.New(c.st, c.s, c.flows, flowjobs.Options{Now: c.clk.Now})
+}
+
+// dispatchFlows runs one round of the flow-job runner, synchronously.
+func (c *chat) dispatchFlows(ctx context.Context) error { return c.runner().Dispatch(ctx) }

@@ -35,9 +35,9 @@ type Config struct {
 	// MessagingEndpoint is what GetMessagingSessionEndpoint answers: the
 	// websocket's public host[:port], bare, exactly as clients sign it.
 	MessagingEndpoint string
-	// Flows invokes channel-flow processors; nil makes every invocation
-	// fail, so messages take their processor's FallbackAction.
-	Flows FlowInvoker
+	// FlowJobsQueued is called after a change that queued a channel-flow
+	// job commits (package flowjobs' Runner.Wake); nil calls nothing.
+	FlowJobsQueued func()
 	// MaxElasticChannels is the number of elastic channels an app
 	// instance may have; 0 means the AWS default, MaxElasticChannels.
 	MaxElasticChannels int
@@ -54,8 +54,6 @@ type Service struct {
 	cfg   Config
 	// pageKey seals NextTokens; it is shared by every node through the store.
 	pageKey []byte
-	// flowWake wakes RunFlows when a message needs its processor.
-	flowWake chan struct{}
 }
 
 // pageKeySecret names the NextToken sealing key in the store.
@@ -71,7 +69,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service: page token key: %w", err)
 	}
-	return &Service{store: st, cfg: cfg, pageKey: key, flowWake: make(chan struct{}, 1)}, nil
+	return &Service{store: st, cfg: cfg, pageKey: key}, nil
 }
 
 // getOrCreateSecret returns the named secret, creating a random one of size

@@ -132,6 +132,7 @@ type Tx interface {
 	StreamingConfigurationWriter
 	DeliveryWriter
 	OutboxWriter
+	ChannelToucher
 
 	// BeforeCommit registers f to run at the end of the transaction, after
 	// the function given to Update returned nil and before the commit,

@@ -96,6 +96,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Delivery/PushTargets", testPushTargets},
 		{"Tx/BeforeCommit", testBeforeCommit},
 		{"Outbox", testOutbox},
+		{"Channel/Touch", testChannelTouch},
 
 		{"Tx/ReadsOwnWrites", testTxReadsOwnWrites},
 		{"Tx/RollbackOnError", testTxRollbackOnError},
