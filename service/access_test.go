@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/relay"
 )
 
 // TestAccessCheckedInService: the service checks the caller's credential
@@ -67,5 +68,26 @@ func TestMatrixKeyedByOperations(t *testing.T) {
 		if op.Bearer == chime.BearerNone || op.Services&chime.ServiceMessaging == 0 {
 			t.Errorf("matrix row %s is not a messaging bearer operation", op)
 		}
+	}
+}
+
+// TestEventSurvivesCrashBeforePublish: a send commits its event into the
+// outbox; if the process dies before its relay publishes it, the relay of
+// the next process publishes it (relay/relay_test.go reopens the store
+// file; here the next process's relay is a fresh one on the same store).
+func TestEventSurvivesCrashBeforePublish(t *testing.T) {
+	c := newChat(t)
+	c.bus.take() // the setup's events
+	out := must(c.s.SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{ChannelArn: &c.ch, ChimeBearer: &c.alice,
+		Content: p("kept"), Type: chime.ChannelMessageTypeStandard, Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p("crash-1")}))
+	// The crash: this process's relay never runs. The next one starts.
+	next := &recBus{}
+	next.relay = relay.New(c.st, next, relay.Options{})
+	// It publishes every event not yet trimmed (the setup's too: at least
+	// once), in commit order, the send's last.
+	evs := next.take()
+	last := evs[len(evs)-1]
+	if last.Type != evCreateMessage || last.ID == 0 || !strings.Contains(string(last.Payload), *out.MessageId) {
+		t.Fatalf("after the restart the relay published %s last (%d events)", last.Type, len(evs))
 	}
 }

@@ -66,7 +66,7 @@ func (s *Service) enter(ctx context.Context, tx store.ReadTx, channelArn, bearer
 	switch {
 	case err == nil:
 		c.membership = &m
-		c.roles.Member, c.roles.Hidden = m.Type != string(chime.ChannelMembershipTypeHidden), m.Type == string(chime.ChannelMembershipTypeHidden)
+		c.roles.Member, c.roles.Hidden = m.Type != chime.ChannelMembershipTypeHidden, m.Type == chime.ChannelMembershipTypeHidden
 	case !errors.Is(err, store.ErrNotFound):
 		return c, err
 	}
@@ -116,8 +116,8 @@ func otherRoles(ctx context.Context, tx store.ReadTx, ch store.Channel, b actor,
 // and a member is never banned); anything else needs every role.
 func (c *inChannel) require(op *chime.Operation, own bool) error {
 	f := channelFacts{
-		Public:       c.ch.Privacy == string(chime.ChannelPrivacyPublic),
-		Unrestricted: c.ch.Mode == string(chime.ChannelModeUnrestricted),
+		Public:       c.ch.Privacy == chime.ChannelPrivacyPublic,
+		Unrestricted: c.ch.Mode == chime.ChannelModeUnrestricted,
 		Own:          own,
 	}
 	if c.membership != nil && allowed(op, c.roles, f) {
@@ -135,10 +135,10 @@ func (c *inChannel) require(op *chime.Operation, own bool) error {
 
 // privacyNoun describes a channel for error messages.
 func privacyNoun(ch store.Channel) string {
-	if ch.Privacy == string(chime.ChannelPrivacyPrivate) {
-		return "private " + strings.ToLower(ch.Mode)
+	if ch.Privacy == chime.ChannelPrivacyPrivate {
+		return "private " + strings.ToLower(string(ch.Mode))
 	}
-	return "public " + strings.ToLower(ch.Mode)
+	return "public " + strings.ToLower(string(ch.Mode))
 }
 
 // enterAs is enter, then the call's SubChannelId (scopeSubChannel), then

@@ -136,18 +136,18 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 		now := s.now()
 		ch := store.Channel{
 			AppInstanceID: ai.AppInstanceID, ChannelID: id, Name: deref(in.Name), Metadata: deref(in.Metadata),
-			Mode: string(in.Mode), Privacy: string(in.Privacy),
+			Mode: in.Mode, Privacy: in.Privacy,
 			CreatedByKind: b.Actor.Kind, CreatedByID: b.Actor.ID, CreatedByName: b.Name,
 			CreatedAt: now, UpdatedAt: now, Elastic: el,
 		}
 		if ch.Mode == "" {
-			ch.Mode = string(chime.ChannelModeUnrestricted)
+			ch.Mode = chime.ChannelModeUnrestricted
 			if el != nil {
-				ch.Mode = string(chime.ChannelModeRestricted)
+				ch.Mode = chime.ChannelModeRestricted
 			}
 		}
 		if ch.Privacy == "" {
-			ch.Privacy = string(chime.ChannelPrivacyPublic)
+			ch.Privacy = chime.ChannelPrivacyPublic
 		}
 		ch.Expiration = channelExpiration(in.ExpirationSettings, ch)
 		if ch, err = tx.CreateChannel(ctx, ch); err != nil {
@@ -170,7 +170,7 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 				return err
 			}
 			mem, err := tx.CreateChannelMembership(ctx, store.ChannelMembership{
-				AppInstanceID: ai.AppInstanceID, ChannelID: id, Member: m.Actor, Type: string(chime.ChannelMembershipTypeDefault),
+				AppInstanceID: ai.AppInstanceID, ChannelID: id, Member: m.Actor, Type: chime.ChannelMembershipTypeDefault,
 				InvitedBy: b.Actor, InvitedByName: b.Name, CreatedAt: now, UpdatedAt: now,
 			})
 			if err != nil {
@@ -280,7 +280,7 @@ func (s *Service) UpdateChannel(ctx context.Context, in *chime.UpdateChannelRequ
 			ch.Name = *in.Name
 		}
 		if in.Mode != "" {
-			ch.Mode = string(in.Mode)
+			ch.Mode = in.Mode
 		}
 		if in.Metadata != nil {
 			ch.Metadata = *in.Metadata

@@ -227,7 +227,7 @@ func (s *Service) joinElastic(ctx context.Context, tx store.Tx, c inChannel, fie
 		return none, nil, err
 	}
 	mem := store.ChannelMembership{
-		AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, Member: m.Actor, Type: string(chime.ChannelMembershipTypeDefault),
+		AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, Member: m.Actor, Type: chime.ChannelMembershipTypeDefault,
 		InvitedBy: c.bearer.Actor, InvitedByName: c.bearer.Name, CreatedAt: now, UpdatedAt: now,
 	}
 	var evs []events.Event

@@ -34,8 +34,8 @@ type pendingMessage struct {
 
 // flowed reports whether m on ch goes through the channel's flow: only
 // STANDARD messages do, CONTROL messages are delivered at once.
-func flowed(ch store.Channel, typ string) bool {
-	return ch.FlowID != "" && typ == string(chime.ChannelMessageTypeStandard)
+func flowed(ch store.Channel, typ chime.ChannelMessageType) bool {
+	return ch.FlowID != "" && typ == chime.ChannelMessageTypeStandard
 }
 
 // startFlowJob records that m must go through ch's flow and tells the
@@ -65,7 +65,7 @@ func (s *Service) startFlowJob(ctx context.Context, tx store.Tx, ch store.Channe
 		return err
 	}
 	pending := m
-	pending.Status = string(chime.ChannelMessageStatusPending)
+	pending.Status = chime.ChannelMessageStatusPending
 	typ := "PENDING_CREATE_CHANNEL_MESSAGE"
 	if update {
 		typ = "PENDING_UPDATE_CHANNEL_MESSAGE"
@@ -95,7 +95,7 @@ func (s *Service) FlowProcessorEvent(j store.FlowJob) ([]byte, error) {
 	p := s.messageEventPayload(m, pm.Persistence)
 	return payload(events.ProcessorEvent{EventType: "CHANNEL_MESSAGE_EVENT", CallbackId: j.CallbackID, ChannelMessage: events.ProcessorMessage{
 		MessageId: m.MessageID, ChannelArn: p.ChannelArn, Content: m.Content, Metadata: m.Metadata, Sender: p.Sender,
-		Persistence: pm.Persistence, LastEditedTimestamp: p.LastEditedTimestamp, Type: m.Type, CreatedTimestamp: p.CreatedTimestamp,
+		Persistence: pm.Persistence, LastEditedTimestamp: p.LastEditedTimestamp, Type: string(m.Type), CreatedTimestamp: p.CreatedTimestamp,
 		MessageAttributes: p.MessageAttributes, ContentType: m.ContentType, SubChannelId: m.SubChannelID, Target: p.Target,
 	}}), nil
 }
@@ -173,7 +173,7 @@ func (s *Service) completeFlowJob(ctx context.Context, tx store.Tx, j store.Flow
 	}
 	switch outcome {
 	case chime.ChannelMessageStatusSent:
-		m.Status, m.StatusDetail, m.UpdatedAt = string(outcome), "", now
+		m.Status, m.StatusDetail, m.UpdatedAt = outcome, "", now
 		if persistent {
 			m.Seq, m.CreatedAt, m.Redacted = stored.Seq, stored.CreatedAt, stored.Redacted
 			if err := tx.UpdateChannelMessage(ctx, m); err != nil {
@@ -191,7 +191,7 @@ func (s *Service) completeFlowJob(ctx context.Context, tx store.Tx, j store.Flow
 		}
 		s.emit(tx, s.messageEvent(kind+"_CHANNEL_MESSAGE", m, pm.Persistence))
 	case chime.ChannelMessageStatusDenied:
-		m.Status, m.UpdatedAt = string(outcome), now
+		m.Status, m.UpdatedAt = outcome, now
 		if persistent && !j.Update {
 			if err := tx.DeleteChannelMessage(ctx, j.AppInstanceID, j.ChannelID, j.MessageID); err != nil {
 				return err
@@ -199,7 +199,7 @@ func (s *Service) completeFlowJob(ctx context.Context, tx store.Tx, j store.Flow
 		}
 		s.emit(tx, s.senderEvent("DENIED_"+kind+"_CHANNEL_MESSAGE", m, pm.Persistence))
 	default: // FAILED
-		m.Status, m.StatusDetail, m.UpdatedAt = string(outcome), detail, now
+		m.Status, m.StatusDetail, m.UpdatedAt = outcome, detail, now
 		if persistent && !j.Update {
 			stored.Status, stored.StatusDetail, stored.UpdatedAt = m.Status, detail, now
 			if err := tx.UpdateChannelMessage(ctx, stored); err != nil {

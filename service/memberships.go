@@ -29,7 +29,7 @@ func checkMembershipQuota(ctx context.Context, tx store.ReadTx, appInstanceID st
 // BatchCreateChannelMembership that is the same for every member: the
 // member must exist, not be banned, not be a member yet, and fit the
 // quotas. It returns the new membership.
-func (s *Service) addMember(ctx context.Context, tx store.Tx, c inChannel, field, memberArn, typ string, now time.Time) (store.ChannelMembership, error) {
+func (s *Service) addMember(ctx context.Context, tx store.Tx, c inChannel, field, memberArn string, typ chime.ChannelMembershipType, now time.Time) (store.ChannelMembership, error) {
 	m, err := s.resolveMember(ctx, tx, field, memberArn, c.ch.AppInstanceID)
 	if err != nil {
 		return store.ChannelMembership{}, err
@@ -63,9 +63,9 @@ func (s *Service) addMember(ctx context.Context, tx store.Tx, c inChannel, field
 
 // membershipType is the requested type, DEFAULT when omitted. HIDDEN is
 // for moderators and admins only.
-func membershipType(c *inChannel, t chime.ChannelMembershipType) (string, error) {
+func membershipType(c *inChannel, t chime.ChannelMembershipType) (chime.ChannelMembershipType, error) {
 	if t == "" || t == chime.ChannelMembershipTypeDefault {
-		return string(chime.ChannelMembershipTypeDefault), nil
+		return chime.ChannelMembershipTypeDefault, nil
 	}
 	if err := c.loadRoles(); err != nil {
 		return "", err
@@ -73,7 +73,7 @@ func membershipType(c *inChannel, t chime.ChannelMembershipType) (string, error)
 	if !c.roles.Admin && !c.roles.Moderator {
 		return "", chime.Errorf(chime.Forbidden, "Only channel moderators and AppInstanceAdmins can create HIDDEN memberships; %s is %s.", c.bearer, c.roles)
 	}
-	return string(t), nil
+	return t, nil
 }
 
 // CreateChannelMembership adds a member to a channel, or (MemberArn = the
@@ -185,7 +185,7 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, in *chime.Ba
 		}
 		out.BatchChannelMemberships = b
 		if len(added) > 0 && !elastic {
-			s.emit(tx, s.batchMembershipEvent(c.ch, typ, c.bearer, added))
+			s.emit(tx, s.batchMembershipEvent(c.ch, string(typ), c.bearer, added))
 		}
 		return nil
 	})

@@ -137,15 +137,15 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 		id = newID()
 		m := store.ChannelMessage{
 			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, MessageID: id,
-			Content: deref(in.Content), Metadata: deref(in.Metadata), ContentType: deref(in.ContentType), Type: string(typ),
-			Sender: c.bearer.Actor, SenderName: c.bearer.Name, Status: string(chime.ChannelMessageStatusSent),
+			Content: deref(in.Content), Metadata: deref(in.Metadata), ContentType: deref(in.ContentType), Type: typ,
+			Sender: c.bearer.Actor, SenderName: c.bearer.Name, Status: chime.ChannelMessageStatusSent,
 			Attributes: attrs, PushNotification: push, Target: target, SubChannelID: c.sub, CreatedAt: now, UpdatedAt: now,
 		}
 		persistent := persistence == string(chime.ChannelMessagePersistenceTypePersistent)
 		if flowed(c.ch, m.Type) {
 			status = chime.ChannelMessageStatusPending
 			if persistent {
-				m.Status = string(status)
+				m.Status = status
 				if m, err = tx.CreateChannelMessage(ctx, m); err != nil {
 					return err
 				}
@@ -212,7 +212,7 @@ func visibleTo(c inChannel, m store.ChannelMessage) bool {
 	if m.Sender == c.bearer.Actor {
 		return true
 	}
-	if m.Status != string(chime.ChannelMessageStatusSent) {
+	if m.Status != chime.ChannelMessageStatusSent {
 		return false
 	}
 	return m.Target == nil || *m.Target == c.bearer.Actor
@@ -385,7 +385,7 @@ func (s *Service) changeMessage(ctx context.Context, tx store.Tx, op *chime.Oper
 	if err := c.requireSubChannel(); err != nil {
 		return c, m, err
 	}
-	if m.Status != string(chime.ChannelMessageStatusSent) {
+	if m.Status != chime.ChannelMessageStatusSent {
 		return c, m, conflict("ChannelMessage %s is %s; only SENT messages can be changed.", m.MessageID, m.Status)
 	}
 	if _, err := tx.GetOpenFlowJobForMessage(ctx, m.AppInstanceID, m.ChannelID, m.MessageID); err == nil {
@@ -513,7 +513,7 @@ func (s *Service) GetChannelMessageStatus(ctx context.Context, in *chime.GetChan
 			return err
 		}
 		out = &chime.ChannelMessageStatusStructure{Value: chime.ChannelMessageStatus(m.Status), Detail: optional(m.StatusDetail)}
-		if m.Status != string(chime.ChannelMessageStatusSent) {
+		if m.Status != chime.ChannelMessageStatusSent {
 			return nil
 		}
 		if _, err := tx.GetOpenFlowJobForMessage(ctx, m.AppInstanceID, m.ChannelID, m.MessageID); err == nil {

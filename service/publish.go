@@ -68,7 +68,7 @@ func payload(v any) []byte {
 func (s *Service) messageEvent(typ string, m store.ChannelMessage, persistence string) events.Event {
 	e := events.Event{
 		Type:        typ,
-		MessageType: m.Type,
+		MessageType: string(m.Type),
 		Persistence: persistence,
 		ChannelArn:  s.channelArn(m.AppInstanceID, m.ChannelID),
 		Payload:     payload(s.messageEventPayload(m, persistence)),
@@ -105,7 +105,7 @@ func (s *Service) membershipEvent(typ string, m store.ChannelMembership) events.
 		ChannelArn:  s.channelArn(m.AppInstanceID, m.ChannelID),
 		Payload:     payload(s.membershipEventPayload(m)),
 		Users:       []string{arn},
-		Members:     m.Type != string(chime.ChannelMembershipTypeHidden),
+		Members:     m.Type != chime.ChannelMembershipTypeHidden,
 	}
 	if typ == evCreateMembership {
 		e.Joined = []string{arn}

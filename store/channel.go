@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/belfryhq/belfry/chime"
 	"time"
 )
 
@@ -31,8 +32,8 @@ type Channel struct {
 	AppInstanceID string
 	ChannelID     string
 	Name          string
-	Mode          string // UNRESTRICTED | RESTRICTED
-	Privacy       string // PUBLIC | PRIVATE
+	Mode          chime.ChannelMode
+	Privacy       chime.ChannelPrivacy
 	Metadata      string
 	// CreatedByKind and CreatedByID name the bearer that created the
 	// channel; CreatedByName is its name at creation (the creator may be

@@ -20,7 +20,11 @@ func (t readTx) ListOutbox(ctx context.Context, after int64, limit int) ([]store
 func (t writeTx) AppendOutbox(ctx context.Context, data ...[]byte) (int64, error) {
 	var seq int64
 	for _, d := range data {
-		if err := t.queryRow(ctx, `INSERT INTO outbox (data) VALUES (?) RETURNING seq`, d).Scan(&seq); err != nil {
+		res, err := t.exec(ctx, `INSERT INTO outbox (data) VALUES (?)`, d)
+		if err == nil {
+			seq, err = res.LastInsertId()
+		}
+		if err != nil {
 			return 0, fmt.Errorf("sqlite: append outbox: %w", translate(err))
 		}
 	}
