@@ -63,13 +63,9 @@ func (s *Service) DescribeAppInstance(ctx context.Context, in *chime.DescribeApp
 	if err != nil {
 		return nil, err
 	}
-	var a store.AppInstance
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		a, err = tx.GetAppInstance(ctx, arn.AppInstanceID)
-		return err
-	})
+	a, err := viewOne(ctx, s, "AppInstance "+arn.String(), func(tx store.ReadTx) (store.AppInstance, error) { return tx.GetAppInstance(ctx, arn.AppInstanceID) })
 	if err != nil {
-		return nil, storeErr(err, "AppInstance "+arn.String())
+		return nil, err
 	}
 	return &chime.DescribeAppInstanceResponse{AppInstance: &chime.AppInstance{
 		AppInstanceArn:       ptr(s.appInstanceArn(a.ID)),

@@ -90,13 +90,11 @@ func (s *Service) DescribeAppInstanceBot(ctx context.Context, in *chime.Describe
 	if err != nil {
 		return nil, err
 	}
-	var b store.AppInstanceBot
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		b, err = tx.GetAppInstanceBot(ctx, arn.AppInstanceID, arn.ID)
-		return err
+	b, err := viewOne(ctx, s, "AppInstanceBot "+arn.String(), func(tx store.ReadTx) (store.AppInstanceBot, error) {
+		return tx.GetAppInstanceBot(ctx, arn.AppInstanceID, arn.ID)
 	})
 	if err != nil {
-		return nil, storeErr(err, "AppInstanceBot "+arn.String())
+		return nil, err
 	}
 	var cfg *chime.Configuration
 	if len(b.Configuration) > 0 {

@@ -117,13 +117,9 @@ func (s *Service) DescribeChannelFlow(ctx context.Context, in *chime.DescribeCha
 	if err != nil {
 		return nil, err
 	}
-	var f store.ChannelFlow
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		f, err = tx.GetChannelFlow(ctx, a.AppInstanceID, a.ID)
-		return err
-	})
+	f, err := viewOne(ctx, s, "ChannelFlow "+a.String(), func(tx store.ReadTx) (store.ChannelFlow, error) { return tx.GetChannelFlow(ctx, a.AppInstanceID, a.ID) })
 	if err != nil {
-		return nil, storeErr(err, "ChannelFlow "+a.String())
+		return nil, err
 	}
 	return &chime.DescribeChannelFlowResponse{ChannelFlow: &chime.ChannelFlow{
 		ChannelFlowArn: ptr(a.String()), Name: ptr(f.Name), Processors: processors(f),

@@ -102,13 +102,11 @@ func (s *Service) DescribeAppInstanceUser(ctx context.Context, in *chime.Describ
 	if err != nil {
 		return nil, err
 	}
-	var u store.AppInstanceUser
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		u, err = tx.GetAppInstanceUser(ctx, arn.AppInstanceID, arn.ID)
-		return err
+	u, err := viewOne(ctx, s, "AppInstanceUser "+arn.String(), func(tx store.ReadTx) (store.AppInstanceUser, error) {
+		return tx.GetAppInstanceUser(ctx, arn.AppInstanceID, arn.ID)
 	})
 	if err != nil {
-		return nil, storeErr(err, "AppInstanceUser "+arn.String())
+		return nil, err
 	}
 	return &chime.DescribeAppInstanceUserResponse{AppInstanceUser: &chime.AppInstanceUser{
 		AppInstanceUserArn:   ptr(arn.String()),
