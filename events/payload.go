@@ -194,3 +194,33 @@ type ProcessorMessage struct {
 	SubChannelId        string                    `json:"SubChannelId,omitempty"`
 	Target              []Target                  `json:"Target,omitempty"`
 }
+
+// The other shapes of a message are derived from its websocket shape, so
+// one conversion from the store's record (the service's) feeds them all.
+
+// Summary is m as CHANNEL_DETAILS lists it.
+func (m *ChannelMessage) Summary() ChannelMessageSummary {
+	return ChannelMessageSummary{
+		MessageId: m.MessageId, Content: m.Content, Metadata: m.Metadata, Type: m.Type,
+		CreatedTimestamp: m.CreatedTimestamp, LastEditedTimestamp: m.LastEditedTimestamp, LastUpdatedTimestamp: m.LastUpdatedTimestamp,
+		Sender: m.Sender, Redacted: m.Redacted, Status: m.Status, MessageAttributes: m.MessageAttributes,
+		ContentType: m.ContentType, Target: m.Target,
+	}
+}
+
+// ProcessorEvent is m as a channel-flow processor receives it, under
+// callbackID.
+func (m *ChannelMessage) ProcessorEvent(callbackID string) ProcessorEvent {
+	return ProcessorEvent{EventType: "CHANNEL_MESSAGE_EVENT", CallbackId: callbackID, ChannelMessage: ProcessorMessage{
+		MessageId: m.MessageId, ChannelArn: m.ChannelArn, Content: deref(m.Content), Metadata: deref(m.Metadata), Sender: m.Sender,
+		Persistence: m.Persistence, LastEditedTimestamp: m.LastEditedTimestamp, Type: m.Type, CreatedTimestamp: m.CreatedTimestamp,
+		MessageAttributes: m.MessageAttributes, ContentType: m.ContentType, SubChannelId: m.SubChannelId, Target: m.Target,
+	}}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -230,12 +230,7 @@ func (s *Service) messageEventPayload(m store.ChannelMessage, persistence string
 
 func (s *Service) messageSummaryEvent(m store.ChannelMessage) events.ChannelMessageSummary {
 	p := s.messageEventPayload(m, "")
-	return events.ChannelMessageSummary{
-		MessageId: p.MessageId, Content: p.Content, Metadata: p.Metadata, Type: p.Type,
-		CreatedTimestamp: p.CreatedTimestamp, LastEditedTimestamp: p.LastEditedTimestamp, LastUpdatedTimestamp: p.LastUpdatedTimestamp,
-		Sender: p.Sender, Redacted: p.Redacted, Status: p.Status, MessageAttributes: p.MessageAttributes,
-		ContentType: p.ContentType, Target: p.Target,
-	}
+	return p.Summary()
 }
 
 func (s *Service) grantIdentity(g store.ChannelGrant) *chime.Identity {

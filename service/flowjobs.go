@@ -91,13 +91,8 @@ func (s *Service) FlowProcessorEvent(j store.FlowJob) ([]byte, error) {
 	if err := json.Unmarshal([]byte(j.Message), &pm); err != nil {
 		return nil, err
 	}
-	m := pm.Message
-	p := s.messageEventPayload(m, pm.Persistence)
-	return payload(events.ProcessorEvent{EventType: "CHANNEL_MESSAGE_EVENT", CallbackId: j.CallbackID, ChannelMessage: events.ProcessorMessage{
-		MessageId: m.MessageID, ChannelArn: p.ChannelArn, Content: m.Content, Metadata: m.Metadata, Sender: p.Sender,
-		Persistence: pm.Persistence, LastEditedTimestamp: p.LastEditedTimestamp, Type: string(m.Type), CreatedTimestamp: p.CreatedTimestamp,
-		MessageAttributes: p.MessageAttributes, ContentType: m.ContentType, SubChannelId: m.SubChannelID, Target: p.Target,
-	}}), nil
+	p := s.messageEventPayload(pm.Message, pm.Persistence)
+	return payload(p.ProcessorEvent(j.CallbackID)), nil
 }
 
 // isPermanent reports whether retrying err is pointless.
