@@ -29,7 +29,7 @@ func channelExpiration(in *chime.ExpirationSettings, ch store.Channel) *store.Ch
 	if in == nil || in.ExpirationDays == nil {
 		return nil
 	}
-	e := &store.ChannelExpiration{Criterion: string(in.ExpirationCriterion), Days: *in.ExpirationDays}
+	e := &store.ChannelExpiration{Criterion: in.ExpirationCriterion, Days: *in.ExpirationDays}
 	e.At = expiresAt(e, ch)
 	return e
 }
@@ -38,7 +38,7 @@ func channelExpiration(in *chime.ExpirationSettings, ch store.Channel) *store.Ch
 // creation, or after its last message (its creation while it has none).
 func expiresAt(e *store.ChannelExpiration, ch store.Channel) time.Time {
 	from := ch.CreatedAt
-	if e.Criterion == string(chime.ExpirationCriterionLastMessageTimestamp) && ch.LastMessageAt.After(from) {
+	if e.Criterion == chime.ExpirationCriterionLastMessageTimestamp && ch.LastMessageAt.After(from) {
 		from = ch.LastMessageAt
 	}
 	return from.Add(time.Duration(e.Days) * 24 * time.Hour)

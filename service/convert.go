@@ -85,7 +85,7 @@ func (s *Service) channelEventPayload(ch store.Channel) events.Channel {
 		}
 	}
 	if e := ch.Expiration; e != nil {
-		out.ExpirationSettings = &events.ExpirationSettings{ExpirationDays: e.Days, ExpirationCriterion: e.Criterion}
+		out.ExpirationSettings = &events.ExpirationSettings{ExpirationDays: e.Days, ExpirationCriterion: string(e.Criterion)}
 	}
 	return out
 }

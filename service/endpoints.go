@@ -62,7 +62,7 @@ func (s *Service) RegisterAppInstanceUserEndpoint(ctx context.Context, in *chime
 		now := s.now()
 		e, err := tx.CreateAppInstanceUserEndpoint(ctx, store.AppInstanceUserEndpoint{
 			AppInstanceID: user.AppInstanceID, UserID: user.ID, EndpointID: uuid.NewString(),
-			Name: deref(in.Name), Type: string(in.Type), ResourceArn: deref(in.ResourceArn),
+			Name: deref(in.Name), Type: in.Type, ResourceArn: deref(in.ResourceArn),
 			DeviceToken: deref(attrs.DeviceToken), VoipDeviceToken: deref(attrs.VoipDeviceToken),
 			AllowMessages: string(allow), CreatedAt: now, UpdatedAt: now,
 		})

@@ -57,7 +57,7 @@ func (s *Service) startFlowJob(ctx context.Context, tx store.Tx, ch store.Channe
 	err = tx.CreateFlowJob(ctx, store.FlowJob{
 		CallbackID: newID(), AppInstanceID: ch.AppInstanceID, ChannelID: ch.ChannelID, MessageID: m.MessageID,
 		Update: update, Message: string(js), FlowID: f.FlowID,
-		ProcessorArn: deref(ps[0].Configuration.Lambda.ResourceArn), Fallback: string(ps[0].FallbackAction),
+		ProcessorArn: deref(ps[0].Configuration.Lambda.ResourceArn), Fallback: ps[0].FallbackAction,
 		State: store.FlowJobInvoking, NextAttemptAt: now, Deadline: now.Add(FlowCallbackWindow),
 		CreatedAt: now, UpdatedAt: now,
 	})
@@ -128,7 +128,7 @@ func (s *Service) FlowJobInvoked(ctx context.Context, callbackID string, invokeE
 		if err := json.Unmarshal([]byte(j.Message), &pm); err != nil {
 			return err
 		}
-		if j.Fallback == string(chime.FallbackActionContinue) {
+		if j.Fallback == chime.FallbackActionContinue {
 			return s.completeFlowJob(ctx, tx, j, pm, chime.ChannelMessageStatusSent, "", "")
 		}
 		// The sender sees the reason; the processor's own error text stays
@@ -144,7 +144,7 @@ func (s *Service) FlowJobInvoked(ctx context.Context, callbackID string, invokeE
 // finished it, if one did.
 func (s *Service) completeFlowJob(ctx context.Context, tx store.Tx, j store.FlowJob, pm pendingMessage, outcome chime.ChannelMessageStatus, detail, fp string) error {
 	now := s.now()
-	j.State, j.Outcome, j.Fingerprint, j.UpdatedAt = store.FlowJobDone, string(outcome), fp, now
+	j.State, j.Outcome, j.Fingerprint, j.UpdatedAt = store.FlowJobDone, outcome, fp, now
 	if err := tx.UpdateFlowJob(ctx, j); err != nil {
 		return err
 	}

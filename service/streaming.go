@@ -37,7 +37,7 @@ func (s *Service) PutMessagingStreamingConfigurations(ctx context.Context, in *c
 		if err := checkKinesisStreamArn(field+".ResourceArn", deref(c.ResourceArn)); err != nil {
 			return nil, err
 		}
-		cs = append(cs, store.StreamingConfiguration{AppInstanceID: ai.AppInstanceID, DataType: string(c.DataType), ResourceArn: deref(c.ResourceArn), CreatedAt: now})
+		cs = append(cs, store.StreamingConfiguration{AppInstanceID: ai.AppInstanceID, DataType: c.DataType, ResourceArn: deref(c.ResourceArn), CreatedAt: now})
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := requireAppInstance(ctx, tx, ai); err != nil {

@@ -79,7 +79,7 @@ func expiration(in *chime.IdentityExpirationSettings, created time.Time) *store.
 	}
 	days := *in.ExpirationDays
 	return &store.UserExpiration{
-		Criterion: string(in.ExpirationCriterion),
+		Criterion: in.ExpirationCriterion,
 		Days:      days,
 		At:        created.Add(time.Duration(days) * 24 * time.Hour),
 	}

@@ -10,7 +10,7 @@ import (
 type ChannelExpiration struct {
 	// Criterion is the model's ExpirationCriterion: CREATED_TIMESTAMP or
 	// LAST_MESSAGE_TIMESTAMP.
-	Criterion string
+	Criterion chime.ExpirationCriterion
 	// Days is the period after the criterion's timestamp, 1..5475.
 	Days int32
 	// At is the instant the channel expires, computed by the caller (and
