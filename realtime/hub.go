@@ -105,8 +105,9 @@ type Hub struct {
 	upgrader websocket.Upgrader
 	metrics  *metrics
 	sub      events.Subscription
-	scope    scopedSubscription // sub, when it delivers only what it is told to watch
 	runDone  chan struct{}
+	// seen drops events the bus delivers twice (it delivers at least once).
+	seen *events.Dedup
 
 	// wg counts /connect handlers after the upgrade and session readers
 	// (each reader waits for its writer); Shutdown waits for it. Add is
@@ -122,18 +123,6 @@ type Hub struct {
 	seq      uint64          // number of the event being dispatched, for de-duplication
 	shards   []chan delivery // see deliverLoop
 	next     uint32          // the shard of the next session
-}
-
-// scopedSubscription is a Subscription that delivers only the audiences and
-// users it is told to watch (a bus spanning several nodes, such as
-// events/natsbus): the hub watches an audience while it has a local member
-// and a user while the user has a session here. The calls are made with the
-// hub's lock held and must not block.
-type scopedSubscription interface {
-	WatchAudience(key string) error
-	UnwatchAudience(key string) error
-	WatchUser(userArn string) error
-	UnwatchUser(userArn string) error
 }
 
 // user is one AppInstanceUser or AppInstanceBot with sessions on this node.
@@ -205,8 +194,12 @@ func NewHub(opts Options) (*Hub, error) {
 		// holds the events.
 		h.shards[i] = make(chan delivery, 256)
 	}
-	h.sub = opts.Bus.Subscribe()
-	h.scope, _ = h.sub.(scopedSubscription)
+	// The subscription watches the users with sessions here and the
+	// audiences in the index, kept current as they change (watch, unwatch).
+	if h.sub, err = opts.Bus.Subscribe(context.Background()); err != nil {
+		return nil, fmt.Errorf("realtime: subscribe: %w", err)
+	}
+	h.seen = events.NewDedup(4096)
 	go h.run()
 	return h, nil
 }
@@ -222,7 +215,9 @@ func (h *Hub) run() {
 		}()
 	}
 	for e := range h.sub.C() {
-		h.dispatch(&e)
+		if h.seen.First(&e) {
+			h.dispatch(&e)
+		}
 	}
 	for _, sh := range h.shards {
 		close(sh)
@@ -333,9 +328,7 @@ func (h *Hub) dispatch(e *events.Event) {
 					delete(u.channels, c)
 				}
 				delete(h.channels, c.arn)
-				if h.scope != nil {
-					h.scope.UnwatchAudience(c.arn)
-				}
+				h.unwatch(events.AudienceTopic(c.arn))
 			}
 			// Any loading session may have the channel in its list.
 			for s := range h.pending {
@@ -403,14 +396,27 @@ func (h *Hub) dropSlow(s *session) {
 	h.log.Info("realtime: slow consumer dropped", "user", user, "session", s.id, "queue_limit", h.opts.SendQueueLimit)
 }
 
+// watch and unwatch keep the bus subscription to what the index needs;
+// called with mu held, so the scope changes in step with the index. A
+// closed subscription (Shutdown) has nothing left to deliver.
+func (h *Hub) watch(t events.Topic) {
+	if err := h.sub.Watch(t); err != nil && !errors.Is(err, events.ErrClosed) {
+		h.log.Error("realtime: bus watch", "err", err)
+	}
+}
+
+func (h *Hub) unwatch(t events.Topic) {
+	if err := h.sub.Unwatch(t); err != nil && !errors.Is(err, events.ErrClosed) {
+		h.log.Error("realtime: bus unwatch", "err", err)
+	}
+}
+
 func (h *Hub) joinLocked(u *user, arn string) {
 	c := h.channels[arn]
 	if c == nil {
 		c = &channel{arn: arn, members: map[*user]struct{}{}}
 		h.channels[arn] = c
-		if h.scope != nil {
-			h.scope.WatchAudience(arn)
-		}
+		h.watch(events.AudienceTopic(arn))
 	}
 	if u.channels == nil {
 		u.channels = map[*channel]struct{}{}
@@ -424,9 +430,7 @@ func (h *Hub) leaveLocked(u *user, c *channel) {
 	delete(u.channels, c)
 	if len(c.members) == 0 && h.channels[c.arn] == c {
 		delete(h.channels, c.arn)
-		if h.scope != nil {
-			h.scope.UnwatchAudience(c.arn)
-		}
+		h.unwatch(events.AudienceTopic(c.arn))
 	}
 }
 
@@ -449,22 +453,22 @@ func (h *Hub) register(s *session, userArn string) error {
 	if u == nil {
 		u = &user{arn: userArn, sessions: map[string]*session{}}
 		h.users[userArn] = u
+		h.watch(events.UserTopic(userArn))
 	}
 	if old := u.sessions[s.id]; old != nil {
 		h.removeLocked(old)
 		old.close(ClosePolicyViolation, "Session replaced by a newer connection with the same sessionId", false)
 		if h.users[userArn] == nil { // removeLocked dropped the user with its last session
 			h.users[userArn] = u
+			h.watch(events.UserTopic(userArn))
 		}
 	}
 	if len(u.sessions) >= h.opts.MaxSessionsPerUser {
 		if len(u.sessions) == 0 {
 			delete(h.users, userArn)
+			h.unwatch(events.UserTopic(userArn))
 		}
 		return errTooManyForUser
-	}
-	if len(u.sessions) == 0 && h.scope != nil {
-		h.scope.WatchUser(userArn)
 	}
 	s.user = u
 	s.shard = uint8(h.next % uint32(len(h.shards)))
@@ -551,9 +555,7 @@ func (h *Hub) removeLocked(s *session) {
 	s.state = stateGone
 	if len(u.sessions) == 0 && h.users[u.arn] == u {
 		delete(h.users, u.arn)
-		if h.scope != nil {
-			h.scope.UnwatchUser(u.arn)
-		}
+		h.unwatch(events.UserTopic(u.arn))
 	}
 	h.metrics.sessions.Dec()
 }

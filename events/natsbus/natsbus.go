@@ -52,10 +52,9 @@ import (
 
 // Record is one committed event as the outbox relay publishes it.
 type Record struct {
-	// ID is the event's position in the outbox: unique, and increasing in
-	// commit order among the events of one channel. 0 means the event did
-	// not come from the outbox: it is then de-duplicated by a key of the
-	// publishing node and cannot be replayed.
+	// ID is the event's position in the outbox (events.Event.ID): unique,
+	// and increasing in commit order. 0 means the event did not come from
+	// the outbox: it is not stored in the stream and cannot be replayed.
 	ID    uint64
 	Event events.Event
 }
@@ -69,9 +68,6 @@ type Replayer interface {
 	// a new Subscription's replays start.
 	LastID(ctx context.Context) (uint64, error)
 }
-
-// ErrClosed is returned by a closed Subscription.
-var ErrClosed = errors.New("natsbus: closed")
 
 // Defaults of Options.
 const (
@@ -237,44 +233,56 @@ type envelope struct {
 	Event events.Event `json:"event"`
 }
 
-// PublishRecords publishes recs, in order. Records with an ID (from the
-// outbox, which the relay retries) are published once the server has them,
-// so that a relay marks as published only what every connected node will
-// receive and the stream keeps for a node not connected: the stream's
-// acknowledgements, or with NoStream a round trip. Records without an ID
-// are handed to the connection's buffer: nobody would retry them anyway.
+// PublishRecords publishes recs, in order.
+//
+// With the stream, records with an ID (from the outbox) are first stored
+// in it, keyed by ID; a record the stream already holds (another node's
+// relay published it, or this relay before a crash) goes no further, so
+// the nodes get each event once however many relays publish it. The rest
+// go out on their live subjects, and PublishRecords returns once the
+// server has them: a relay marks as published only what every connected
+// node will receive and the stream keeps for a node that is not. Records
+// without an ID are handed to the connection's buffer: nobody would retry
+// them anyway.
 func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.opts.FlushTimeout)
 		defer cancel()
 	}
-	var acks []jetstream.PubAckFuture
-	flush := false
+	envs := make([]envelope, len(recs))
+	datas := make([][]byte, len(recs))
+	acks := make([]jetstream.PubAckFuture, len(recs))
 	for i := range recs {
-		env := envelope{ID: recs[i].ID, Key: b.origin + "/" + strconv.FormatUint(b.n.Add(1), 10), Event: recs[i].Event}
-		data, err := json.Marshal(&env)
+		envs[i] = envelope{ID: recs[i].ID, Key: b.origin + "/" + strconv.FormatUint(b.n.Add(1), 10), Event: recs[i].Event}
+		data, err := json.Marshal(&envs[i])
 		if err != nil {
 			return fmt.Errorf("natsbus: encode: %w", err)
 		}
-		subjs := subjects(b.opts.Prefix, &env.Event)
-		if b.js != nil && env.ID != 0 {
-			a, err := publishStored(b.js, env.ID, subjs, data)
-			acks = append(acks, a...)
-			if err != nil {
-				return fmt.Errorf("natsbus: publish: %w", err)
-			}
-			continue
-		}
-		flush = flush || env.ID != 0
-		for _, subj := range subjs {
-			if err := b.nc.Publish(subj, data); err != nil {
+		datas[i] = data
+		if b.js != nil && envs[i].ID != 0 {
+			if acks[i], err = publishStored(b.js, b.opts.Prefix, envs[i].ID, data); err != nil {
 				return fmt.Errorf("natsbus: publish: %w", err)
 			}
 		}
 	}
-	if err := waitAcks(ctx, acks); err != nil {
-		return fmt.Errorf("natsbus: publish: %w", err)
+	flush := false
+	for i := range envs {
+		if acks[i] != nil {
+			dup, err := waitAck(ctx, acks[i])
+			if err != nil {
+				return fmt.Errorf("natsbus: publish: %w", err)
+			}
+			if dup {
+				continue
+			}
+		}
+		flush = flush || envs[i].ID != 0
+		for _, subj := range subjects(b.opts.Prefix, &envs[i].Event) {
+			if err := b.nc.Publish(subj, datas[i]); err != nil {
+				return fmt.Errorf("natsbus: publish: %w", err)
+			}
+		}
 	}
 	if flush {
 		if err := b.nc.FlushWithContext(ctx); err != nil {
@@ -284,24 +292,27 @@ func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
 	return nil
 }
 
-// Publish implements events.Bus for events committed without an outbox
-// ID: they are published at once and a failure is logged.
-func (b *Bus) Publish(evs ...events.Event) {
+// Publish implements events.Bus: the relay's batch, in outbox order, each
+// event with its ID (Record.ID).
+func (b *Bus) Publish(ctx context.Context, evs ...events.Event) error {
 	if len(evs) == 0 {
-		return
+		return nil
 	}
 	recs := make([]Record, len(evs))
 	for i := range evs {
-		recs[i].Event = evs[i]
+		recs[i] = Record{ID: evs[i].ID, Event: evs[i]}
 	}
-	if err := b.PublishRecords(context.Background(), recs...); err != nil {
-		b.log.Error("natsbus: events not published", "err", err, "count", len(evs))
-	}
+	return b.PublishRecords(ctx, recs...)
 }
 
 // Subscribe implements events.Bus. The Subscription receives channel
 // deletions at once, and otherwise only what it is told to watch.
-func (b *Bus) Subscribe() events.Subscription { return b.SubscribeScoped() }
+func (b *Bus) Subscribe(context.Context) (events.Subscription, error) {
+	if b.nc.IsClosed() {
+		return nil, events.ErrClosed
+	}
+	return b.SubscribeScoped(), nil
+}
 
 // SubscribeScoped is Subscribe with its concrete type. It returns once
 // the server follows channel deletions for the Subscription (or the

@@ -18,12 +18,13 @@ import (
 // just subscribed to something reads what it missed. Live delivery stays
 // on plain subscriptions; the stream is only read back.
 //
-// Each event is stored once, whatever the number of subjects it went to:
-// its copies carry the same Nats-Msg-Id (the ID), which the stream
-// de-duplicates. Stream order is publish order, and the relay publishes in
-// ID order, so IDs increase along the stream; a relay that publishes again
-// after a crash does so within the de-duplication window, and a copy
-// stored twice all the same is dropped by the reader.
+// Each event is stored once, on its own subject (storedSubject), with its
+// ID as Nats-Msg-Id: the stream drops an ID it holds already (within
+// dedupWindow), and its acknowledgement says so, which is how a publisher
+// knows another relay sent the event out already. Stream order is store
+// order, and every relay stores in ID order, so IDs increase along the
+// stream; a copy stored twice all the same (after the window) is dropped by
+// the reader.
 
 // Defaults of the stream.
 const (
@@ -45,7 +46,7 @@ func openStream(ctx context.Context, nc *nats.Conn, o Options) (jetstream.JetStr
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        streamName(p),
 		Description: "Belfry committed events, kept for nodes that reconnect",
-		Subjects:    []string{p + ".a.*", p + ".u.*", deletedSubject(p)},
+		Subjects:    []string{storedSubject(p)},
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		MaxAge:      o.Retention,
@@ -59,32 +60,28 @@ func openStream(ctx context.Context, nc *nats.Conn, o Options) (jetstream.JetStr
 	return js, st, nil
 }
 
-// publishStored publishes data on subjects through JetStream with the
-// event's ID as message ID, and returns the acknowledgements to wait for.
-func publishStored(js jetstream.JetStream, id uint64, subjects []string, data []byte) ([]jetstream.PubAckFuture, error) {
-	var acks []jetstream.PubAckFuture
-	msgID := strconv.FormatUint(id, 10)
-	for _, subj := range subjects {
-		f, err := js.PublishMsgAsync(&nats.Msg{Subject: subj, Data: data, Header: nats.Header{jetstream.MsgIDHeader: {msgID}}})
-		if err != nil {
-			return acks, err
-		}
-		acks = append(acks, f)
-	}
-	return acks, nil
+// storedSubject is where events go into the stream. No node subscribes to
+// it: live delivery is on the event's own subjects, and only events the
+// stream had not seen go there.
+func storedSubject(prefix string) string { return prefix + ".stored" }
+
+// publishStored stores data in the stream, keyed by the event's ID.
+func publishStored(js jetstream.JetStream, prefix string, id uint64, data []byte) (jetstream.PubAckFuture, error) {
+	return js.PublishMsgAsync(&nats.Msg{Subject: storedSubject(prefix), Data: data,
+		Header: nats.Header{jetstream.MsgIDHeader: {strconv.FormatUint(id, 10)}}})
 }
 
-func waitAcks(ctx context.Context, acks []jetstream.PubAckFuture) error {
-	for _, f := range acks {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+// waitAck waits for the stream's acknowledgement and reports whether the
+// stream held the ID already.
+func waitAck(ctx context.Context, f jetstream.PubAckFuture) (duplicate bool, err error) {
+	select {
+	case ack := <-f.Ok():
+		return ack.Duplicate, nil
+	case err := <-f.Err():
+		return false, err
+	case <-ctx.Done():
+		return false, ctx.Err()
 	}
-	return nil
 }
 
 // streamReplayer reads the stream back: the Replayer of a Bus on

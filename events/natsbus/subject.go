@@ -27,9 +27,10 @@ func audienceSubject(prefix, key string) string { return prefix + ".a." + hash(k
 func userSubject(prefix, arn string) string     { return prefix + ".u." + hash(arn) }
 func deletedSubject(prefix string) string       { return prefix + ".deleted" }
 
-// allEventsSubject matches every subject (WatchAll); copies of one publish
-// on several subjects are dropped.
-func allEventsSubject(prefix string) string { return prefix + ".>" }
+// allEventsSubject matches every audience and user subject (WatchAll;
+// deletions are always followed); copies of one publish on several
+// subjects are dropped.
+func allEventsSubject(prefix string) string { return prefix + ".*.*" }
 
 func hash(s string) string {
 	sum := sha256.Sum256([]byte(s))

@@ -86,6 +86,33 @@ func newSubscription(b *Bus) *Subscription {
 	return s
 }
 
+// Watch implements events.Subscription.
+func (s *Subscription) Watch(topics ...events.Topic) error {
+	return s.each(topics, s.WatchAll, s.WatchAudience, s.WatchUser)
+}
+
+// Unwatch implements events.Subscription.
+func (s *Subscription) Unwatch(topics ...events.Topic) error {
+	return s.each(topics, s.UnwatchAll, s.UnwatchAudience, s.UnwatchUser)
+}
+
+func (s *Subscription) each(topics []events.Topic, all func() error, audience, user func(string) error) error {
+	for _, t := range topics {
+		var err error
+		if t.All() {
+			err = all()
+		} else if key, ok := t.Audience(); ok {
+			err = audience(key)
+		} else if arn, ok := t.User(); ok {
+			err = user(arn)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // WatchAll delivers every event (for tools and tests, never a hub).
 func (s *Subscription) WatchAll() error {
 	return s.watch(allEventsSubject(s.bus.opts.Prefix), func() { s.in.all = true }, func(*events.Event) bool { return true })
@@ -130,7 +157,7 @@ func (s *Subscription) watch(subject string, add func(), only func(*events.Event
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return events.ErrClosed
 	}
 	add()
 	if s.nsubs[subject] != nil {
@@ -148,7 +175,7 @@ func (s *Subscription) unwatch(subject string, remove func()) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return events.ErrClosed
 	}
 	remove()
 	if ns := s.nsubs[subject]; ns != nil {
@@ -284,12 +311,25 @@ func (s *Subscription) catchUp() {
 		s.working = false
 		s.mu.Unlock()
 	}()
-	if !unconfirmed || !s.confirm() || len(catchUps) == 0 {
+	if !unconfirmed {
 		return
 	}
-	from := max(catchUps[0].after, s.floor)
-	for _, c := range catchUps {
-		from = min(from, max(c.after, s.floor))
+	// What the new subscriptions may have missed was published after the
+	// Watch and before the server had the subscription: events after the
+	// stream's head as it is now (a moment after the Watch), or after the
+	// last event handed out if that is later. Not from further back: a
+	// session that opens now must not get a channel's older events.
+	var head uint64
+	if r := s.bus.opts.Replay; r != nil && len(catchUps) > 0 {
+		head = s.retry("replay head", r.LastID)
+	}
+	if !s.confirm() || len(catchUps) == 0 {
+		return
+	}
+	from := max(catchUps[0].after, head)
+	for i := range catchUps {
+		catchUps[i].after = max(catchUps[i].after, head)
+		from = min(from, catchUps[i].after)
 	}
 	s.replay(from, func(id uint64, e *events.Event) bool {
 		for _, c := range catchUps {
@@ -332,6 +372,7 @@ func (s *Subscription) receive(m *nats.Msg) {
 
 // deliver queues env for C when the node wants it.
 func (s *Subscription) deliver(env envelope) {
+	env.Event.ID = env.ID
 	s.mu.Lock()
 	wants := s.in.wants(&env.Event)
 	s.mu.Unlock()
