@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,6 +27,22 @@ func startNATS(t *testing.T) string {
 	}
 	t.Cleanup(s.Shutdown)
 	return s.ClientURL()
+}
+
+// readEvent reads the next frame, passing over the CREATE_CHANNEL_MEMBERSHIP
+// of the channel creator's own membership: the relay publishes the events
+// of a commit just after it, so that one may reach a session that opened
+// right after the channel was created.
+func readEvent(t *testing.T, c *websocket.Conn, creator string) sessionFrame {
+	t.Helper()
+	for {
+		f := readSessionFrame(t, c)
+		var m struct{ Member struct{ Arn string } }
+		if f.Headers["x-amz-chime-event-type"] == "CREATE_CHANNEL_MEMBERSHIP" && json.Unmarshal([]byte(f.Payload), &m) == nil && m.Member.Arn == creator {
+			continue
+		}
+		return f
+	}
 }
 
 // TestTwoNodesOnNATS: two `belfry serve` nodes on one store and one NATS.
@@ -77,7 +94,7 @@ func TestTwoNodesOnNATS(t *testing.T) {
 	// bob joins through node 1: alice hears of it on node 2, bob on node 1.
 	mustSend(n1, "POST", "/channels/"+url.PathEscape(channel)+"/memberships", `{"MemberArn":"`+bob+`","Type":"DEFAULT"}`, alice, 201)
 	for _, conn := range []*websocket.Conn{a, b} {
-		if f := readSessionFrame(t, conn); f.Headers["x-amz-chime-event-type"] != "CREATE_CHANNEL_MEMBERSHIP" || !strings.Contains(f.Payload, bob) {
+		if f := readEvent(t, conn, alice); f.Headers["x-amz-chime-event-type"] != "CREATE_CHANNEL_MEMBERSHIP" || !strings.Contains(f.Payload, bob) {
 			t.Fatalf("membership frame %+v", f)
 		}
 	}
@@ -93,7 +110,7 @@ func TestTwoNodesOnNATS(t *testing.T) {
 	}
 	for _, conn := range []*websocket.Conn{a, b} {
 		for i := range n {
-			f := readSessionFrame(t, conn)
+			f := readEvent(t, conn, alice)
 			var m struct{ Content string }
 			if f.Headers["x-amz-chime-event-type"] != "CREATE_CHANNEL_MESSAGE" || json.Unmarshal([]byte(f.Payload), &m) != nil || m.Content != "m"+strconv.Itoa(i) {
 				t.Fatalf("frame %d: %+v", i, f)
@@ -136,4 +153,86 @@ func TestBusFlag(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error()+stderr.String(), "--bus") {
 		t.Fatalf("serve with an unreachable bus: %v\n%s", err, stderr.String())
 	}
+}
+
+// TestNATSRestartLosesNothing: NATS goes away while messages are sent and
+// comes back; the sessions on the other node receive every message, once,
+// in order (the relay keeps them in the outbox until NATS has them).
+func TestNATSRestartLosesNothing(t *testing.T) {
+	root := rootKey{AccessKeyID: "AKIDTESTROOT", SecretAccessKey: "rootsecret"}
+	dir, natsDir := t.TempDir(), t.TempDir()
+	port := freeTCPPort(t)
+	startNATSAt := func() *server.Server {
+		s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true, JetStream: true, StoreDir: natsDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatal("nats server not ready")
+		}
+		t.Cleanup(s.Shutdown)
+		return s
+	}
+	ns := startNATSAt()
+	withBus := func(c *config) { c.Bus = ns.ClientURL(); c.TLSListen = "off" }
+	n1 := startServerWith(t, dir, root, withBus)
+	n2 := startServerWith(t, dir, root, withBus)
+
+	mustSend := func(ts *testServer, method, path, body, bearer string, want int) map[string]any {
+		t.Helper()
+		hdr := map[string]string{}
+		if bearer != "" {
+			hdr["x-amz-chime-bearer"] = bearer
+		}
+		status, _, res := send(t, http.DefaultClient, signedRequest(t, method, ts.httpURL+path, body, root.AccessKeyID, root.SecretAccessKey, hdr))
+		if status != want {
+			t.Fatalf("%s %s: %d %v", method, path, status, res)
+		}
+		return res
+	}
+	app := mustSend(n1, "POST", "/app-instances", `{"Name":"app","ClientRequestToken":"tok-app"}`, "", 201)["AppInstanceArn"].(string)
+	alice := mustSend(n1, "POST", "/app-instance-users", `{"AppInstanceArn":"`+app+`","AppInstanceUserId":"alice","Name":"alice","ClientRequestToken":"tok-alice"}`, "", 201)["AppInstanceUserArn"].(string)
+	channel := mustSend(n1, "POST", "/channels", `{"AppInstanceArn":"`+app+`","Name":"general","Mode":"UNRESTRICTED","Privacy":"PUBLIC","ClientRequestToken":"tok-ch"}`, alice, 201)["ChannelArn"].(string)
+	conn, res, err := websocket.DefaultDialer.Dial(presignConnect(t, "ws", strings.TrimPrefix(n2.httpURL, "http://"), root.AccessKeyID, root.SecretAccessKey, url.Values{"userArn": {alice}, "sessionId": {"1"}}), nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, res)
+	}
+	defer conn.Close()
+	if f := readSessionFrame(t, conn); f.Headers["x-amz-chime-event-type"] != "SESSION_ESTABLISHED" {
+		t.Fatalf("first frame %+v", f)
+	}
+	sendN := func(from, to int) {
+		for i := from; i < to; i++ {
+			mustSend(n1, "POST", "/channels/"+url.PathEscape(channel)+"/messages",
+				`{"Content":"m`+strconv.Itoa(i)+`","Type":"STANDARD","Persistence":"PERSISTENT","ClientRequestToken":"tok-m`+strconv.Itoa(i)+`"}`, alice, 201)
+		}
+	}
+	sendN(0, 5)
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	sendN(5, 15) // acknowledged while NATS is down
+	startNATSAt()
+	sendN(15, 20)
+	for i := range 20 {
+		f := readEvent(t, conn, alice)
+		var m struct{ Content string }
+		if f.Headers["x-amz-chime-event-type"] != "CREATE_CHANNEL_MESSAGE" || json.Unmarshal([]byte(f.Payload), &m) != nil || m.Content != "m"+strconv.Itoa(i) {
+			t.Fatalf("frame %d: %+v", i, f)
+		}
+	}
+	conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, extra, err := conn.ReadMessage(); err == nil {
+		t.Fatalf("extra frame %s", extra)
+	}
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
