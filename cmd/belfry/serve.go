@@ -230,7 +230,7 @@ func build(ctx context.Context, cfg config, root rootKey, st *sqlite.DB, ls *lis
 	n := &node{log: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), ls.connsRefused)
-	bus, closeBus, err := openBus(cfg, log)
+	bus, closeBus, err := openBus(cfg, log, reg)
 	if err != nil {
 		return n, err
 	}
