@@ -1,34 +1,36 @@
-// Package natsbus is the events bus of a Belfry cluster, on NATS core.
+// Package natsbus is the events bus of a Belfry cluster, on NATS: live
+// delivery on NATS core, and a JetStream stream for de-duplication and
+// resume.
 //
 // Every node connects to the same NATS. Committed events are published on
 // subjects named after what they address (subject.go): the audience of a
 // channel (or sub-channel) event, each user an event names, and one subject
 // every node follows for channel deletions. A node subscribes only to the
 // audiences its sessions' users are members of and to those users, and
-// changes that as memberships change (the real-time hub tells its
-// Subscription through WatchAudience, WatchUser and their Unwatch pairs).
+// changes that as memberships change (the real-time hub's Watch and
+// Unwatch calls).
 //
 // Ordering. NATS delivers the messages of one publishing connection to a
 // subscribing connection in the order they were published, across
 // subjects. All of a node's subscriptions feed one Go channel from the NATS
 // reader, so a node sees events in the order its publisher sent them; the
 // outbox relay publishes in outbox order, which per channel is commit order
-// (Record.ID). Several publishers do not share an order, so per-channel
-// order across nodes rests on one relay publishing at a time (a lease in
-// the store) or on the IDs, which a replay merges by.
+// (events.Event.ID). Several relays do not share an order; see
+// docs/deployment.md.
 //
-// Delivery. At least once on the wire, exactly once to the subscriber: each
-// event carries its key (the outbox ID, or a key of the publishing node for
-// events that are not from the outbox), and a Subscription drops a key it
-// has delivered recently (dedup.go).
+// Delivery. Each event with an ID is first stored in the stream, keyed by
+// the ID (stream.go); one the stream holds already (published by another
+// node's relay, or again after a crash) goes no further, so an event goes
+// out live once. A node drops copies of one publish that arrive on several
+// of its subjects (each carries a key) and replayed events it had already
+// (dedup.go); the hub drops repeated IDs.
 //
-// Resume. Core NATS keeps nothing for a node that is away, so events with
-// an ID also go into a JetStream stream (stream.go), which keeps them for a
-// while. A Subscription that reconnects (or was cut off as a slow
-// consumer, or starts following an audience or a user) reads the events it
-// may have missed back from it (Options.Replay) and delivers those it
-// needs, before anything that arrived after; see docs/deployment.md for why
-// this rather than re-reading the store's outbox.
+// Resume. Core NATS keeps nothing for a node that is away. A Subscription
+// that reconnects (or was cut off as a slow consumer, or starts following
+// an audience or a user) reads the events it may have missed back from the
+// stream (Options.Replay) and delivers those it needs, before anything that
+// arrived after; see docs/deployment.md for why this rather than
+// re-reading the store's outbox.
 package natsbus
 
 import (
