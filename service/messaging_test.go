@@ -3,7 +3,6 @@ package service
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/store"
-	"github.com/belfryhq/belfry/store/sqlite"
 )
 
 // recBus is a Bus that records what is published, in order.
@@ -64,11 +62,8 @@ func newChat(t *testing.T) *chat { return newChatB(t) }
 
 func newChatB(t testing.TB) *chat {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t, current)
+	var err error
 	c := &chat{st: st, bus: &recBus{}, clk: &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}}
 	c.s, err = New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, Bus: c.bus, MessagingEndpoint: "127.0.0.1:8401"})
 	if err != nil {

@@ -13,10 +13,23 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		db, err := postgres.Open(t.Context(), pgtest.URL(t))
+		// A database of its own, copied from a migrated template.
+		return pgtest.Store(t)
+	})
+}
+
+// TestMigrateFromEmpty migrates an empty database, twice: the second Open
+// finds nothing to do.
+func TestMigrateFromEmpty(t *testing.T) {
+	u := pgtest.URL(t)
+	for range 2 {
+		db, err := postgres.Open(t.Context(), u)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return db
-	})
+		if err := db.Ping(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		_ = db.Close()
+	}
 }

@@ -105,8 +105,10 @@ CREATE TABLE tags (
 CREATE INDEX tags_by_app_instance ON tags (app_instance_id);
 
 -- ClientRequestToken results; each row belongs to the resource it created.
+-- scope is BYTEA: the service separates its parts with NUL, which TEXT
+-- cannot hold.
 CREATE TABLE idempotency_records (
-    scope           TEXT    NOT NULL,
+    scope           BYTEA   NOT NULL,
     token           TEXT    NOT NULL,
     fingerprint     TEXT    NOT NULL,
     result          TEXT    NOT NULL,

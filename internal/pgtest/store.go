@@ -1,0 +1,28 @@
+package pgtest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/belfryhq/belfry/store/postgres"
+)
+
+// Store opens a postgres store on a new database with the current schema
+// (copied from a template migrated once per test binary), closed when t
+// ends. Without PostgreSQL it skips t, or fails it when CI=true.
+func Store(t testing.TB) *postgres.DB {
+	t.Helper()
+	u := URLFrom(t, "belfry", func(ctx context.Context, u string) error {
+		db, err := postgres.Open(ctx, u)
+		if err != nil {
+			return err
+		}
+		return db.Close()
+	})
+	db, err := postgres.Open(t.Context(), u)
+	if err != nil {
+		t.Fatalf("open postgres store: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
