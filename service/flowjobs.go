@@ -146,15 +146,17 @@ const flowConcurrency = 16
 // invocation runs on its own, so one slow processor delays no other.
 //
 // It starts by taking back the jobs a previous run had claimed: in a
-// process that has just started, no invocation can be in flight. (With
-// several nodes, a restarting node may so invoke a job another node is
-// invoking: processors see a message at least once.)
+// process that has just started, no invocation can be in flight. With
+// several nodes sharing the store (store.IsShared), another node's
+// invocation may be, so the leases are left to run out.
 func (s *Service) RunFlows(ctx context.Context, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := s.reclaimFlows(ctx); err != nil && ctx.Err() == nil {
-		log.Error("channel flow recovery failed", "err", err)
+	if !store.IsShared(s.store) {
+		if err := s.reclaimFlows(ctx); err != nil && ctx.Err() == nil {
+			log.Error("channel flow recovery failed", "err", err)
+		}
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -31,7 +31,6 @@ import (
 	"github.com/belfryhq/belfry/realtime"
 	"github.com/belfryhq/belfry/service"
 	"github.com/belfryhq/belfry/store"
-	"github.com/belfryhq/belfry/store/sqlite"
 	"github.com/belfryhq/belfry/throttle"
 )
 
@@ -48,10 +47,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := cfg.validateServe(); err != nil {
 		return err
 	}
-	root, err := rootCredential(cfg.DataDir, getenv, stdout)
-	if err != nil {
-		return err
-	}
+	var root rootKey
+	if cfg.Store == "" || getenv("BELFRY_ACCESS_KEY_ID") != "" || getenv("BELFRY_SECRET_ACCESS_KEY") != "" {
+		var err error
+		if root, err = rootCredential(cfg.DataDir, getenv, stdout); err != nil {
+			return err
+		}
+	} // else serve reads it from the store all nodes share
 	return serve(ctx, cfg, root, stdout, stderr, nil)
 }
 
@@ -69,11 +71,16 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "belfry.db"))
+	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer st.Close()
+	if root.AccessKeyID == "" {
+		if root, err = sharedRootCredential(ctx, st); err != nil {
+			return err
+		}
+	}
 
 	// Listen before building the service: GetMessagingSessionEndpoint
 	// answers with the websocket's address, which may be a kernel-chosen

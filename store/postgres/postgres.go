@@ -425,3 +425,7 @@ func sqlLimit(p store.Page) any {
 	}
 	return p.Limit
 }
+
+// SharedByNodes implements store.Shared: any number of nodes may use the
+// database, so no node may take back another's leases early.
+func (db *DB) SharedByNodes() bool { return true }
