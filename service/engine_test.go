@@ -47,7 +47,7 @@ func openStore(t testing.TB, e engine) store.Store {
 func TestMain(m *testing.M) {
 	code := 0
 	for _, e := range engines {
-		if e.name == "postgres" && !pgtest.Available() && os.Getenv("CI") != "true" {
+		if e.name == "postgres" && !pgtest.Available() && !pgtest.InCI() {
 			fmt.Println("service: skipping the postgres run: PostgreSQL is not installed (Debian package postgresql)")
 			continue
 		}

@@ -10,7 +10,7 @@
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 //
 // Where PostgreSQL is not installed, tests asking for it skip with a clear
-// message; with CI=true they fail instead, so that CI never passes by
+// message; in CI (InCI) they fail instead, so that CI never passes by
 // skipping.
 //
 // PostgreSQL refuses to run as root, and CI runs tests as root: then the
@@ -77,6 +77,16 @@ func Stop() {
 	cluster = nil
 }
 
+// InCI reports whether the tests run in CI: $CI set to anything but "",
+// "0" or "false" (CI systems set CI=true), as the end-to-end tests read it.
+func InCI() bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("CI"))) {
+	case "", "0", "false":
+		return false
+	}
+	return true
+}
+
 // Available reports whether the PostgreSQL server binaries are installed.
 func Available() bool {
 	_, err := binDir()
@@ -100,7 +110,7 @@ func URL(t testing.TB) string {
 func ready(t testing.TB) {
 	t.Helper()
 	if _, err := binDir(); err != nil {
-		if os.Getenv("CI") == "true" {
+		if InCI() {
 			t.Fatalf("PostgreSQL is required in CI: %v", err)
 		}
 		t.Skipf("skipping: PostgreSQL is not installed (%v); install Debian's postgresql package to run this test", err)
@@ -222,11 +232,15 @@ func start() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "belfry-pg-")
+	cred, err := runAs()
 	if err != nil {
 		return nil, err
 	}
-	cred, err := runAs()
+	base := os.TempDir()
+	if fi, err := os.Stat(base); cred != nil && (err != nil || fi.Mode().Perm()&0o001 == 0) {
+		base = "/tmp" // the server's user must reach its directory
+	}
+	dir, err := os.MkdirTemp(base, "belfry-pg-")
 	if err != nil {
 		return nil, err
 	}
