@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -469,6 +470,34 @@ func BenchmarkSendChannelMessage(b *testing.B) {
 		for pb.Next() {
 			_, err := c.s.SendChannelMessage(b.Context(), &chime.SendChannelMessageRequest{
 				ChannelArn: &c.ch, ChimeBearer: &c.alice, Content: p("hello"), Type: chime.ChannelMessageTypeStandard,
+				Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p(fmt.Sprint("bench-", n.Add(1))),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSendManyChannels is BenchmarkSendChannelMessage with each
+// sender in a channel of its own: sends of different channels share no
+// row, so an engine with concurrent writers runs them side by side.
+func BenchmarkSendManyChannels(b *testing.B) {
+	c := newChatB(b)
+	var chans []string
+	for i := range benchClients * runtime.GOMAXPROCS(0) {
+		chans = append(chans, *must(c.s.CreateChannel(b.Context(), &chime.CreateChannelRequest{
+			AppInstanceArn: &c.app, Name: p("bench"), ChimeBearer: &c.alice, ClientRequestToken: p(fmt.Sprint("bench-channel-", i)),
+		})).ChannelArn)
+	}
+	var n, sender atomic.Int64
+	b.SetParallelism(benchClients)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ch := chans[int(sender.Add(1)-1)%len(chans)]
+		for pb.Next() {
+			_, err := c.s.SendChannelMessage(b.Context(), &chime.SendChannelMessageRequest{
+				ChannelArn: &ch, ChimeBearer: &c.alice, Content: p("hello"), Type: chime.ChannelMessageTypeStandard,
 				Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p(fmt.Sprint("bench-", n.Add(1))),
 			})
 			if err != nil {
