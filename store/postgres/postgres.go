@@ -266,34 +266,62 @@ func (t readTx) note(err error) error {
 	return err
 }
 
-// guarded runs f, a write, under a savepoint when the transaction writes:
-// a failed statement then undoes only itself.
-func (t readTx) guarded(ctx context.Context, f func() error) error {
+// write runs q, a write, under a savepoint when the transaction writes, so
+// that a failed statement undoes only itself. Savepoint, statement and
+// release go in one round trip (a pipelined batch); a failure costs a
+// second, to roll back to the savepoint. With returning, the statement's
+// first row is kept.
+func (t readTx) write(ctx context.Context, q string, args []any, returning bool) (tag pgconn.CommandTag, vals []any, err error) {
 	if !t.st.write {
-		return t.note(f())
+		return tag, nil, errors.New("postgres: write in a read-only transaction")
 	}
 	t.st.sp++
 	name := "s" + strconv.Itoa(t.st.sp)
-	if _, err := t.tx.Exec(ctx, "SAVEPOINT "+name); err != nil {
-		return t.note(err)
+	b := &pgx.Batch{}
+	b.Queue("SAVEPOINT " + name)
+	b.Queue(rebind(q), args...)
+	b.Queue("RELEASE SAVEPOINT " + name)
+	br := t.tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return tag, nil, t.note(err) // no savepoint: the transaction is lost
 	}
-	if err := f(); err != nil {
-		t.note(err)
-		if _, rerr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
-			return errors.Join(err, t.note(rerr))
+	if returning {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			if rows.Next() {
+				vals, err = rows.Values()
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+			tag = rows.CommandTag()
 		}
-		return err
+	} else {
+		tag, err = br.Exec()
 	}
-	_, err := t.tx.Exec(ctx, "RELEASE SAVEPOINT "+name)
-	return t.note(err)
+	_, rerr := br.Exec()
+	cerr := br.Close()
+	if err != nil {
+		t.note(err)
+		if _, rbErr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+			return tag, nil, errors.Join(err, t.note(rbErr))
+		}
+		return tag, nil, err
+	}
+	if rerr != nil {
+		return tag, nil, t.note(rerr)
+	}
+	return tag, vals, t.note(cerr)
 }
 
 func (t readTx) exec(ctx context.Context, q string, args ...any) (result, error) {
-	var tag pgconn.CommandTag
-	err := t.guarded(ctx, func() (err error) {
-		tag, err = t.tx.Exec(ctx, rebind(q), args...)
-		return err
-	})
+	if !isWrite(q) {
+		tag, err := t.tx.Exec(ctx, rebind(q), args...)
+		return result{n: tag.RowsAffected()}, t.note(err)
+	}
+	tag, _, err := t.write(ctx, q, args, false)
 	return result{n: tag.RowsAffected()}, err
 }
 
@@ -308,30 +336,8 @@ func (t readTx) queryRow(ctx context.Context, q string, args ...any) pgx.Row {
 	if !isWrite(q) {
 		return noteRow{row: t.tx.QueryRow(ctx, rebind(q), args...), t: t}
 	}
-	var r bufferedRow
-	r.err = t.guarded(ctx, func() error {
-		rows, err := t.tx.Query(ctx, rebind(q), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				return err
-			}
-			r.vals = vals
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if r.vals == nil {
-			r.noRows = true
-		}
-		return nil
-	})
-	return &r
+	_, vals, err := t.write(ctx, q, args, true)
+	return &bufferedRow{vals: vals, noRows: err == nil && vals == nil, err: err}
 }
 
 // noteRow notes the serialization failures of a read.
