@@ -129,6 +129,7 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), connsRefused)
+	reg.MustRegister(storeCollectors(st)...)
 	bus := events.NewMemory()
 	hooks, err := flows.ParseWebhooks(cfg.FlowWebhooks)
 	if err != nil {

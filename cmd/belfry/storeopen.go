@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/belfryhq/belfry/keyring"
 	"github.com/belfryhq/belfry/store"
 	"github.com/belfryhq/belfry/store/postgres"
@@ -77,4 +79,26 @@ func sharedRootCredential(ctx context.Context, st store.Store) (rootKey, error) 
 		return k, errors.New("the store's root credential is not valid")
 	}
 	return k, nil
+}
+
+// storeCollectors are the metrics of the store, for engines that have any.
+func storeCollectors(st store.Store) []prometheus.Collector {
+	db, ok := st.(*postgres.DB)
+	if !ok {
+		return nil
+	}
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "belfry_store_retries_total",
+			Help: "Write transactions run again after losing a serialization conflict with another (PostgreSQL store).",
+		}, func() float64 { return float64(db.Retries()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "belfry_store_connections_in_use",
+			Help: "Connections of this node's PostgreSQL pool in use.",
+		}, func() float64 { return float64(db.Stats().AcquiredConns()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "belfry_store_connections_max",
+			Help: "Size of this node's PostgreSQL pool (pool_max_conns).",
+		}, func() float64 { return float64(db.Stats().MaxConns()) }),
+	}
 }
