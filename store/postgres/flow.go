@@ -113,8 +113,8 @@ const (
 		WHERE app_instance_id = ? AND channel_id = ? AND message_id = ? AND state <> 'DONE'`
 	listDueFlowJobsQuery = `SELECT ` + flowJobColumns + ` FROM flow_jobs
 		WHERE state = 'INVOKING' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
-	// As deleteMessagesBeforeQuery, the oldest first from the index, which
-	// holds the rowids the delete looks the rows up by.
+	// As deleteMessagesBeforeQuery, the oldest first from the deadline
+	// index, then the rows by their key.
 	deleteFlowJobsBeforeQuery = `DELETE FROM flow_jobs WHERE callback_id IN (
 		SELECT callback_id FROM flow_jobs WHERE deadline < ? ORDER BY deadline LIMIT ?)`
 )

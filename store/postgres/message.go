@@ -160,8 +160,7 @@ func (t writeTx) DeleteChannelMessage(ctx context.Context, appInstanceID, channe
 }
 
 // deleteMessagesBeforeQuery picks the oldest messages from the retention
-// index: DELETE ... LIMIT needs a compile-time option PostgreSQL builds rarely
-// have.
+// index: PostgreSQL has no DELETE ... LIMIT.
 const deleteMessagesBeforeQuery = `DELETE FROM channel_messages WHERE seq IN (
 	SELECT seq FROM channel_messages WHERE app_instance_id = ? AND created_at < ? ORDER BY created_at LIMIT ?)`
 

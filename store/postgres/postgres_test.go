@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/belfryhq/belfry/internal/pgtest"
@@ -31,5 +32,28 @@ func TestMigrateFromEmpty(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = db.Close()
+	}
+}
+
+// TestNodesMigrateAtOnce: nodes starting together on an empty database
+// take turns migrating it; all open.
+func TestNodesMigrateAtOnce(t *testing.T) {
+	u := pgtest.URL(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			db, err := postgres.Open(t.Context(), u)
+			if err == nil {
+				err = db.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
 	}
 }
