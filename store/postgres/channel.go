@@ -161,7 +161,7 @@ func searchChannelsQuery(appInstanceID string, clauses []store.MemberClause, mem
 		if err != nil {
 			return "", nil, err
 		}
-		// JOIN keeps the memberships as the outer loop.
+		// Led by the memberships of the first required member.
 		b.WriteString(`SELECT ` + channelColumns + ` FROM channel_memberships d JOIN channels c
 			ON c.app_instance_id = d.app_instance_id AND c.channel_id = d.channel_id
 			WHERE d.app_instance_id = ? AND d.` + col + ` = ?`)
