@@ -67,6 +67,10 @@ type phase struct {
 	winEnd   int64
 	inWindow atomic.Int64
 	total    atomic.Int64
+	// With groups (runGroups), message seq belongs to group seq/perGroup,
+	// and its completion is signalled on gnotify[group].
+	perGroup int64
+	gnotify  []chan struct{}
 }
 
 func newPhase(id, members, maxMessages int, winStart, winEnd time.Time) *phase {
@@ -122,8 +126,12 @@ func (f *fanClients) receive(idx int, c *websocket.Conn) {
 			ph.h.Record(time.Duration(now - sent))
 		}
 		if int(ph.counts[seq].Add(1)) >= ph.members {
+			n := ph.notify
+			if ph.gnotify != nil {
+				n = ph.gnotify[seq/ph.perGroup]
+			}
 			select {
-			case ph.notify <- struct{}{}:
+			case n <- struct{}{}:
 			default:
 			}
 		}
@@ -144,12 +152,16 @@ func (ph *phase) complete(seq int64, alive int) bool {
 // the timeout.
 func (f *fanClients) waitComplete(ctx context.Context, ph *phase, seq int64, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
+	notify := ph.notify
+	if ph.gnotify != nil {
+		notify = ph.gnotify[seq/ph.perGroup]
+	}
 	for !ph.complete(seq, int(f.alive.Load())) {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return false
 		}
 		select {
-		case <-ph.notify:
+		case <-notify:
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -163,7 +175,8 @@ type sendFunc func(ctx context.Context, members int, content string) error
 // PhaseResult is one fan-out phase against one server.
 type PhaseResult struct {
 	Members       int     `json:"members"`
-	Mode          string  `json:"mode"` // "window N" or "R msg/s"
+	Groups        int     `json:"channels,omitempty"` // runGroups: channels of Members each
+	Mode          string  `json:"mode"`               // "window N" or "R msg/s"
 	Sent          int64   `json:"messages_sent"`
 	MsgPerS       float64 `json:"messages_per_s"`
 	DeliveriesPS  float64 `json:"deliveries_per_s"`
@@ -251,6 +264,71 @@ func (f *fanClients) runSteady(ctx context.Context, id, members int, rate float6
 	return r
 }
 
+// groupSendFunc sends one message whose Content is content to the members
+// of group g (receivers g×size … g×size+size−1).
+type groupSendFunc func(ctx context.Context, g int, content string) error
+
+// runGroups is the many-channels shape: groups channels of size members
+// each (disjoint), one sender per channel, each sending as fast as its own
+// window allows, all at once.
+func (f *fanClients) runGroups(ctx context.Context, id, groups, size, window int, warm, dur time.Duration, send groupSendFunc) PhaseResult {
+	start := time.Now()
+	per := maxPhaseMessages / groups
+	ph := newPhase(id, size, per*groups, start.Add(warm), start.Add(warm+dur))
+	ph.perGroup = int64(per)
+	ph.gnotify = make([]chan struct{}, groups)
+	for g := range ph.gnotify {
+		ph.gnotify[g] = make(chan struct{}, 1)
+	}
+	f.cur.Store(ph)
+	cpu := sampleCPU(f.pid, start.Add(warm), start.Add(warm+dur))
+	r := PhaseResult{Members: size, Groups: groups, Mode: fmt.Sprintf("window %d each", window), DurationS: dur.Seconds()}
+	end := time.Unix(0, ph.winEnd)
+	sent := make([]int64, groups)
+	var errs atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			base := int64(g * per)
+			var k int64
+			for time.Now().Before(end) && ctx.Err() == nil && k < int64(per) {
+				if k >= int64(window) {
+					f.waitComplete(ctx, ph, base+k-int64(window), 10*time.Second)
+				}
+				if err := send(ctx, g, markerContent(id, base+k, time.Now())); err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				k++
+			}
+			sent[g] = k
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	var total int64
+	for g, n := range sent {
+		for k := range n {
+			if !f.waitComplete(ctx, ph, int64(g*per)+k, time.Until(deadline)) {
+				r.Incomplete++
+			}
+		}
+		total += n
+	}
+	f.fill(ph, total, &r)
+	r.CPU = <-cpu
+	r.SendErrors = errs.Load()
+	if s, ok := firstErr.Load().(string); ok {
+		r.FirstErr = s
+	}
+	return r
+}
+
 // finish waits (up to 10 s) for the messages in flight and fills r.
 func (f *fanClients) finish(ctx context.Context, ph *phase, sent int64, r *PhaseResult) {
 	deadline := time.Now().Add(10 * time.Second)
@@ -259,6 +337,11 @@ func (f *fanClients) finish(ctx context.Context, ph *phase, sent int64, r *Phase
 			r.Incomplete++
 		}
 	}
+	f.fill(ph, sent, r)
+}
+
+// fill computes r's figures from the phase's counters.
+func (f *fanClients) fill(ph *phase, sent int64, r *PhaseResult) {
 	dur := float64(ph.winEnd-ph.winStart) / 1e9
 	r.Sent = sent
 	r.DeliveriesPS = round1(float64(ph.inWindow.Load()) / dur)
@@ -279,6 +362,7 @@ type FanoutServer struct {
 	Saturated      *PhaseResult `json:"saturated,omitempty"`
 	Steady         *PhaseResult `json:"steady,omitempty"`
 	SmallLatency   *PhaseResult `json:"small_channel_latency,omitempty"`
+	Groups         *PhaseResult `json:"many_channels,omitempty"`
 	ServerDropped  int64        `json:"server_dropped,omitempty"`
 	Error          string       `json:"error,omitempty"`
 	FrameBytes     int          `json:"frame_bytes,omitempty"`
@@ -293,6 +377,9 @@ type FanoutResult struct {
 	SmallMembers int          `json:"small_channel_members"`
 	Window       int          `json:"window"`
 	SmallRate    float64      `json:"small_channel_rate"`
+	Groups       int          `json:"many_channels"`
+	GroupSize    int          `json:"many_channels_members"`
+	GroupWindow  int          `json:"many_channels_window"`
 	SteadyRate   float64      `json:"steady_rate"`
 	Duration     string       `json:"duration"`
 	SetupS       float64      `json:"setup_seconds"`
@@ -352,6 +439,17 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 	if err == nil {
 		err = a.addMembers(ctx, small, users[0], users[1:cfg.latMembers])
 	}
+	res.Groups, res.GroupSize, res.GroupWindow = min(cfg.groups, cfg.fanMembers/cfg.groupSize), cfg.groupSize, cfg.groupWindow
+	groupChans := make([]string, res.Groups)
+	for g := range res.Groups {
+		if err != nil {
+			break
+		}
+		members := users[g*cfg.groupSize : (g+1)*cfg.groupSize]
+		if groupChans[g], err = a.createChannel(ctx, app, "group-"+strconv.Itoa(g), members[0]); err == nil {
+			err = a.addMembers(ctx, groupChans[g], members[0], members[1:])
+		}
+	}
 	if err != nil {
 		res.Error = "setup: " + err.Error()
 		return res, env
@@ -369,8 +467,13 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 			"Content": content, "Type": "STANDARD", "Persistence": "PERSISTENT", "ClientRequestToken": token("f"),
 		}, users[0], 201, nil)
 	}
+	belfryGroupSend := func(ctx context.Context, g int, content string) error {
+		return sender.call(ctx, "POST", channelPath(groupChans[g], "/messages"), map[string]string{
+			"Content": content, "Type": "STANDARD", "Persistence": "PERSISTENT", "ClientRequestToken": token("g"),
+		}, users[g*cfg.groupSize], 201, nil)
+	}
 	var template []byte
-	res.Belfry, template, res.SteadyRate = s.fanoutPhases(ctx, cfg, belfrySend, func(i int) (string, error) {
+	res.Belfry, template, res.SteadyRate = s.fanoutPhases(ctx, cfg, res.Groups, belfrySend, belfryGroupSend, func(i int) (string, error) {
 		return presignConnect(p.httpAddr, users[i], "fan"+strconv.Itoa(i))
 	}, 0, p, p.cmd.Process.Pid, "belfry", 0)
 	if err := p.Stop(20 * time.Second); err != nil {
@@ -391,10 +494,10 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 	defer raw.Kill()
 	rawHC := &http.Client{Transport: newTransport(64), Timeout: time.Minute}
 	at := bytes.Index(template, marker)
-	rawSend := func(ctx context.Context, members int, content string) error {
+	rawBroadcast := func(ctx context.Context, from, members int, content string) error {
 		frame := append([]byte(nil), template...)
 		copy(frame[at:at+markerLen], content[:markerLen])
-		req, err := http.NewRequestWithContext(ctx, "POST", "http://"+raw.addr+"/broadcast?n="+strconv.Itoa(members), bytes.NewReader(frame))
+		req, err := http.NewRequestWithContext(ctx, "POST", "http://"+raw.addr+"/broadcast?from="+strconv.Itoa(from)+"&n="+strconv.Itoa(members), bytes.NewReader(frame))
 		if err != nil {
 			return err
 		}
@@ -409,8 +512,14 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 		}
 		return nil
 	}
+	rawSend := func(ctx context.Context, members int, content string) error {
+		return rawBroadcast(ctx, 0, members, content)
+	}
+	rawGroupSend := func(ctx context.Context, g int, content string) error {
+		return rawBroadcast(ctx, g*cfg.groupSize, cfg.groupSize, content)
+	}
 	s.logf("fanout: connecting %d sessions to the raw broadcast server", cfg.fanMembers)
-	res.Raw, _, _ = s.fanoutPhases(ctx, cfg, rawSend, func(i int) (string, error) {
+	res.Raw, _, _ = s.fanoutPhases(ctx, cfg, res.Groups, rawSend, rawGroupSend, func(i int) (string, error) {
 		return "ws://" + raw.addr + "/connect?i=" + strconv.Itoa(i), nil
 	}, res.SteadyRate, nil, raw.cmd.Process.Pid, "raw", 10)
 	res.Raw.FrameBytes = len(template)
@@ -427,7 +536,7 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 // With steadyRate 0 (Belfry) the steady rate is half the saturated message
 // rate; the raw server is then offered the same rate. It returns the frame
 // receiver 0 captured and the steady rate used.
-func (s *suite) fanoutPhases(ctx context.Context, cfg config, send sendFunc, urlFor func(int) (string, error), steadyRate float64, p *belfryProc, pid int, name string, idBase int) (FanoutServer, []byte, float64) {
+func (s *suite) fanoutPhases(ctx context.Context, cfg config, groups int, send sendFunc, gsend groupSendFunc, urlFor func(int) (string, error), steadyRate float64, p *belfryProc, pid int, name string, idBase int) (FanoutServer, []byte, float64) {
 	var out FanoutServer
 	conns, took, failed, err := connectAll(ctx, cfg.fanMembers, 32, urlFor)
 	out.Sessions = cfg.fanMembers - failed
@@ -485,6 +594,13 @@ func (s *suite) fanoutPhases(ctx context.Context, cfg config, send sendFunc, url
 	lat := f.runSteady(ctx, idBase+4, cfg.latMembers, cfg.latRate, time.Second, cfg.latDur, send)
 	out.SmallLatency = &lat
 	s.logf("fanout: %s: %d members: p50 %.1f ms p99 %.1f ms", name, cfg.latMembers, lat.Latency.P50ms, lat.Latency.P99ms)
+
+	if groups > 0 {
+		s.logf("fanout: %s: %d channels × %d members, window %d each, %s", name, groups, cfg.groupSize, cfg.groupWindow, cfg.fanDur)
+		gr := f.runGroups(ctx, idBase+5, groups, cfg.groupSize, cfg.groupWindow, time.Second, cfg.fanDur, gsend)
+		out.Groups = &gr
+		s.logf("fanout: %s: %d channels: %.0f deliveries/s, p50 %.1f ms p99 %.1f ms", name, groups, gr.DeliveriesPS, gr.Latency.P50ms, gr.Latency.P99ms)
+	}
 	if p != nil {
 		// Stop the server first: its side of each connection then closes
 		// first and holds the TIME_WAIT state, not the client's ports.
@@ -518,7 +634,7 @@ type rawConn struct {
 
 var rawEstablished = []byte(`{"Headers":{"x-amz-chime-event-type":"SESSION_ESTABLISHED","x-amz-chime-message-type":"SYSTEM"}}`)
 
-func runBroadcast() {
+func runBroadcast(useTLS bool) {
 	var mu sync.Mutex
 	var conns []*rawConn
 	var dropped atomic.Int64
@@ -573,6 +689,8 @@ func runBroadcast() {
 	})
 	mux.HandleFunc("POST /broadcast", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		from, _ := strconv.Atoi(r.URL.Query().Get("from"))
+		from = max(from, 0)
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			return
@@ -583,7 +701,7 @@ func runBroadcast() {
 			return
 		}
 		mu.Lock()
-		for i := 0; i < n && i < len(conns); i++ {
+		for i := from; i < from+n && i < len(conns); i++ {
 			if c := conns[i]; c != nil {
 				select {
 				case c.send <- pm:
@@ -598,5 +716,9 @@ func runBroadcast() {
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"Dropped":%d}`, dropped.Load())
 	})
+	if useTLS {
+		serveHelperTLS(mux)
+		return
+	}
 	serveHelper(mux)
 }

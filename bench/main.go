@@ -54,6 +54,11 @@ type config struct {
 	latMembers int
 	latRate    float64
 	latDur     time.Duration
+	// The many-channels shape: groups channels of groupSize of the fan-out
+	// members each, every one sending with its own window.
+	groups      int
+	groupSize   int
+	groupWindow int
 
 	sessionCounts []int
 
@@ -67,6 +72,7 @@ func fullConfig() config {
 	return config{
 		sendLevels: []int{1, 16, 64, 256}, sendWarm: 2 * time.Second, sendDur: 8 * time.Second, limitDur: 4 * time.Second, sqliteDur: 4 * time.Second,
 		fanMembers: 10_000, fanWindow: 4, fanDur: 8 * time.Second, latMembers: 1_000, latRate: 50, latDur: 8 * time.Second,
+		groups: 100, groupSize: 100, groupWindow: 4,
 		sessionCounts: []int{10_000, 50_000},
 		historyN:      1_000_000, historyCalls: 400,
 		startupRuns: 5,
@@ -77,6 +83,7 @@ func quickConfig() config {
 	return config{
 		sendLevels: []int{1, 16, 64}, sendWarm: time.Second, sendDur: 3 * time.Second, limitDur: 2 * time.Second, sqliteDur: 2 * time.Second,
 		fanMembers: 1_000, fanWindow: 4, fanDur: 3 * time.Second, latMembers: 500, latRate: 50, latDur: 3 * time.Second,
+		groups: 10, groupSize: 100, groupWindow: 4,
 		sessionCounts: []int{2_000},
 		historyN:      100_000, historyCalls: 100,
 		startupRuns: 3,
@@ -110,7 +117,10 @@ func main() {
 			runTrivial()
 			return
 		case "__broadcast":
-			runBroadcast()
+			runBroadcast(false)
+			return
+		case "__broadcast_tls":
+			runBroadcast(true)
 			return
 		}
 	}

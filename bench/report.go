@@ -1,10 +1,17 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -53,6 +60,7 @@ func describeConfig(c config) map[string]string {
 		"latency_members":     strconv.Itoa(c.latMembers),
 		"latency_rate":        strconv.FormatFloat(c.latRate, 'g', -1, 64),
 		"latency_duration":    c.latDur.String(),
+		"many_channels":       fmt.Sprintf("%d × %d members, window %d each", c.groups, c.groupSize, c.groupWindow),
 		"sessions":            ints(c.sessionCounts),
 		"history_messages":    strconv.Itoa(c.historyN),
 		"history_calls":       strconv.Itoa(c.historyCalls),
@@ -86,6 +94,33 @@ func serveHelper(h http.Handler) {
 	fmt.Printf("listening %s\n", ln.Addr())
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		os.Exit(1)
+	}
+}
+
+// serveHelperTLS is serveHelper behind crypto/tls, with a fresh
+// self-signed ECDSA P-256 certificate (the kind Belfry's local CA issues),
+// HTTP/1.1 only as Belfry's TLS listener.
+func serveHelperTLS(h http.Handler) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err == nil {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		var der []byte
+		if der, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key); err == nil {
+			var ln net.Listener
+			if ln, err = net.Listen("tcp", "127.0.0.1:0"); err == nil {
+				fmt.Printf("listening %s\n", ln.Addr())
+				cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, NextProtos: []string{"http/1.1"}}
+				srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+				err = srv.Serve(tls.NewListener(ln, cfg))
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		os.Exit(1)
 	}
@@ -296,6 +331,12 @@ func renderTargetRows(b *md, r *Results) {
 		} else {
 			b.row("fan-out", "≥ 0.9 × raw deliveries/s", "–", "–", "–", met(false, false))
 		}
+		if bg, rg := f.Belfry.Groups, f.Raw.Groups; bg != nil && rg != nil {
+			rt := ratio(bg.DeliveriesPS, rg.DeliveriesPS)
+			b.row(fmt.Sprintf("fan-out, %d channels × %s connected members", bg.Groups, num(float64(bg.Members))), "≥ 0.9 × raw deliveries/s",
+				num(bg.DeliveriesPS)+" deliveries/s", "bare gorilla broadcast "+num(rg.DeliveriesPS)+" deliveries/s",
+				ratioStr(rt), met(rt >= 0.9, true))
+		}
 		bl, rl := f.Belfry.SmallLatency, f.Raw.SmallLatency
 		if bl != nil && rl != nil {
 			b.row(fmt.Sprintf("fan-out latency, %s members at %g msg/s", num(float64(f.SmallMembers)), f.SmallRate), "p99 send→receive ≤ 30 ms",
@@ -309,6 +350,12 @@ func renderTargetRows(b *md, r *Results) {
 			msf(l.Belfry.KiBPerSession)+" KiB", "bare gorilla server "+msf(l.Raw.KiBPerSession)+" KiB",
 			ratioStr(ratio(l.Belfry.KiBPerSession, l.Raw.KiBPerSession)),
 			met(l.Belfry.KiBPerSession <= 14 && l.Belfry.Connected > 0, l.Belfry.Connected > 0))
+		if t := s.TLS; t != nil {
+			b.row(fmt.Sprintf("wss:// session memory at %s sessions", num(float64(t.Sessions))), "≤ 20 KiB RSS each",
+				msf(t.Belfry.KiBPerSession)+" KiB", "bare gorilla server behind crypto/tls "+msf(t.Raw.KiBPerSession)+" KiB",
+				ratioStr(ratio(t.Belfry.KiBPerSession, t.Raw.KiBPerSession)),
+				met(t.Belfry.KiBPerSession <= 20 && t.Belfry.Connected > 0, t.Belfry.Connected > 0))
+		}
 	}
 	if h := r.History; h != nil && len(h.Points) > 0 {
 		var worst, worstRaw float64
@@ -403,6 +450,11 @@ func renderFanout(b *md, r *Results) {
 	b.p("  the receivers sustain, with queues bounded. Measured for %s.", f.Duration)
 	b.p("- **steady**: an open-loop %g msg/s (half Belfry's saturated rate) to both servers.", f.SteadyRate)
 	b.p("- **small channel**: %s of the members in a second channel, %g msg/s (the design's latency target).", num(float64(f.SmallMembers)), f.SmallRate)
+	if f.Groups > 0 {
+		b.p("- **many channels**: the members split into %d channels of %d, each with its own sender (its first member; the raw", f.Groups, f.GroupSize)
+		b.p("  server gets one POST per message for those %d connections), all at once, each channel's message i sent once its", f.GroupSize)
+		b.p("  message i−%d has reached all of that channel's members. Belfry's figure includes a durable send per %d deliveries.", f.GroupWindow, f.GroupSize)
+	}
 	b.p("")
 	if f.Error != "" {
 		b.p("**Error:** `%s`", oneLine(f.Error))
@@ -413,7 +465,7 @@ func renderFanout(b *md, r *Results) {
 		name string
 		b, r *PhaseResult
 	}
-	for _, p := range []pair{{"saturated", f.Belfry.Saturated, f.Raw.Saturated}, {"steady", f.Belfry.Steady, f.Raw.Steady}, {"small channel", f.Belfry.SmallLatency, f.Raw.SmallLatency}} {
+	for _, p := range []pair{{"saturated", f.Belfry.Saturated, f.Raw.Saturated}, {"steady", f.Belfry.Steady, f.Raw.Steady}, {"small channel", f.Belfry.SmallLatency, f.Raw.SmallLatency}, {"many channels", f.Belfry.Groups, f.Raw.Groups}} {
 		var rdel float64
 		if p.r != nil {
 			rdel = p.r.DeliveriesPS
@@ -431,7 +483,11 @@ func renderFanout(b *md, r *Results) {
 					cmp += ", p99 " + ratioStr(ratio(x.Latency.P99ms, p.r.Latency.P99ms))
 				}
 			}
-			b.row(fmt.Sprintf("%s (%s members, %s)", p.name, num(float64(x.Members)), x.Mode), server, strconv.FormatFloat(x.MsgPerS, 'f', 1, 64), num(x.DeliveriesPS),
+			label := fmt.Sprintf("%s (%s members, %s)", p.name, num(float64(x.Members)), x.Mode)
+			if x.Groups > 0 {
+				label = fmt.Sprintf("%s (%d channels × %s members, %s)", p.name, x.Groups, num(float64(x.Members)), x.Mode)
+			}
+			b.row(label, server, strconv.FormatFloat(x.MsgPerS, 'f', 1, 64), num(x.DeliveriesPS),
 				msf(x.Latency.P50ms), msf(x.Latency.P99ms), msf(x.Latency.P999ms), strconv.FormatFloat(x.DeliveryRatio*100, 'f', 1, 64)+" %",
 				cpuStr(x.CPU, true), cmp)
 		}
@@ -449,7 +505,7 @@ func renderFanout(b *md, r *Results) {
 			line += "; error: `" + oneLine(x.s.Error) + "`"
 		}
 		b.p("%s", line)
-		for _, ph := range []*PhaseResult{x.s.Saturated, x.s.Steady, x.s.SmallLatency} {
+		for _, ph := range []*PhaseResult{x.s.Saturated, x.s.Steady, x.s.SmallLatency, x.s.Groups} {
 			if ph != nil && (ph.SendErrors > 0 || ph.Incomplete > 0) {
 				b.p("  - %s: %d send errors, %d messages not delivered to every member%s", ph.Mode, ph.SendErrors, ph.Incomplete, firstErrSuffix(ph.FirstErr))
 			}
@@ -478,6 +534,10 @@ func renderSessions(b *md, r *Results) {
 	b.p("reading). The users are the fan-out run's %s members, so above %s sessions each user has several sessions", num(float64(s.Users)), num(float64(s.Users)))
 	b.p("(distinct sessionIds, like several devices). \"Go runtime\" is the same delta of heap-in-use + stacks-in-use from")
 	b.p("Belfry's `/metrics`. The limit is the bare gorilla server of the fan-out with default buffers.")
+	if s.TLS != nil {
+		b.p("The wss:// row is the first level again over TLS: Belfry's TLS listener (its local CA's ECDSA P-256 certificate), and the")
+		b.p("same bare gorilla server behind `crypto/tls` with a self-signed ECDSA P-256 certificate.")
+	}
 	b.p("Client side: %s; %s.", s.Sources, s.FileLimit)
 	b.p("")
 	if s.Error != "" {
@@ -485,8 +545,16 @@ func renderSessions(b *md, r *Results) {
 		b.p("")
 	}
 	b.header("sessions", "per user", "Belfry KiB/session (RSS)", "Go runtime KiB/session", "Belfry RSS MiB", "raw KiB/connection (RSS)", "raw RSS MiB", "Belfry ÷ raw", "connect time Belfry / raw")
-	for _, l := range s.Levels {
-		b.row(num(float64(l.Sessions)), strconv.Itoa(l.SessionsPerUser), msf(l.Belfry.KiBPerSession), msf(l.Belfry.GoKiBPerSession),
+	levels := s.Levels
+	if s.TLS != nil {
+		levels = append(append([]SessionsLevel(nil), levels...), *s.TLS)
+	}
+	for i, l := range levels {
+		name := num(float64(l.Sessions))
+		if i == len(s.Levels) {
+			name += " over wss://"
+		}
+		b.row(name, strconv.Itoa(l.SessionsPerUser), msf(l.Belfry.KiBPerSession), msf(l.Belfry.GoKiBPerSession),
 			fmt.Sprintf("%.0f → %.0f", l.Belfry.RSSBeforeMiB, l.Belfry.RSSAfterMiB), msf(l.Raw.KiBPerSession),
 			fmt.Sprintf("%.0f → %.0f", l.Raw.RSSBeforeMiB, l.Raw.RSSAfterMiB), ratioStr(ratio(l.Belfry.KiBPerSession, l.Raw.KiBPerSession)),
 			fmt.Sprintf("%.1f s / %.1f s", l.Belfry.ConnectS, l.Raw.ConnectS))
@@ -603,7 +671,7 @@ func renderMethod(b *md, r *Results) {
 	b.p("  (sends, history), or from the send to the receiver's read of the frame (fan-out). Percentiles come from a")
 	b.p("  log-linear histogram with 1.6 %% resolution.")
 	b.p("- belfry runs with `--log-level warn` and the TLS listener off (websockets use the plain listener), except for the")
-	b.p("  start-up measurement, which uses the default listeners.")
+	b.p("  start-up measurement, which uses the default listeners, and the wss:// row of the idle sessions.")
 	b.p("- More websockets than the default source-port range allows are dialled from several loopback source addresses")
 	b.p("  (127.10.x.y), and the harness raises its open-file limit (inherited by the servers) as far as the machine allows.")
 	b.p("- Server CPU profiles: `-profile` (on by default) builds a pprof-enabled belfry through a build overlay. If belfry")

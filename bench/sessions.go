@@ -40,7 +40,10 @@ type SessionsResult struct {
 	FileLimit string          `json:"file_limit"`
 	Sources   string          `json:"client_source_addresses"`
 	Levels    []SessionsLevel `json:"levels"`
-	Error     string          `json:"error,omitempty"`
+	// TLS is the first level again over wss:// (Belfry's TLS listener, the
+	// raw server behind crypto/tls with the same kind of certificate).
+	TLS   *SessionsLevel `json:"wss,omitempty"`
+	Error string         `json:"error,omitempty"`
 }
 
 // sessionFDMargin is the descriptors kept free besides the sessions'.
@@ -88,21 +91,32 @@ func runSessions(ctx context.Context, s *suite, env fanoutEnv) (res SessionsResu
 			s.logf("sessions: %s", note)
 		}
 		s.logf("sessions: %d idle sessions on belfry (%d users, %d each)", n, len(env.users), perUser)
-		lvl.Belfry = s.belfrySessions(ctx, env, n, perUser)
+		lvl.Belfry = s.belfrySessions(ctx, env, n, perUser, false)
 		s.logf("sessions: belfry: %.2f KiB per session (RSS %.0f -> %.0f MiB)", lvl.Belfry.KiBPerSession, lvl.Belfry.RSSBeforeMiB, lvl.Belfry.RSSAfterMiB)
 		s.logf("sessions: %d idle connections on the raw gorilla server", n)
-		lvl.Raw = s.rawSessions(ctx, n)
+		lvl.Raw = s.rawSessions(ctx, n, false)
 		s.logf("sessions: raw: %.2f KiB per connection", lvl.Raw.KiBPerSession)
 		res.Levels = append(res.Levels, lvl)
+		if res.TLS == nil && ctx.Err() == nil {
+			// wss:// is what amazon-chime-sdk-js speaks; the first level
+			// again, over TLS.
+			t := SessionsLevel{Sessions: n, Requested: n, SessionsPerUser: perUser}
+			s.logf("sessions: %d idle wss:// sessions on belfry", n)
+			t.Belfry = s.belfrySessions(ctx, env, n, perUser, true)
+			s.logf("sessions: belfry wss: %.2f KiB per session (RSS %.0f -> %.0f MiB)", t.Belfry.KiBPerSession, t.Belfry.RSSBeforeMiB, t.Belfry.RSSAfterMiB)
+			t.Raw = s.rawSessions(ctx, n, true)
+			s.logf("sessions: raw wss: %.2f KiB per connection", t.Raw.KiBPerSession)
+			res.TLS = &t
+		}
 	}
 	return res
 }
 
-func (s *suite) belfrySessions(ctx context.Context, env fanoutEnv, n, perUser int) (pt SessionsPoint) {
+func (s *suite) belfrySessions(ctx context.Context, env fanoutEnv, n, perUser int, useTLS bool) (pt SessionsPoint) {
 	pt.Sessions = n
 	// Pings every 10 minutes: the clients hold their sockets without
 	// reading, and the measurement is of idle sessions.
-	p, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: env.dir, extra: []string{"--ws-ping-interval", "10m", "--max-sessions-per-user", strconv.Itoa(max(perUser, 10))}})
+	p, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: env.dir, tls: useTLS, extra: []string{"--ws-ping-interval", "10m", "--max-sessions-per-user", strconv.Itoa(max(perUser, 10))}})
 	if err != nil {
 		pt.Error = err.Error()
 		return pt
@@ -118,6 +132,9 @@ func (s *suite) belfrySessions(ctx context.Context, env fanoutEnv, n, perUser in
 	goBefore := goRuntimeBytes(p.base())
 	conns, took, failed, err := connectAll(ctx, n, 32, func(i int) (string, error) {
 		u := i % len(env.users)
+		if useTLS {
+			return presignConnectTLS(p.tlsAddr, env.users[u], "idle"+strconv.Itoa(i/len(env.users)))
+		}
 		return presignConnect(p.httpAddr, env.users[u], "idle"+strconv.Itoa(i/len(env.users)))
 	})
 	defer closeAll(conns)
@@ -146,9 +163,13 @@ func (s *suite) belfrySessions(ctx context.Context, env fanoutEnv, n, perUser in
 	return pt
 }
 
-func (s *suite) rawSessions(ctx context.Context, n int) (pt SessionsPoint) {
+func (s *suite) rawSessions(ctx context.Context, n int, useTLS bool) (pt SessionsPoint) {
 	pt.Sessions = n
-	raw, err := startHelper("__broadcast")
+	mode, scheme := "__broadcast", "ws://"
+	if useTLS {
+		mode, scheme = "__broadcast_tls", "wss://"
+	}
+	raw, err := startHelper(mode)
 	if err != nil {
 		pt.Error = err.Error()
 		return pt
@@ -162,7 +183,7 @@ func (s *suite) rawSessions(ctx context.Context, n int) (pt SessionsPoint) {
 		return pt
 	}
 	conns, took, failed, err := connectAll(ctx, n, 32, func(i int) (string, error) {
-		return "ws://" + raw.addr + "/connect?i=" + strconv.Itoa(i), nil
+		return scheme + raw.addr + "/connect?i=" + strconv.Itoa(i), nil
 	})
 	defer closeAll(conns)
 	pt.Connected, pt.ConnectS = n-failed, round1(took.Seconds())

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -56,11 +57,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	id := q.Get("sessionId")
+	// Copies: the session outlives the request, whose line these would
+	// otherwise keep alive.
+	userArn = strings.Clone(userArn)
+	id := strings.Clone(q.Get("sessionId"))
 	if id == "" {
 		id = newSessionID()
 	}
-	s := newSession(h, id, ws, hj.conn)
+	s := newSession(h, id, hj.conn)
 	if err := h.register(s, userArn); err != nil {
 		if err == errTooManyForUser {
 			log.Info("realtime: session limit reached", "limit", h.opts.MaxSessionsPerUser)
@@ -71,8 +75,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.wg.Add(1) // the reader's; this handler's own count is still held
-	go s.readLoop()
-	go s.writeLoop()
+	s.start()
 
 	ctx, cancel := context.WithCancel(r.Context())
 	if !s.setLoadCancel(cancel) {

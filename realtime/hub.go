@@ -6,9 +6,12 @@
 // A Hub keeps this node's sessions and an index from channel to the local
 // member users that have sessions, applies the membership changes that
 // events carry, and fans each event out to its recipients: the frame is
-// encoded once, queued on every recipient's bounded send queue, and written
-// by each session's own writer goroutine. A session that cannot keep up is
-// closed with a retryable code instead of slowing anyone else down.
+// encoded once and handed to every recipient by a few delivery shards, which
+// write it straight to an idle socket that takes it without blocking, and
+// otherwise queue it on the session's bounded send queue for a writer
+// goroutine that lives only while the queue is not empty. A session that
+// cannot keep up is closed with a retryable code instead of slowing anyone
+// else down.
 //
 // The package knows the Chime wire protocol of the session
 // (shared/docs/websocket-protocol.md §1–§4) and nothing of the store: what
@@ -21,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -89,10 +93,12 @@ type Options struct {
 // Hub is one node's set of messaging sessions. It is an http.Handler for
 // GET /connect. It is safe for concurrent use.
 //
-// Events are applied and delivered by one goroutine, in the order the bus
-// delivers them (commit order), so every session receives the events of a
-// channel in commit order. The hub's lock is held while an event updates
-// the index and is queued on its recipients; queueing never blocks.
+// Events are applied by one goroutine, in the order the bus delivers them
+// (commit order), under the hub's lock, which is held only while an event
+// updates the index and its recipients are collected. Delivery happens
+// after, on the session's shard; a session's shard hands it events in
+// dispatch order, so every session receives the events of a channel in
+// commit order. Delivery never blocks on a session.
 type Hub struct {
 	opts     Options
 	log      *slog.Logger
@@ -112,7 +118,9 @@ type Hub struct {
 	users    map[string]*user    // by ARN: users with at least one session here
 	channels map[string]*channel // by ARN: channels with at least one established local member
 	pending  map[*session]struct{}
-	seq      uint64 // number of the event being dispatched, for de-duplication
+	seq      uint64          // number of the event being dispatched, for de-duplication
+	shards   []chan delivery // see deliverLoop
+	next     uint32          // the shard of the next session
 }
 
 // user is one AppInstanceUser or AppInstanceBot with sessions on this node.
@@ -174,9 +182,15 @@ func NewHub(opts Options) (*Hub, error) {
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
 		runDone:  make(chan struct{}),
+		shards:   make([]chan delivery, shardCount()),
 		users:    map[string]*user{},
 		channels: map[string]*channel{},
 		pending:  map[*session]struct{}{},
+	}
+	for i := range h.shards {
+		// Bounded: when the shards fall behind, dispatch waits, and the bus
+		// holds the events.
+		h.shards[i] = make(chan delivery, 256)
 	}
 	h.sub = opts.Bus.Subscribe()
 	go h.run()
@@ -185,12 +199,21 @@ func NewHub(opts Options) (*Hub, error) {
 
 func (h *Hub) run() {
 	defer close(h.runDone)
-	for e := range h.sub.C() {
-		// Logged here, outside the hub's lock.
-		for _, s := range h.dispatch(&e) {
-			h.log.Info("realtime: slow consumer dropped", "user", s.user, "session", s.id, "queue_limit", h.opts.SendQueueLimit)
-		}
+	var workers sync.WaitGroup
+	for _, sh := range h.shards {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			h.deliverLoop(sh)
+		}()
 	}
+	for e := range h.sub.C() {
+		h.dispatch(&e)
+	}
+	for _, sh := range h.shards {
+		close(sh)
+	}
+	workers.Wait()
 }
 
 // membershipChange is a Joined, Left or ChannelDeleted seen while a session
@@ -203,11 +226,10 @@ type membershipChange struct {
 // dispatch applies one event: Joined first, then delivery, then Left and
 // ChannelDeleted, so that a new member receives its own
 // CREATE_CHANNEL_MEMBERSHIP and a removed member its
-// DELETE_CHANNEL_MEMBERSHIP and nothing after it. It returns the sessions
-// it dropped as slow consumers.
-func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
+// DELETE_CHANNEL_MEMBERSHIP and nothing after it. It waits only when a
+// delivery shard is far behind.
+func (h *Hub) dispatch(e *events.Event) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.seq++
 	key := e.Audience()
 
@@ -237,27 +259,24 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 		}
 	}
 
-	var frame []byte
-	var slow []*session
-	deliver := func(s *session) {
+	// Recipients are collected under the lock, by delivery shard, and
+	// written to by the shards after it is released, so sessions
+	// connecting and leaving never wait for a fan-out.
+	parts := make([][]*session, len(h.shards))
+	found := false
+	collect := func(s *session) {
 		if s.state != stateEstablished || s.mark == h.seq {
 			return
 		}
 		s.mark = h.seq
-		if frame == nil {
-			// Encoded once, on the first recipient, so events this node
-			// has no recipient for cost nothing.
-			frame = textFrame(eventFrame(e))
-		}
-		if !s.enqueue(frame) {
-			slow = append(slow, s)
-		}
+		parts[s.shard] = append(parts[s.shard], s)
+		found = true
 	}
 	if e.Members {
 		if c := h.channels[key]; c != nil {
 			for u := range c.members {
 				for _, s := range u.sessions {
-					deliver(s)
+					collect(s)
 				}
 			}
 		}
@@ -265,20 +284,10 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 	for _, arn := range e.Users {
 		if u := h.users[arn]; u != nil {
 			for _, s := range u.sessions {
-				deliver(s)
+				collect(s)
 			}
 		}
 	}
-	for _, s := range slow {
-		dropped = append(dropped, droppedSession{s.user.arn, s.id})
-		h.removeLocked(s)
-		s.close(CloseTryAgainLater, "Slow consumer: send queue full", false)
-		h.metrics.slowConsumers.Inc()
-		if h.opts.onSlowConsumer != nil {
-			h.opts.onSlowConsumer(s.user.arn, s.id)
-		}
-	}
-
 	for _, arn := range e.Left {
 		u := h.users[arn]
 		if u == nil {
@@ -317,10 +326,65 @@ func (h *Hub) dispatch(e *events.Event) (dropped []droppedSession) {
 			}
 		}
 	}
-	return dropped
+	h.mu.Unlock()
+	if !found {
+		return // an event with no recipient here is not even encoded
+	}
+	frame := textFrame(eventFrame(e)) // once, shared by every recipient
+	for i, to := range parts {
+		if len(to) > 0 {
+			h.shards[i] <- delivery{frame, to}
+		}
+	}
 }
 
-type droppedSession struct{ user, id string }
+// delivery is one event's frame for the recipients one shard serves.
+type delivery struct {
+	frame []byte
+	to    []*session
+}
+
+// shardCount is how many delivery goroutines a hub runs: a few per
+// processor, so that one stalled in a system call, or descheduled by the
+// kernel, leaves work for the processor it frees.
+func shardCount() int { return min(max(4*runtime.GOMAXPROCS(0), 4), 64) }
+
+// deliverLoop is one delivery shard. Every session belongs to one shard
+// for its life, and a shard hands it frames in the order the hub
+// dispatched them, so every session receives events in commit order while
+// the shards, and consecutive events, proceed in parallel. Most of a
+// delivery is the write system call: the shard writes to idle sockets
+// itself (see session.enqueue).
+func (h *Hub) deliverLoop(work <-chan delivery) {
+	for d := range work {
+		for i, s := range d.to {
+			if !s.enqueue(d.frame) {
+				h.dropSlow(s)
+			}
+			d.to[i] = nil
+		}
+	}
+}
+
+// dropSlow takes a session whose queue is full out of the index at once and
+// closes it with 1013: nobody else waits for it, and it catches up through
+// the REST API when it reconnects.
+func (h *Hub) dropSlow(s *session) {
+	h.mu.Lock()
+	if s.state != stateEstablished {
+		h.mu.Unlock() // already leaving
+		return
+	}
+	user := s.user.arn
+	h.removeLocked(s)
+	s.close(CloseTryAgainLater, "Slow consumer: send queue full", false)
+	h.metrics.slowConsumers.Inc()
+	if h.opts.onSlowConsumer != nil {
+		h.opts.onSlowConsumer(user, s.id)
+	}
+	h.mu.Unlock()
+	h.log.Info("realtime: slow consumer dropped", "user", user, "session", s.id, "queue_limit", h.opts.SendQueueLimit)
+}
 
 func (h *Hub) joinLocked(u *user, arn string) {
 	c := h.channels[arn]
@@ -377,6 +441,8 @@ func (h *Hub) register(s *session, userArn string) error {
 		return errTooManyForUser
 	}
 	s.user = u
+	s.shard = uint8(h.next % uint32(len(h.shards)))
+	h.next++
 	s.state = statePending
 	u.sessions[s.id] = s
 	h.pending[s] = struct{}{}

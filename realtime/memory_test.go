@@ -4,6 +4,7 @@ package realtime
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,9 +18,12 @@ import (
 )
 
 // TestIdleSessionMemory measures what an idle, established session costs
-// the server: the clients run in a child process, so only the server's
-// side is counted (Go heap, goroutine stacks and runtime overhead; kernel
-// socket buffers are not process memory). design.md targets ≤ 14 KiB.
+// the server, over ws:// and over wss://: the clients run in a child
+// process, so only the server's side is counted (Go heap, goroutine stacks
+// and runtime overhead; kernel socket buffers are not process memory).
+// design.md targets ≤ 14 KiB (ws://) and ≤ 20 KiB (wss://) of RSS, which
+// also holds what the collector has not yet returned; this is the part the
+// server's own data structures decide.
 func TestIdleSessionMemory(t *testing.T) {
 	if url := os.Getenv("BELFRY_MEMTEST_CLIENT"); url != "" {
 		idleClients(t, url)
@@ -32,31 +36,42 @@ func TestIdleSessionMemory(t *testing.T) {
 	if lim := openFileLimit(); lim < sessions+256 {
 		t.Skipf("needs %d open files, the limit is %d", sessions+256, lim)
 	}
-	th := startHub(t, Options{}, nil)
-	th.dir.set(alice, ch1)
-	for i := range sessions {
-		th.dir.set(fmt.Sprintf("%s/user/u%04d", testApp, i), ch1, ch2)
-	}
+	for _, tc := range []struct {
+		name   string
+		tls    bool
+		target float64 // KiB
+	}{
+		{"ws", false, 14},
+		{"wss", true, 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			th := startHubServer(t, Options{}, nil, tc.tls)
+			th.dir.set(alice, ch1)
+			for i := range sessions {
+				th.dir.set(fmt.Sprintf("%s/user/u%04d", testApp, i), ch1, ch2)
+			}
 
-	before := serverMemory()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleSessionMemory$")
-	cmd.Env = append(os.Environ(), "BELFRY_MEMTEST_CLIENT="+th.url, "BELFRY_MEMTEST_N="+strconv.Itoa(sessions))
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "ready\n" {
-		t.Fatalf("client process: %q %v", line, err)
-	}
-	after := serverMemory()
-	per := float64(after-before) / sessions / 1024
-	t.Logf("%d idle sessions: %.1f KiB each (server side: heap, stacks, runtime)", sessions, per)
-	if per > 14 {
-		t.Errorf("an idle session costs %.1f KiB, the target is 14 KiB", per)
+			before := serverMemory()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestIdleSessionMemory$")
+			cmd.Env = append(os.Environ(), "BELFRY_MEMTEST_CLIENT="+th.url, "BELFRY_MEMTEST_N="+strconv.Itoa(sessions))
+			stdin, _ := cmd.StdinPipe()
+			stdout, _ := cmd.StdoutPipe()
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { stdin.Close(); cmd.Wait() }()
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil || line != "ready\n" {
+				t.Fatalf("client process: %q %v", line, err)
+			}
+			after := serverMemory()
+			per := float64(after-before) / sessions / 1024
+			t.Logf("%d idle %s sessions: %.1f KiB each (server side: heap, stacks, runtime)", sessions, tc.name, per)
+			if per > tc.target {
+				t.Errorf("an idle %s session costs %.1f KiB, the target is %g KiB", tc.name, per, tc.target)
+			}
+		})
 	}
 }
 
@@ -74,10 +89,13 @@ func serverMemory() uint64 {
 // their SESSION_ESTABLISHED, says "ready" and holds them until stdin closes.
 func idleClients(t *testing.T, url string) {
 	n, _ := strconv.Atoi(os.Getenv("BELFRY_MEMTEST_N"))
+	// The test server's certificate is its own; the child only needs to
+	// connect, not to trust it.
+	d := &websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 	conns := make([]*websocket.Conn, 0, n)
 	for i := range n {
 		u := fmt.Sprintf("%s?userArn=%s/user/u%04d&sessionId=s&key=root", url, testApp, i)
-		c, _, err := websocket.DefaultDialer.Dial(u, nil)
+		c, _, err := d.Dial(u, nil)
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}

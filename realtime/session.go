@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -29,52 +29,86 @@ const (
 
 // session is one websocket connection: (userArn, sessionId).
 //
-// Two goroutines serve it: the reader (discards client frames, answers
-// pings, detects the close and missing pongs) and the writer (drains the
-// send queue, pings, sends the close frame). Nothing else blocks on it:
-// the hub only appends to the queue, which is bounded.
+// One goroutine lives as long as the session: the reader (discards client
+// frames, answers pings, detects the close and missing pongs). There is no
+// writer goroutine while the session is idle. The hub writes a frame
+// straight to an idle plain-TCP socket when the kernel takes it whole
+// without blocking (the common case: the socket's send buffer has room);
+// otherwise the frame is queued and a writer goroutine is started, which
+// drains the queue and exits when it is empty. The ping timer starts a
+// writer the same way. Nothing the hub does blocks on a session: the queue
+// is bounded, and the direct write never waits.
 type session struct {
 	hub *Hub
 	id  string
-	ws  *websocket.Conn
-	nc  *frameConn
+	nc  *frameConn // gorilla's Conn is dropped after the upgrade: frames are written here
 
 	// Guarded by hub.mu.
 	user    *user
 	state   sessionState
+	shard   uint8              // the delivery shard (Hub.deliverLoop); fixed at registration
 	changes []membershipChange // while pending
 	mark    uint64             // hub.seq of the last event queued here
 
-	mu           sync.Mutex
-	queue        [][]byte // complete wire frames, shared with other sessions
-	closeCode    int      // non-zero once a close was requested
-	closeReason  string
-	closeSent    bool // the close frame is out; the reader only waits for the answer
-	cancelLoad   context.CancelFunc
-	wake         chan struct{}
+	mu          sync.Mutex
+	queue       [][]byte // complete wire frames, shared with other sessions
+	writing     bool     // a writer goroutine runs (for good once the session ends)
+	pingDue     bool
+	closeSent   bool // the close frame is out; the reader only waits for the answer
+	closeCode   int  // non-zero once a close was requested
+	closeReason string
+	cancelLoad  context.CancelFunc
+	ping        *time.Timer
+	// writerExited is closed when the session's last writer has ended it.
 	writerExited chan struct{}
 }
 
-func newSession(h *Hub, id string, ws *websocket.Conn, nc *frameConn) *session {
-	return &session{hub: h, id: id, ws: ws, nc: nc, wake: make(chan struct{}, 1), writerExited: make(chan struct{})}
+func newSession(h *Hub, id string, nc *frameConn) *session {
+	return &session{hub: h, id: id, nc: nc, writerExited: make(chan struct{})}
 }
 
-// enqueue appends a frame for the writer. It reports false when the queue
-// is full; the caller then drops the session. A closing session accepts and
-// discards frames.
+// start runs the session's reader and arms its ping timer.
+func (s *session) start() {
+	s.mu.Lock()
+	s.ping = time.AfterFunc(s.hub.opts.PingInterval, s.pingFired)
+	s.mu.Unlock()
+	go s.readLoop()
+}
+
+// enqueue hands a frame to the session. It reports false when the queue is
+// full; the caller then drops the session. A closing session accepts and
+// discards frames. It never blocks on the network.
 func (s *session) enqueue(frame []byte) bool {
 	s.mu.Lock()
 	if s.closeCode != 0 {
 		s.mu.Unlock()
 		return true
 	}
-	if len(s.queue) >= s.hub.opts.SendQueueLimit {
+	if !s.writing && len(s.queue) == 0 {
+		// Idle: nothing is ahead of this frame, so it may go out now.
+		n := s.nc.tryWrite(frame)
+		if n == len(frame) {
+			s.mu.Unlock()
+			return true
+		}
+		if n > 0 {
+			// The frameConn holds the rest and writes it before anything
+			// else; the writer started here flushes it.
+			s.claimWriterLocked()
+			s.mu.Unlock()
+			go s.writeLoop()
+			return true
+		}
+	} else if len(s.queue) >= s.hub.opts.SendQueueLimit {
 		s.mu.Unlock()
 		return false
 	}
 	s.queue = append(s.queue, frame)
+	start := s.claimWriterLocked()
 	s.mu.Unlock()
-	s.signal()
+	if start {
+		go s.writeLoop()
+	}
 	return true
 }
 
@@ -82,17 +116,40 @@ func (s *session) enqueue(frame []byte) bool {
 // the first frames of the session and do not count against the limit.
 func (s *session) enqueueFirst(frames [][]byte) {
 	s.mu.Lock()
+	start := false
 	if s.closeCode == 0 {
 		s.queue = append(s.queue, frames...)
+		start = s.claimWriterLocked()
 	}
 	s.mu.Unlock()
-	s.signal()
+	if start {
+		go s.writeLoop()
+	}
 }
 
-func (s *session) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+// claimWriterLocked reports whether the caller must start a writer: none
+// runs. s.mu is held.
+func (s *session) claimWriterLocked() bool {
+	if s.writing {
+		return false
+	}
+	s.writing = true
+	return true
+}
+
+// pingFired runs on the ping timer's own goroutine, which becomes the
+// writer if none runs.
+func (s *session) pingFired() {
+	s.mu.Lock()
+	if s.closeCode != 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.pingDue = true
+	start := s.claimWriterLocked()
+	s.mu.Unlock()
+	if start {
+		s.writeLoop()
 	}
 }
 
@@ -111,6 +168,7 @@ func (s *session) close(code int, reason string, flush bool) {
 		s.queue = nil
 	}
 	cancel := s.cancelLoad
+	start := s.claimWriterLocked()
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -118,7 +176,9 @@ func (s *session) close(code int, reason string, flush bool) {
 	if code != closeSilently {
 		s.hub.metrics.closes.WithLabelValues(closeLabel(code)).Inc()
 	}
-	s.signal()
+	if start {
+		go s.writeLoop()
+	}
 }
 
 // setLoadCancel lets a close interrupt the Directory calls of a loading
@@ -130,29 +190,31 @@ func (s *session) setLoadCancel(cancel context.CancelFunc) bool {
 	return s.closeCode == 0
 }
 
-// writeLoop is the session's only writer of data frames and pings. Each
-// wake-up takes everything queued and writes it at once (writeFrames).
+// writeLoop is the session's writer while it has something to write: each
+// round takes everything queued and writes it at once (writeFrames), then
+// any ping due; it returns when nothing is left. The last writer of a
+// session sends the close frame (or drops the connection) and closes
+// writerExited. At most one writer runs at a time (session.writing).
 func (s *session) writeLoop() {
-	defer close(s.writerExited)
 	h := s.hub
-	ping := time.NewTicker(h.opts.PingInterval)
-	defer ping.Stop()
 	var batch [][]byte
 	for {
-		select {
-		case <-s.wake:
-		case <-ping.C:
-			if err := s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.opts.WriteTimeout)); err != nil {
-				s.abort()
-				return
-			}
-			continue
-		}
 		s.mu.Lock()
 		batch, s.queue = s.queue, batch[:0]
+		ping := s.pingDue
+		s.pingDue = false
 		code, reason := s.closeCode, s.closeReason
+		if len(batch) == 0 && !ping && code == 0 && !s.nc.hasPartial() {
+			// Idle again: the session keeps no goroutine and little queue.
+			if cap(s.queue) > 16 {
+				s.queue = nil
+			}
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
 		s.mu.Unlock()
-		if len(batch) > 0 {
+		if len(batch) > 0 || s.nc.hasPartial() {
 			err := s.nc.writeFrames(batch, time.Now().Add(h.opts.WriteTimeout))
 			clear(batch) // the frames are shared; do not keep them alive
 			if err != nil {
@@ -161,14 +223,36 @@ func (s *session) writeLoop() {
 			}
 			h.metrics.framesSent.Add(float64(len(batch)))
 			if cap(batch) > 64 {
-				batch = nil // a burst is over; an idle session keeps little
+				batch = nil // a burst is over
 			}
 		}
 		if code != 0 {
 			s.sendClose(code, reason)
+			s.finish()
 			return
 		}
+		if ping {
+			if err := s.nc.writeControl(websocket.PingMessage, nil, time.Now().Add(h.opts.WriteTimeout)); err != nil {
+				s.abort()
+				return
+			}
+			s.ping.Reset(h.opts.PingInterval)
+		}
+		// Direct writes from the hub ignore deadlines, but fail once one
+		// has passed: leave none behind.
+		s.nc.SetWriteDeadline(time.Time{})
 	}
+}
+
+// finish is the last writer's end of the session. writing stays true, so
+// no writer starts again.
+func (s *session) finish() {
+	s.mu.Lock()
+	if s.ping != nil {
+		s.ping.Stop()
+	}
+	s.mu.Unlock()
+	close(s.writerExited)
 }
 
 // sendClose writes the close frame and gives the peer closeGrace to answer
@@ -178,7 +262,7 @@ func (s *session) sendClose(code int, reason string) {
 		s.nc.Close()
 		return
 	}
-	err := s.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(s.hub.opts.WriteTimeout))
+	err := s.nc.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(s.hub.opts.WriteTimeout))
 	if err != nil {
 		s.nc.Close()
 		return
@@ -190,7 +274,7 @@ func (s *session) sendClose(code int, reason string) {
 }
 
 // abort ends a session whose connection failed: no more frames, and the
-// reader is woken by the closed connection.
+// reader is woken by the closed connection. Only the writer calls it.
 func (s *session) abort() {
 	s.mu.Lock()
 	if s.closeCode == 0 {
@@ -200,44 +284,7 @@ func (s *session) abort() {
 	s.queue = nil
 	s.mu.Unlock()
 	s.nc.Close()
-}
-
-// readLoop discards what the client sends (the SDK sends nothing but
-// control frames), answers pings, and ends the session when the
-// connection closes or two ping intervals pass without a pong.
-func (s *session) readLoop() {
-	h := s.hub
-	defer h.wg.Done()
-	s.extendReadDeadline()
-	s.ws.SetPongHandler(func(string) error {
-		s.extendReadDeadline()
-		return nil
-	})
-	s.ws.SetPingHandler(func(data string) error {
-		s.extendReadDeadline()
-		err := s.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(h.opts.WriteTimeout))
-		var ne net.Error
-		if err == nil || errors.Is(err, websocket.ErrCloseSent) || (errors.As(err, &ne) && ne.Timeout()) {
-			return nil
-		}
-		return err
-	})
-	for {
-		_, r, err := s.ws.NextReader()
-		if err != nil {
-			break
-		}
-		s.extendReadDeadline()
-		if _, err := io.Copy(io.Discard, r); err != nil {
-			break
-		}
-	}
-	// Whatever ended the read side ends the session: stop the writer, wake
-	// it if it is blocked on the network, and wait for it.
-	s.close(closeSilently, "", false)
-	s.nc.Close()
-	<-s.writerExited
-	h.remove(s)
+	s.finish()
 }
 
 // extendReadDeadline gives the client two ping intervals to show it is
@@ -251,13 +298,76 @@ func (s *session) extendReadDeadline() {
 }
 
 // frameConn is the network connection under a session's websocket. Two
-// kinds of writes share it: the writer's data frames, written here directly
+// kinds of writes share it: the session's data frames, written here directly
 // from their shared wire form, and the control frames gorilla writes (pings,
 // pongs, close). Its lock makes each write whole, so frames never
-// interleave.
+// interleave; a frame that a non-blocking write (tryWrite) left half-sent is
+// completed before anything else is written.
 type frameConn struct {
 	net.Conn
-	mu sync.Mutex
+	raw syscall.RawConn // plain TCP only: non-blocking writes (tryWrite)
+
+	mu         sync.Mutex
+	partial    []byte      // the unsent rest of a frame tryWrite began
+	partialSet atomic.Bool // partial != nil, readable without mu
+}
+
+func newFrameConn(c net.Conn) *frameConn {
+	fc := &frameConn{Conn: c}
+	if tc, ok := c.(*net.TCPConn); ok {
+		if rc, err := tc.SyscallConn(); err == nil {
+			fc.raw = rc
+		}
+	}
+	return fc
+}
+
+func (c *frameConn) hasPartial() bool { return c.partialSet.Load() }
+
+// tryWrite writes as much of frame as the socket takes without blocking and
+// returns how much that was; the rest, if any, is kept and written before
+// anything else on the connection. It writes nothing (0) over TLS, where a
+// record cannot be half-sent, when a write is in progress, or when a
+// partial frame is still pending.
+func (c *frameConn) tryWrite(frame []byte) int {
+	if c.raw == nil || c.partialSet.Load() || !c.mu.TryLock() {
+		return 0
+	}
+	defer c.mu.Unlock()
+	n := nonblockingWrite(c.raw, frame)
+	if n > 0 && n < len(frame) {
+		c.partial = frame[n:]
+		c.partialSet.Store(true)
+	}
+	return n
+}
+
+// writePartialLocked completes a frame tryWrite began; c.mu is held.
+func (c *frameConn) writePartialLocked() error {
+	if c.partial == nil {
+		return nil
+	}
+	_, err := c.Conn.Write(c.partial)
+	c.partial = nil
+	c.partialSet.Store(false)
+	return err
+}
+
+// writeControl writes a control frame (RFC 6455 §5.5: unmasked from the
+// server, payload at most 125 bytes; a longer close reason is cut).
+func (c *frameConn) writeControl(op int, payload []byte, deadline time.Time) error {
+	payload = payload[:min(len(payload), 125)]
+	b := make([]byte, 2, 2+len(payload))
+	b[0], b[1] = 0x80|byte(op), byte(len(payload))
+	b = append(b, payload...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Conn.SetWriteDeadline(deadline)
+	if err := c.writePartialLocked(); err != nil {
+		return err
+	}
+	_, err := c.Conn.Write(b)
+	return err
 }
 
 // batchBufs hold the frames of one write over TLS.
@@ -268,16 +378,23 @@ var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &
 // buffer.
 const maxWrite = 64 << 10
 
-// writeFrames writes complete frames, in order, with as few syscalls as it
-// can: on TCP one writev for all of them (the kernel gathers the shared
-// frames, nothing is copied); over TLS, where each Write is at least one
-// record, they are first copied into one buffer of up to maxWrite bytes.
-// frames' elements may be modified (writev consumes them).
+// writeFrames writes complete frames, in order, after any partial frame,
+// with as few syscalls as it can: on TCP one writev for all of them (the
+// kernel gathers the shared frames, nothing is copied); over TLS, where
+// each Write is at least one record, they are first copied into one buffer
+// of up to maxWrite bytes. frames' elements may be modified (writev
+// consumes them).
 func (c *frameConn) writeFrames(frames [][]byte, deadline time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.Conn.SetWriteDeadline(deadline)
-	if len(frames) == 1 {
+	if err := c.writePartialLocked(); err != nil {
+		return err
+	}
+	switch len(frames) {
+	case 0:
+		return nil
+	case 1:
 		_, err := c.Conn.Write(frames[0])
 		return err
 	}
@@ -318,6 +435,9 @@ func (c *frameConn) Close() error {
 func (c *frameConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.writePartialLocked(); err != nil {
+		return 0, err
+	}
 	return c.Conn.Write(p)
 }
 
@@ -346,6 +466,6 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &frameConn{Conn: c}
+	h.conn = newFrameConn(c)
 	return h.conn, brw, nil
 }

@@ -116,6 +116,21 @@ describe('web console in Chromium', { skip: MISSING }, () => {
       const aliceArn = `${appArn}/user/alice`;
       const bobArn = `${appArn}/user/bob`;
 
+      // Streaming: nothing configured is "None configured." (the API's NotFoundException is no error);
+      // a configuration saved is listed, and deleted again.
+      const streaming = alicePage.getByRole('region', { name: 'Streaming', exact: true });
+      await streaming.getByText('None configured.').waitFor();
+      const streamArn = 'arn:aws:kinesis:us-east-1:000000000000:stream/chime-messaging-console';
+      await streaming.getByLabel('Data type').selectOption('ChannelMessage');
+      await streaming.getByLabel('Kinesis stream ARN').fill(streamArn);
+      await streaming.getByRole('button', { name: 'Save streaming' }).click();
+      await streaming.getByText(streamArn).waitFor();
+      assert.match(await streaming.getByRole('listitem').first().textContent(), /^ChannelMessage → /);
+      alicePage.once('dialog', (d) => d.accept());
+      await streaming.getByRole('button', { name: /^Delete streaming/ }).click();
+      await streaming.getByText('None configured.').waitFor();
+      assert.equal(await alert.textContent(), '', 'no API error from the streaming settings');
+
       // Alice becomes an app instance admin (DeleteChannelMessage is for admins).
       const addAdmin = alicePage.getByRole('form', { name: 'Add an admin', exact: true });
       await addAdmin.getByLabel('User or bot ARN').fill(aliceArn);
@@ -208,6 +223,151 @@ describe('web console in Chromium', { skip: MISSING }, () => {
     }
   }));
 
+  test('elastic channel: configuration, members placed in a sub-channel, counts, a moderator\'s membership, live chat within the sub-channel', { timeout: 120_000 }, withOutput(async () => {
+    const miaPage = await context.newPage();
+    const log = watch(miaPage, 'mia');
+    try {
+      await signIn(miaPage);
+      const createApp = miaPage.getByRole('form', { name: 'Create an app instance', exact: true });
+      await createApp.getByLabel('Name', { exact: true }).fill('elastic-e2e');
+      await createApp.getByRole('button', { name: 'Create app instance' }).click();
+      await miaPage.getByRole('link', { name: 'elastic-e2e' }).click();
+      await miaPage.getByRole('heading', { level: 1, name: 'App instance elastic-e2e' }).waitFor();
+      const createUser = miaPage.getByRole('form', { name: 'Create a user', exact: true });
+      for (const [id, name] of [['mia', 'Mia'], ['ann', 'Ann'], ['ben', 'Ben']]) {
+        await createUser.getByLabel('User ID').fill(id);
+        await createUser.getByLabel('Name', { exact: true }).fill(name);
+        await createUser.getByRole('button', { name: 'Create user' }).click();
+        await miaPage.getByRole('cell', { name, exact: true }).waitFor();
+      }
+      const appArn = (await miaPage.locator('main > p.arn').first().textContent()).trim();
+      const [miaArn, annArn, benArn] = ['mia', 'ann', 'ben'].map((u) => `${appArn}/user/${u}`);
+
+      // An elastic channel, 2 sub-channels × 4 members, 40 %, created by Mia (its moderator).
+      // Ticking "Elastic" picks RESTRICTED, the only mode an elastic channel may have.
+      await miaPage.getByLabel('Act as').selectOption(miaArn);
+      const createChannel = miaPage.getByRole('form', { name: 'Create a channel', exact: true });
+      await createChannel.getByLabel('Name', { exact: true }).fill('crowd');
+      await createChannel.getByLabel('Elastic', { exact: true }).check();
+      assert.equal(await createChannel.getByLabel('Mode').inputValue(), 'RESTRICTED');
+      await createChannel.getByLabel('Max sub-channels (elastic)').fill('2');
+      await createChannel.getByLabel('Members per sub-channel (elastic)').fill('4');
+      await createChannel.getByLabel('Minimum membership % (elastic)').fill('40');
+      await createChannel.getByRole('button', { name: 'Create channel' }).click();
+      await miaPage.getByRole('status').filter({ hasText: 'Created channel crowd' }).waitFor();
+      await miaPage.getByRole('link', { name: 'crowd', exact: true }).click();
+      await miaPage.getByRole('heading', { level: 1, name: 'Channel crowd' }).waitFor();
+
+      // The configuration; no sub-channel before the first join.
+      const config = miaPage.getByRole('region', { name: 'Elastic channel configuration' });
+      assert.match(await config.textContent(), /Maximum sub-channels\s*2.*Target memberships per sub-channel\s*4.*Minimum membership percentage\s*40%/s);
+      const subs = miaPage.getByRole('region', { name: 'Sub-channels', exact: true });
+      await subs.getByText('None yet.').waitFor();
+
+      // Members are placed by the service: the status says where.
+      const addMember = miaPage.getByRole('form', { name: 'Add a member', exact: true });
+      const status = miaPage.getByRole('status');
+      let subId;
+      for (const [arn, id] of [[annArn, 'ann'], [benArn, 'ben']]) {
+        await addMember.getByLabel('User ARN').fill(arn);
+        await addMember.getByRole('button', { name: 'Add member' }).click();
+        await status.filter({ hasText: `Added ${id} to sub-channel` }).waitFor();
+        const placed = (await status.textContent()).match(/sub-channel ([0-9a-f]{64})\./)?.[1];
+        assert.ok(placed, await status.textContent());
+        subId ??= placed;
+        assert.equal(placed, subId, 'both fill the one sub-channel below its target');
+      }
+      const subRow = subs.getByRole('row').filter({ hasText: subId });
+      await subRow.getByRole('cell', { name: '2', exact: true }).waitFor();
+
+      // A moderator's membership names its sub-channel (the picker lists them with their counts).
+      await addMember.getByLabel('User ARN').fill(miaArn);
+      await addMember.getByLabel('Sub-channel (moderators only)').selectOption(subId);
+      await addMember.getByRole('button', { name: 'Add member' }).click();
+      await status.filter({ hasText: `Added mia to sub-channel ${subId}` }).waitFor();
+      await subRow.getByRole('cell', { name: '3', exact: true }).waitFor();
+      assert.equal(await subs.getByRole('row').count(), 2, 'a header and one sub-channel');
+
+      // The members of that sub-channel (ListChannelMemberships with SubChannelId).
+      await subRow.getByRole('button', { name: `Show members of sub-channel ${subId}` }).click();
+      const members = miaPage.getByRole('region', { name: 'Members', exact: true });
+      assert.equal(await members.getByLabel('Sub-channel', { exact: true }).inputValue(), subId);
+      for (const name of ['Ann', 'Ben', 'Mia']) await members.getByRole('cell', { name, exact: true }).waitFor();
+      assert.equal(await miaPage.getByRole('alert').textContent(), '', 'no API error on the channel page');
+      await miaPage.evaluate(() => window.scrollTo(0, 0));
+      await shot(miaPage, 'channel-elastic');
+      // At phone width the page folds to one column: nothing wider than the screen.
+      await miaPage.setViewportSize({ width: 390, height: 844 });
+      assert.ok(await miaPage.evaluate(() => document.documentElement.scrollWidth <= 390), 'no horizontal scrolling at phone width');
+      await miaPage.setViewportSize({ width: 1280, height: 900 });
+      const channelArn = (await miaPage.locator('main > p.arn').first().textContent()).trim();
+      assert.match(channelArn, /\/channel\//);
+      const chatUrl = `${server.tlsEndpoint}/console/#/chat/${encodeURIComponent(channelArn)}`;
+
+      // Ann and Ben chat in their sub-channel, each on a page of their own.
+      async function chatAs(userArn, label) {
+        const p = await context.newPage();
+        log.push(...watch(p, label));
+        await signIn(p);
+        await p.goto(chatUrl);
+        await p.getByRole('heading', { level: 1, name: 'Chat: crowd' }).waitFor();
+        await p.getByLabel('Act as').selectOption(userArn);
+        await p.locator('#session-state[data-state="live"]', { hasText: `connected as ${userArn.split('/').pop()}` }).waitFor();
+        // A member's sub-channel is its own (DescribeChannelMembershipForAppInstanceUser).
+        assert.equal(await p.getByLabel('Sub-channel', { exact: true }).inputValue(), subId);
+        return p;
+      }
+      const annPage = await chatAs(annArn, 'ann');
+      const benPage = await chatAs(benArn, 'ben');
+      await annPage.getByLabel('Message', { exact: true }).fill('hello, sub-channel');
+      await annPage.getByRole('button', { name: 'Send', exact: true }).click();
+      const benMessages = benPage.getByRole('list', { name: 'Messages' });
+      await benMessages.getByText('hello, sub-channel').waitFor();
+      assert.match(await benMessages.locator('li').last().textContent(), new RegExp(`Ann.*sub-channel ${subId.slice(0, 12)}.*hello, sub-channel`, 's'));
+      await benPage.getByRole('list', { name: 'Session events' }).getByText(`CREATE_CHANNEL_MESSAGE · sub-channel ${subId.slice(0, 12)}`).first().waitFor();
+
+      // Edits and redactions carry the SubChannelId too; Ben sees both live.
+      const annMessages = annPage.getByRole('list', { name: 'Messages' });
+      annPage.once('dialog', (d) => d.accept('hello, sub-channel (edited)'));
+      await annMessages.locator('li', { hasText: 'hello, sub-channel' }).getByRole('button', { name: /^Edit message/ }).click();
+      await benMessages.getByText('hello, sub-channel (edited)').waitFor();
+      await benPage.getByLabel('Message', { exact: true }).fill('hi Ann');
+      await benPage.getByLabel('Message', { exact: true }).press('Enter');
+      await annMessages.getByText('hi Ann').waitFor();
+      await shot(benPage, 'chat-elastic');
+      await annMessages.locator('li', { hasText: '(edited)' }).getByRole('button', { name: /^Redact message/ }).click();
+      await benMessages.locator('li', { hasText: '(redacted)' }).waitFor();
+
+      // The history of the sub-channel (ListChannelMessages with SubChannelId) on a fresh page.
+      await benPage.reload();
+      await benPage.locator('#session-state[data-state="live"]', { hasText: 'connected as ben' }).waitFor();
+      await benMessages.getByText('hi Ann').waitFor();
+      // Mia, a moderator, picks from ListSubChannels (with counts) and sends where she holds a membership.
+      await miaPage.goto(chatUrl);
+      await miaPage.locator('#session-state[data-state="live"]', { hasText: 'connected as mia' }).waitFor();
+      const miaSub = miaPage.getByLabel('Sub-channel', { exact: true });
+      assert.equal(await miaSub.inputValue(), subId);
+      assert.match(await miaSub.locator('option:checked').textContent(), /\(3 members\) · yours/);
+      await miaPage.getByRole('list', { name: 'Messages' }).getByText('hi Ann').waitFor();
+      await miaPage.getByLabel('Message', { exact: true }).fill('moderator here');
+      await miaPage.getByRole('button', { name: 'Send', exact: true }).click();
+      await benMessages.getByText('moderator here').waitFor();
+      for (const p of [miaPage, annPage, benPage]) assert.equal(await p.getByRole('alert').textContent(), '', 'no API error along the way');
+      await annPage.close();
+      await benPage.close();
+      assert.deepEqual(log.filter((l) => /page error/.test(l)), [], 'no uncaught errors in the pages');
+    } catch (err) {
+      for (const p of context.pages()) {
+        const state = await p.evaluate(() => `${location.hash} session: ${document.getElementById('session-state')?.textContent} alert: ${document.getElementById('error')?.textContent} status: ${document.getElementById('status')?.textContent}`).catch(() => '');
+        log.push(`page ${state}`);
+      }
+      err.message += `\n--- browser log ---\n${log.join('\n')}`;
+      throw err;
+    } finally {
+      await miaPage.close();
+    }
+  }));
+
   test('pagination follows the API\'s NextToken: 10 app instances a page, Next page, First page', { timeout: 60_000 }, withOutput(async () => {
     // Made through the SDK from Node: the page under test only reads them.
     const identity = identityClient(server);
@@ -226,7 +386,7 @@ describe('web console in Chromium', { skip: MISSING }, () => {
       await table.getByRole('button', { name: 'Next page' }).click();
       await table.getByText('Page 2 (last)').waitFor();
       const second = await names();
-      // Everything the API lists, each once, over the two pages (the earlier test made one more).
+      // Everything the API lists, each once, over the two pages (the earlier tests made two more).
       const all = [];
       for (let token; ;) {
         const r = await send(identity, new ListAppInstancesCommand({ MaxResults: 50, NextToken: token }));

@@ -288,8 +288,8 @@ function instancesPage() {
     ],
     actions: (a, refresh) => [danger('Delete', `Delete app instance ${a.Name}?`, async () => {
       await identity(new I.DeleteAppInstanceCommand({ AppInstanceArn: a.AppInstanceArn }));
+      refresh(); // first: a refresh clears the status line
       say(`Deleted ${a.Name}.`);
-      refresh();
     })],
   });
   page('App instances',
@@ -299,8 +299,8 @@ function instancesPage() {
         fields: [{ name: 'name', label: 'Name', required: true }, { name: 'metadata', label: 'Metadata (optional)' }],
         onSubmit: async (v) => {
           const r = await identity(new I.CreateAppInstanceCommand({ Name: v.name, Metadata: v.metadata || undefined }));
-          say(`Created app instance ${v.name}: ${r.AppInstanceArn}`);
           t.refresh();
+          say(`Created app instance ${v.name}: ${r.AppInstanceArn}`);
           return r;
         },
       })),
@@ -361,8 +361,8 @@ async function appPage(appArn) {
           AppInstanceArn: appArn, Name: v.name,
           Configuration: { Lex: { LexBotAliasArn: v.lex, LocaleId: v.locale, InvokedBy: { StandardMessages: v.standard, TargetedMessages: 'ALL' } } },
         }));
-        say(`Created bot ${v.name}.`);
         bots.refresh();
+        say(`Created bot ${v.name}.`);
         return r;
       },
     })],
@@ -425,8 +425,8 @@ async function appPage(appArn) {
             };
           }
           const r = await messaging(new M.CreateChannelCommand(input));
+          channels.refresh(); // first: a refresh clears the status line
           say(`Created channel ${v.name}: ${r.ChannelArn}`);
-          channels.refresh();
           return r;
         },
       }),
@@ -465,6 +465,13 @@ async function appPage(appArn) {
         return r;
       },
     })],
+  });
+
+  // Elastic channels cannot be UNRESTRICTED: ticking "Elastic" picks RESTRICTED (the API still
+  // answers its own error if it is set back).
+  const createChannelForm = channels.el.querySelector('form[aria-label="Create a channel"]');
+  createChannelForm.elements.elastic.addEventListener('change', (ev) => {
+    if (ev.target.checked) createChannelForm.elements.mode.value = 'RESTRICTED';
   });
 
   page(`App instance ${name}`,
@@ -514,14 +521,15 @@ async function streamingSection(appArn) {
       // Shown here rather than in the page's alert: the rest of the page works.
       if (err.name !== 'NotFoundException') list.append(h('li', { class: 'muted' }, `${err.name}: ${err.message}`));
     }
-    if (!list.children.length) list.append(h('li', { class: 'muted' }, 'No streaming configured.'));
+    // NotFoundException is the API's way of saying there is nothing configured, not an error.
+    if (!list.children.length) list.append(h('li', { class: 'muted' }, 'None configured.'));
   };
   await show();
   return h('section', { 'aria-labelledby': id }, h('h2', { id }, 'Streaming'), list, form({
     title: 'Set streaming', submit: 'Save streaming',
     fields: [
       { name: 'type', label: 'Data type', type: 'select', options: ['Channel', 'ChannelMessage'] },
-      { name: 'arn', label: 'Kinesis stream ARN', required: true, placeholder: 'arn:aws:kinesis:us-east-1:000000000000:stream/chime-messages' },
+      { name: 'arn', label: 'Kinesis stream ARN', required: true, placeholder: 'arn:aws:kinesis:us-east-1:000000000000:stream/chime-messaging-events' },
     ],
     onSubmit: async (v) => {
       let existing = [];
@@ -541,6 +549,34 @@ async function streamingSection(appArn) {
   }));
 }
 
+/** A sub-channel ID (64 hex digits) short enough for a picker; the full one is in the tables. */
+const shortSub = (id) => (id && id.length > 16 ? `${id.slice(0, 12)}…` : id ?? '');
+
+/** Every sub-channel of an elastic channel (ListSubChannels: moderators and admins only). */
+async function listSubChannels(channelArn, bearer) {
+  const all = [];
+  for (let token; ;) {
+    const r = await messaging(new M.ListSubChannelsCommand({ ChannelArn: channelArn, ChimeBearer: bearer, MaxResults: 50, NextToken: token }));
+    all.push(...(r.SubChannels ?? []));
+    if (!(token = r.NextToken)) return all;
+  }
+}
+
+/** The sub-channel the bearer is a member of, or undefined (not a member, or a moderator without one). */
+async function ownSubChannel(channelArn, bearer) {
+  try {
+    if (bearer.includes('/user/')) {
+      const r = await messaging(new M.DescribeChannelMembershipForAppInstanceUserCommand({ ChannelArn: channelArn, AppInstanceUserArn: bearer, ChimeBearer: bearer }));
+      return r.ChannelMembership?.AppInstanceUserMembershipSummary?.SubChannelId;
+    }
+    const r = await messaging(new M.DescribeChannelMembershipCommand({ ChannelArn: channelArn, MemberArn: bearer, ChimeBearer: bearer }));
+    return r.ChannelMembership?.SubChannelId;
+  } catch (err) {
+    if (err.name === 'NotFoundException' || err.name === 'ForbiddenException') return undefined;
+    throw err;
+  }
+}
+
 async function channelPage(channelArn) {
   const appArn = appOf(channelArn);
   const bearer = () => getActAs(appArn);
@@ -552,23 +588,119 @@ async function channelPage(channelArn) {
     onSubmit: fn,
   });
 
+  const elastic = c?.ElasticChannelConfiguration;
+  // Elastic channels: memberships are listed per sub-channel ("" lists what the API lists without
+  // one: a member's own sub-channel, the whole channel for moderators and admins).
+  let memberSub = '';
+  const subPickers = []; // the "Sub-channel" selects to refill when the sub-channel list changes
+  const subSelect = (label, firstOption, onChange) => {
+    const id = nextId('sub');
+    // aria-label: a wrapping label would add the chosen option's text to the name.
+    const select = h('select', { id, name: 'subChannel', 'aria-label': label }, h('option', { value: '' }, firstOption));
+    select.firstLabel = firstOption;
+    if (onChange) select.addEventListener('change', () => onChange(select.value));
+    subPickers.push(select);
+    return { select, label: h('label', { for: id }, label, select) };
+  };
+  const fillSubPickers = (subs) => {
+    for (const select of subPickers) {
+      const before = select.value;
+      select.replaceChildren(h('option', { value: '' }, select.firstLabel),
+        ...subs.map((sc) => h('option', { value: sc.SubChannelId }, `${shortSub(sc.SubChannelId)} (${sc.MembershipCount ?? 0} members)`)));
+      select.value = subs.some((sc) => sc.SubChannelId === before) ? before : '';
+    }
+  };
+  const memberFilter = elastic ? subSelect('Sub-channel', 'All (as the API lists them)', (v) => {
+    memberSub = v;
+    memberships.refresh();
+  }) : null;
+
   const memberships = table({
     title: 'Members',
     load: async (token) => {
-      const r = await messaging(new M.ListChannelMembershipsCommand({ ChannelArn: channelArn, ChimeBearer: bearer(), MaxResults: 10, NextToken: token }));
+      const r = await messaging(new M.ListChannelMembershipsCommand({
+        ChannelArn: channelArn, ChimeBearer: bearer(), MaxResults: 10, NextToken: token, SubChannelId: memberSub || undefined,
+      }));
       return { items: r.ChannelMemberships ?? [], next: r.NextToken };
     },
     columns: [{ label: 'Name', value: (m) => m.Member?.Name ?? '' }, { label: 'Type', value: (m) => m.Type ?? '', cls: 'opt' }, { label: 'ARN', value: (m) => m.Member?.Arn, cls: 'arn' }],
     actions: (m, refresh) => [danger('Remove', `Remove ${m.Member?.Name}?`, async () => {
+      // Without a SubChannelId: a member's one membership, or all of a moderator's.
       await messaging(new M.DeleteChannelMembershipCommand({ ChannelArn: channelArn, MemberArn: m.Member.Arn, ChimeBearer: bearer() }));
       refresh();
+      subChannels?.refresh();
     })],
-    extra: [memberForm('Add a member', 'Add member', async (v) => {
-      const r = await messaging(new M.CreateChannelMembershipCommand({ ChannelArn: channelArn, MemberArn: v.arn, Type: v.type, ChimeBearer: bearer() }));
-      memberships.refresh();
-      return r;
-    }, [{ name: 'type', label: 'Type', type: 'select', options: ['DEFAULT', 'HIDDEN'] }])],
+    extra: [
+      memberFilter?.label,
+      elastic ? memberForm('Add a member', 'Add member', async (v) => {
+        // A member is placed by the service; a moderator (or admin) chooses the sub-channel.
+        const r = await messaging(new M.CreateChannelMembershipCommand({
+          ChannelArn: channelArn, MemberArn: v.arn, Type: 'DEFAULT', SubChannelId: v.subChannel || undefined, ChimeBearer: bearer(),
+        }));
+        memberships.refresh();
+        subChannels.refresh();
+        say(`Added ${v.arn.split('/').pop()} to sub-channel ${r.SubChannelId ?? '(none)'}.`);
+        return r;
+      }, [{ name: 'subChannel', label: 'Sub-channel (moderators only)', type: 'select', options: [{ value: '', label: 'Placed by the service' }] }])
+        : memberForm('Add a member', 'Add member', async (v) => {
+          const r = await messaging(new M.CreateChannelMembershipCommand({ ChannelArn: channelArn, MemberArn: v.arn, Type: v.type, ChimeBearer: bearer() }));
+          memberships.refresh();
+          return r;
+        }, [{ name: 'type', label: 'Type', type: 'select', options: ['DEFAULT', 'HIDDEN'] }]),
+    ],
   });
+  if (elastic) {
+    const addSelect = memberships.el.querySelector('form[aria-label="Add a member"] select[name="subChannel"]');
+    addSelect.firstLabel = 'Placed by the service';
+    subPickers.push(addSelect);
+  }
+
+  // Sub-channels: ListSubChannels is for moderators and admins; a member acting sees its own.
+  const subNote = h('p', { class: 'muted' });
+  const subChannels = elastic ? table({
+    title: 'Sub-channels',
+    load: async (token) => {
+      subNote.textContent = '';
+      let r;
+      try {
+        r = await messaging(new M.ListSubChannelsCommand({ ChannelArn: channelArn, ChimeBearer: bearer(), MaxResults: 10, NextToken: token }));
+      } catch (err) {
+        if (err.name !== 'ForbiddenException') throw err;
+        const own = await ownSubChannel(channelArn, bearer());
+        subNote.textContent = own
+          ? `Only moderators and app instance admins list sub-channels; ${bearer().split('/').pop()} is a member of ${own}.`
+          : `Only moderators and app instance admins list sub-channels (${err.message}).`;
+        return { items: own ? [{ SubChannelId: own }] : [], next: undefined };
+      }
+      const items = r.SubChannels ?? [];
+      // Every sub-channel for the pickers, not only this page.
+      listSubChannels(channelArn, bearer()).then(fillSubPickers, () => {});
+      return { items, next: r.NextToken };
+    },
+    columns: [
+      { label: 'Sub-channel ID', value: (sc) => sc.SubChannelId, cls: 'arn' },
+      { label: 'Members', value: (sc) => (sc.MembershipCount === undefined ? '' : String(sc.MembershipCount)) },
+    ],
+    actions: (sc) => [h('button', {
+      type: 'button', class: 'secondary', 'aria-label': `Show members of sub-channel ${sc.SubChannelId}`, onclick: () => {
+        memberFilter.select.value = sc.SubChannelId;
+        memberSub = sc.SubChannelId;
+        memberships.refresh();
+        memberships.el.querySelector('h2').scrollIntoView();
+      },
+    }, 'Show members')],
+    extra: [subNote],
+  }) : null;
+  const elasticSection = elastic ? (() => {
+    const id = nextId('ecc');
+    return h('section', { 'aria-labelledby': id }, h('h2', { id }, 'Elastic channel configuration'),
+      h('dl', { class: 'pairs' },
+        h('dt', {}, 'Maximum sub-channels'), h('dd', {}, String(elastic.MaximumSubChannels)),
+        h('dt', {}, 'Target memberships per sub-channel'), h('dd', {}, String(elastic.TargetMembershipsPerSubChannel)),
+        h('dt', {}, 'Minimum membership percentage'), h('dd', {}, `${elastic.MinimumMembershipPercentage}%`)),
+      h('p', { class: 'muted' }, 'Members are placed in a sub-channel by the service; a moderator\'s membership names one. Messages belong to one sub-channel.'));
+  })() : null;
+
   const moderators = table({
     title: 'Moderators',
     load: async (token) => {
@@ -624,6 +756,7 @@ async function channelPage(channelArn) {
     h('p', { class: 'arn' }, channelArn),
     c ? h('p', {}, `${c.Mode} · ${c.Privacy}${c.ElasticChannelConfiguration ? ` · elastic (max ${c.ElasticChannelConfiguration.MaximumSubChannels} sub-channels)` : ''} · created ${when(c.CreatedTimestamp)} by ${c.CreatedBy?.Name ?? ''}`) : null,
     h('section', { 'aria-label': 'Chime bearer' }, picker),
+    elastic ? h('div', { class: 'grid' }, elasticSection, subChannels.el) : null,
     h('div', { class: 'grid' }, memberships.el, moderators.el),
     h('div', { class: 'grid' }, bans.el, flowSection),
     danger('Delete channel', 'Delete channel and its messages?', async () => {
@@ -649,13 +782,21 @@ async function chatPage(channelArn) {
   const events = h('ol', { class: 'events', 'aria-label': 'Session events' });
   const conn = h('p', { class: 'muted', id: 'session-state' }, 'Not connected.');
   const byId = new Map();
+  // Elastic channels: every message belongs to one sub-channel, chosen here ('' on a standard channel).
+  let elastic = false;
+  let sub = '';
+  const subId = nextId('chatsub');
+  const subSelect = h('select', { id: subId, name: 'subChannel', 'aria-label': 'Sub-channel' });
+  const subLabel = h('label', { for: subId, class: 'actas', hidden: true }, 'Sub-channel', subSelect);
+  const subNote = h('p', { class: 'muted', id: 'sub-channel-note' });
+  const subArgs = (m) => ((m?.SubChannelId ?? sub) ? { SubChannelId: m?.SubChannelId ?? sub } : {});
 
   const render = (m) => {
     const status = m.Status?.Value;
     const li = byId.get(m.MessageId) ?? h('li', { 'data-message-id': m.MessageId });
     const content = m.Redacted ? '(redacted)' : (m.Content ?? '');
     li.replaceChildren(...[
-      h('div', { class: 'meta' }, `${m.Sender?.Name ?? m.Sender?.Arn ?? ''} · ${when(m.CreatedTimestamp)}${m.LastEditedTimestamp ? ' · edited' : ''}`,
+      h('div', { class: 'meta' }, `${m.Sender?.Name ?? m.Sender?.Arn ?? ''} · ${when(m.CreatedTimestamp)}${m.LastEditedTimestamp ? ' · edited' : ''}${m.SubChannelId ? ` · sub-channel ${shortSub(m.SubChannelId)}` : ''}`,
         status && status !== 'SENT' ? h('span', { class: `badge ${status}` }, status.toLowerCase()) : null,
         m.Redacted ? h('span', { class: 'badge redacted' }, 'redacted') : null),
       h('div', { class: 'content' }, content),
@@ -665,13 +806,13 @@ async function chatPage(channelArn) {
           type: 'button', class: 'secondary', 'aria-label': `Edit message ${m.MessageId}`, onclick: async () => {
             const text = window.prompt('New content', m.Content ?? '');
             if (text === null) return;
-            await attempt(() => messaging(new M.UpdateChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, Content: text, ChimeBearer: getActAs(appArn) })));
+            await attempt(() => messaging(new M.UpdateChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, Content: text, ChimeBearer: getActAs(appArn), ...subArgs(m) })));
           },
         }, 'Edit'),
         h('button', {
-          type: 'button', class: 'secondary', 'aria-label': `Redact message ${m.MessageId}`, onclick: () => attempt(() => messaging(new M.RedactChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn) }))),
+          type: 'button', class: 'secondary', 'aria-label': `Redact message ${m.MessageId}`, onclick: () => attempt(() => messaging(new M.RedactChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn), ...subArgs(m) }))),
         }, 'Redact'),
-        danger('Delete', `Delete message ${m.MessageId}?`, () => messaging(new M.DeleteChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn) })))),
+        danger('Delete', `Delete message ${m.MessageId}?`, () => messaging(new M.DeleteChannelMessageCommand({ ChannelArn: channelArn, MessageId: m.MessageId, ChimeBearer: getActAs(appArn), ...subArgs(m) })))),
     ].filter(Boolean)); // replaceChildren would write a null as the text "null"
     if (!byId.has(m.MessageId)) {
       byId.set(m.MessageId, li);
@@ -683,7 +824,8 @@ async function chatPage(channelArn) {
   const loadHistory = async () => {
     list.replaceChildren();
     byId.clear();
-    const r = await attempt(() => messaging(new M.ListChannelMessagesCommand({ ChannelArn: channelArn, ChimeBearer: getActAs(appArn), SortOrder: 'DESCENDING', MaxResults: 50 })));
+    if (elastic && !sub) return; // nothing to show: no sub-channel to read
+    const r = await attempt(() => messaging(new M.ListChannelMessagesCommand({ ChannelArn: channelArn, ChimeBearer: getActAs(appArn), SortOrder: 'DESCENDING', MaxResults: 50, ...subArgs() })));
     for (const m of [...(r?.ChannelMessages ?? [])].reverse()) render(m);
   };
 
@@ -700,6 +842,7 @@ async function chatPage(channelArn) {
       conn.textContent = 'Choose a user to act as.';
       return;
     }
+    await chooseSubChannel(userArn);
     await loadHistory();
     events.replaceChildren();
     const config = new MessagingSessionConfiguration(userArn, `console-${crypto.randomUUID()}`, undefined, api().messaging);
@@ -723,14 +866,16 @@ async function chatPage(channelArn) {
       },
       messagingSessionDidReceiveMessage: (msg) => {
         if (session !== s) return;
-        logEvent(msg.type);
         let p;
         try {
           p = msg.payload ? JSON.parse(msg.payload) : undefined;
         } catch {
-          return;
+          p = undefined;
         }
+        logEvent(p?.SubChannelId ? `${msg.type} · sub-channel ${shortSub(p.SubChannelId)}` : msg.type);
         if (!p || p.ChannelArn !== channelArn || !p.MessageId) return;
+        // Another sub-channel's message (a moderator holding several memberships) stays in the log.
+        if (elastic && p.SubChannelId && p.SubChannelId !== sub) return;
         if (msg.type === 'DELETE_CHANNEL_MESSAGE') {
           byId.get(p.MessageId)?.remove();
           byId.delete(p.MessageId);
@@ -746,13 +891,41 @@ async function chatPage(channelArn) {
     }
   };
 
+  // Which sub-channel to read and send in: a member's own (DescribeChannelMembershipForAppInstanceUser);
+  // for moderators and admins any of ListSubChannels, their own membership's first.
+  async function chooseSubChannel(userArn) {
+    if (!elastic) return;
+    const before = sub;
+    const [own, all] = await Promise.all([
+      attempt(() => ownSubChannel(channelArn, userArn)),
+      listSubChannels(channelArn, userArn).catch((err) => (err.name === 'ForbiddenException' ? undefined : Promise.reject(err))),
+    ]).catch((err) => {
+      showError(err);
+      return [undefined, undefined];
+    });
+    const subs = all ?? (own ? [{ SubChannelId: own }] : []);
+    subSelect.replaceChildren(...subs.map((sc) => h('option', { value: sc.SubChannelId },
+      `${shortSub(sc.SubChannelId)}${sc.MembershipCount !== undefined ? ` (${sc.MembershipCount} members)` : ''}${sc.SubChannelId === own ? ' · yours' : ''}`)));
+    if (!subs.length) subSelect.append(h('option', { value: '' }, all ? '— no sub-channels yet —' : '— not a member —'));
+    sub = own ?? (subs.some((sc) => sc.SubChannelId === before) ? before : subs[0]?.SubChannelId ?? '');
+    subSelect.value = sub;
+    subSelect.disabled = subs.length < 2;
+    subNote.textContent = all
+      ? (own ? '' : 'A moderator reads any sub-channel, but sends only where it holds a membership.')
+      : (own ? 'A member reads and sends in its own sub-channel only.' : 'Not a member of this channel: nothing to read.');
+  }
+  subSelect.addEventListener('change', async () => {
+    sub = subSelect.value;
+    await loadHistory();
+  });
+
   const picker = await actAsPicker(appArn, () => connect());
   const composer = form({
     title: 'Send a message', submit: 'Send',
     fields: [{ name: 'content', label: 'Message', type: 'textarea', required: true }],
     onSubmit: async (v) => {
       const r = await messaging(new M.SendChannelMessageCommand({
-        ChannelArn: channelArn, Content: v.content, Type: 'STANDARD', Persistence: 'PERSISTENT', ChimeBearer: getActAs(appArn),
+        ChannelArn: channelArn, Content: v.content, Type: 'STANDARD', Persistence: 'PERSISTENT', ChimeBearer: getActAs(appArn), ...subArgs(),
       }));
       if (r.Status?.Value && r.Status.Value !== 'SENT') say(`Message ${r.MessageId}: ${r.Status.Value.toLowerCase()} (a channel flow is processing it).`);
       return r;
@@ -767,9 +940,11 @@ async function chatPage(channelArn) {
     }
   });
   const d = await attempt(() => messaging(new M.DescribeChannelCommand({ ChannelArn: channelArn, ChimeBearer: getActAs(appArn) })));
+  elastic = !!d?.Channel?.ElasticChannelConfiguration;
+  subLabel.hidden = !elastic;
   page(`Chat: ${d?.Channel?.Name ?? channelArn.split('/').pop()}`,
     h('p', {}, link(`/channel/${enc(channelArn)}`, '← Channel settings')),
-    h('section', { 'aria-label': 'Chime bearer' }, picker, conn),
+    h('section', { 'aria-label': 'Chime bearer' }, h('div', { class: 'pickers' }, picker, subLabel), elastic ? subNote : null, conn),
     h('div', { class: 'chat' },
       h('section', { 'aria-labelledby': 'msgs-h' }, h('h2', { id: 'msgs-h' }, 'Messages'), list, composer),
       h('section', { 'aria-labelledby': 'ev-h' }, h('h2', { id: 'ev-h' }, 'Live events'), events)));
