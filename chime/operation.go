@@ -36,3 +36,6 @@ type Operation struct {
 type Bearing interface {
 	Bearer() string
 }
+
+// String is the operation's name, as messages and logs say it.
+func (o *Operation) String() string { return o.Name }

@@ -8,8 +8,15 @@
 // The package knows nothing of HTTP, websockets or the store.
 package events
 
+import "encoding/json"
+
 // Event is one committed change as the messaging session delivers it.
 type Event struct {
+	// ID identifies the event: unique within a deployment's store and
+	// increasing in commit order (the outbox assigns it). Delivery is at
+	// least once, so a receiver drops an ID it has seen (Dedup). 0 means
+	// unassigned: such an event is never treated as a duplicate.
+	ID uint64
 	// Type is the x-amz-chime-event-type header, e.g. CREATE_CHANNEL_MESSAGE.
 	Type string
 	// MessageType is the x-amz-chime-message-type header: STANDARD or
@@ -77,23 +84,12 @@ func AudienceKey(channelArn, subChannelID string) string {
 // with.
 func SubChannelKeyPrefix(channelArn string) string { return channelArn + "#" }
 
-// Bus carries events from the service to every node's sessions.
-type Bus interface {
-	// Publish hands events to every subscriber, in order. It does not
-	// block on slow subscribers and is called after the change committed,
-	// from inside the store's commit order (store.Tx.AfterCommit), so
-	// every subscriber sees events in commit order.
-	Publish(evs ...Event)
+// Encode is the event as the outbox keeps it; Decode reads it back.
+func Encode(e *Event) ([]byte, error) { return json.Marshal(e) }
 
-	// Subscribe returns a subscription that receives every event published
-	// after Subscribe returns.
-	Subscribe() Subscription
-}
-
-// Subscription is one subscriber's ordered stream of events.
-type Subscription interface {
-	// C delivers the events; it is closed by Close.
-	C() <-chan Event
-	// Close ends the subscription.
-	Close()
+// Decode reads an event written by Encode.
+func Decode(b []byte) (Event, error) {
+	var e Event
+	err := json.Unmarshal(b, &e)
+	return e, err
 }

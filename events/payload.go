@@ -169,3 +169,58 @@ type ChannelDetails struct {
 	ReadMarkerTimestamp    *Time                      `json:"ReadMarkerTimestamp,omitempty"`
 	ChannelMessagesHasMore bool                       `json:"ChannelMessagesHasMore"`
 }
+
+// ProcessorEvent is the event a channel-flow processor receives
+// (websocket-protocol.md §5.2), with the optional members AWS may send.
+type ProcessorEvent struct {
+	EventType      string           `json:"EventType"`
+	CallbackId     string           `json:"CallbackId"`
+	ChannelMessage ProcessorMessage `json:"ChannelMessage"`
+}
+
+// ProcessorMessage is the message in a ProcessorEvent.
+type ProcessorMessage struct {
+	MessageId           string                    `json:"MessageId"`
+	ChannelArn          string                    `json:"ChannelArn"`
+	Content             string                    `json:"Content"`
+	Metadata            string                    `json:"Metadata,omitempty"`
+	Sender              *Identity                 `json:"Sender"`
+	Persistence         string                    `json:"Persistence"`
+	LastEditedTimestamp *Time                     `json:"LastEditedTimestamp,omitempty"`
+	Type                string                    `json:"Type"`
+	CreatedTimestamp    *Time                     `json:"CreatedTimestamp"`
+	MessageAttributes   map[string]AttributeValue `json:"MessageAttributes,omitempty"`
+	ContentType         string                    `json:"ContentType,omitempty"`
+	SubChannelId        string                    `json:"SubChannelId,omitempty"`
+	Target              []Target                  `json:"Target,omitempty"`
+}
+
+// The other shapes of a message are derived from its websocket shape, so
+// one conversion from the store's record (the service's) feeds them all.
+
+// Summary is m as CHANNEL_DETAILS lists it.
+func (m *ChannelMessage) Summary() ChannelMessageSummary {
+	return ChannelMessageSummary{
+		MessageId: m.MessageId, Content: m.Content, Metadata: m.Metadata, Type: m.Type,
+		CreatedTimestamp: m.CreatedTimestamp, LastEditedTimestamp: m.LastEditedTimestamp, LastUpdatedTimestamp: m.LastUpdatedTimestamp,
+		Sender: m.Sender, Redacted: m.Redacted, Status: m.Status, MessageAttributes: m.MessageAttributes,
+		ContentType: m.ContentType, Target: m.Target,
+	}
+}
+
+// ProcessorEvent is m as a channel-flow processor receives it, under
+// callbackID.
+func (m *ChannelMessage) ProcessorEvent(callbackID string) ProcessorEvent {
+	return ProcessorEvent{EventType: "CHANNEL_MESSAGE_EVENT", CallbackId: callbackID, ChannelMessage: ProcessorMessage{
+		MessageId: m.MessageId, ChannelArn: m.ChannelArn, Content: deref(m.Content), Metadata: deref(m.Metadata), Sender: m.Sender,
+		Persistence: m.Persistence, LastEditedTimestamp: m.LastEditedTimestamp, Type: m.Type, CreatedTimestamp: m.CreatedTimestamp,
+		MessageAttributes: m.MessageAttributes, ContentType: m.ContentType, SubChannelId: m.SubChannelId, Target: m.Target,
+	}}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -18,13 +18,12 @@ import (
 // collects problems instead of stopping at the first, and finish reports them
 // as one BadRequestException before validation runs.
 type decoder struct {
-	r         *http.Request
-	body      []byte
-	segments  []string
-	query     url.Values
-	problems  []string
-	principal chime.Principal
-	op        *chime.Operation
+	r        *http.Request
+	body     []byte
+	segments []string
+	query    url.Values
+	problems []string
+	op       *chime.Operation
 }
 
 func (d *decoder) problem(format string, args ...any) {
@@ -172,16 +171,13 @@ func (d *decoder) header(name string) *string {
 	return &vs[0]
 }
 
-// finish reports decoding problems, then the model's constraints, then
-// whether the caller's credential may make this call.
+// finish reports decoding problems, then the model's constraints. Whether
+// the caller's credential may make the call is the service's check.
 func (d *decoder) finish(in interface{ Validate() error }) error {
 	if len(d.problems) > 0 {
 		return chime.Errorf(chime.BadRequest, "%s", joinProblems(d.problems))
 	}
-	if err := in.Validate(); err != nil {
-		return err
-	}
-	return chime.Permit(d.principal, d.op, in)
+	return in.Validate()
 }
 
 func joinProblems(ps []string) string {

@@ -264,7 +264,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName *string) 
 			return nil, nil, chime.Errorf(chime.ThrottledClient, "%v", err)
 		}
 	}
-	d := &decoder{r: r, body: body, segments: segs, query: query, principal: principal, op: rt.op}
+	d := &decoder{r: r, body: body, segments: segs, query: query, op: rt.op}
 	ctx := chime.WithPrincipal(r.Context(), principal)
 	out, err := rt.call(ctx, h.api, d)
 	return out, rt.op, err

@@ -98,6 +98,9 @@ func (k *Keyring) lookup(ctx context.Context, accessKeyID, sessionToken string) 
 	if err != nil {
 		return "", err
 	}
+	if seen, ok := ctx.Value(seenKey{}).(*store.Credential); ok {
+		*seen = c
+	}
 	return c.SecretAccessKey, nil
 }
 
@@ -143,11 +146,24 @@ func (k *Keyring) principal(ctx context.Context, accessKeyID, sessionToken strin
 	if accessKeyID == k.rootID {
 		return chime.Principal{AccessKeyID: accessKeyID}, nil
 	}
+	// The signature check has usually read the credential already (unless
+	// its signing key was cached): one read per request, not two.
+	if seen, ok := ctx.Value(seenKey{}).(*store.Credential); ok && seen.AccessKeyID == accessKeyID {
+		return chime.Principal{AccessKeyID: accessKeyID, UserArn: seen.UserArn}, nil
+	}
 	c, err := k.credential(ctx, accessKeyID)
 	if err != nil {
 		return chime.Principal{}, k.authError(err)
 	}
 	return chime.Principal{AccessKeyID: accessKeyID, UserArn: c.UserArn}, nil
+}
+
+// seenKey carries, through one authentication, the scoped credential the
+// signature check read, so that the principal does not read it again.
+type seenKey struct{}
+
+func withSeen(ctx context.Context) context.Context {
+	return context.WithValue(ctx, seenKey{}, &store.Credential{})
 }
 
 // isStoreFailure tells a storage error from a malformed ARN; the ARN was
@@ -171,7 +187,8 @@ func (k *Keyring) Authenticate(r *http.Request, body []byte) (chime.Principal, e
 // session token) before its body is read; the function it returns finishes
 // with the body and yields the principal.
 func (k *Keyring) BeginAuthenticate(r *http.Request) (func(body []byte) (chime.Principal, error), error) {
-	p, err := k.verifier.BeginRequest(r.Context(), r)
+	ctx := withSeen(r.Context())
+	p, err := k.verifier.BeginRequest(ctx, r)
 	if err != nil {
 		return nil, k.authError(err)
 	}
@@ -180,20 +197,21 @@ func (k *Keyring) BeginAuthenticate(r *http.Request) (func(body []byte) (chime.P
 		if err != nil {
 			return chime.Principal{}, k.authError(err)
 		}
-		return k.principal(r.Context(), id, p.SessionToken())
+		return k.principal(ctx, id, p.SessionToken())
 	}, nil
 }
 
 // AuthenticatePresigned verifies a presigned URL (the messaging-session
 // websocket) and returns its principal.
 func (k *Keyring) AuthenticatePresigned(r *http.Request) (chime.Principal, error) {
-	id, err := k.verifier.VerifyPresigned(r.Context(), r)
+	ctx := withSeen(r.Context())
+	id, err := k.verifier.VerifyPresigned(ctx, r)
 	if err != nil {
 		return chime.Principal{}, k.authError(err)
 	}
 	// VerifyPresigned has refused a repeated token, so Get sees the one
 	// that was signed.
-	return k.principal(r.Context(), id, r.URL.Query().Get("X-Amz-Security-Token"))
+	return k.principal(ctx, id, r.URL.Query().Get("X-Amz-Security-Token"))
 }
 
 // authError maps a verification failure onto the chime error kinds and

@@ -99,7 +99,7 @@ func (d *fakeDirectory) Prefetch(ctx context.Context, userArn, sortBy string) ([
 
 type testHub struct {
 	*Hub
-	bus    *events.Memory
+	bus    testBus
 	dir    *fakeDirectory
 	url    string            // ws://host/connect or wss://host/connect
 	dialer *websocket.Dialer // trusts the test server's certificate
@@ -120,12 +120,12 @@ func startHubTLS(t *testing.T, opts Options) *testHub {
 
 func startHubServer(t *testing.T, opts Options, wrapListener func(net.Listener) net.Listener, useTLS bool) *testHub {
 	t.Helper()
-	th := &testHub{bus: events.NewMemory(), dir: newFakeDirectory()}
+	th := &testHub{bus: testBus{events.NewMemory()}, dir: newFakeDirectory()}
 	if opts.Directory == nil {
 		opts.Directory = th.dir
 	}
 	opts.Auth = fakeAuth{}
-	opts.Bus = th.bus
+	opts.Bus = th.bus.Memory
 	h, err := NewHub(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -301,4 +301,13 @@ func bigMessage(channel, id string, size int) events.Event {
 	e := message(channel, id)
 	e.Payload = p
 	return e
+}
+
+// testBus publishes without a context, as the tests were written.
+type testBus struct{ *events.Memory }
+
+func (b testBus) Publish(evs ...events.Event) {
+	if err := b.Memory.Publish(context.Background(), evs...); err != nil {
+		panic(err)
+	}
 }

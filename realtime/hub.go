@@ -106,6 +106,8 @@ type Hub struct {
 	metrics  *metrics
 	sub      events.Subscription
 	runDone  chan struct{}
+	// seen drops events the bus delivers twice (it delivers at least once).
+	seen *events.Dedup
 
 	// wg counts /connect handlers after the upgrade and session readers
 	// (each reader waits for its writer); Shutdown waits for it. Add is
@@ -192,7 +194,12 @@ func NewHub(opts Options) (*Hub, error) {
 		// holds the events.
 		h.shards[i] = make(chan delivery, 256)
 	}
-	h.sub = opts.Bus.Subscribe()
+	// The subscription watches the users with sessions here and the
+	// audiences in the index, kept current as they change (watch, unwatch).
+	if h.sub, err = opts.Bus.Subscribe(context.Background()); err != nil {
+		return nil, fmt.Errorf("realtime: subscribe: %w", err)
+	}
+	h.seen = events.NewDedup(4096)
 	go h.run()
 	return h, nil
 }
@@ -208,7 +215,9 @@ func (h *Hub) run() {
 		}()
 	}
 	for e := range h.sub.C() {
-		h.dispatch(&e)
+		if h.seen.First(&e) {
+			h.dispatch(&e)
+		}
 	}
 	for _, sh := range h.shards {
 		close(sh)
@@ -319,6 +328,7 @@ func (h *Hub) dispatch(e *events.Event) {
 					delete(u.channels, c)
 				}
 				delete(h.channels, c.arn)
+				h.unwatch(events.AudienceTopic(c.arn))
 			}
 			// Any loading session may have the channel in its list.
 			for s := range h.pending {
@@ -386,11 +396,27 @@ func (h *Hub) dropSlow(s *session) {
 	h.log.Info("realtime: slow consumer dropped", "user", user, "session", s.id, "queue_limit", h.opts.SendQueueLimit)
 }
 
+// watch and unwatch keep the bus subscription to what the index needs;
+// called with mu held, so the scope changes in step with the index. A
+// closed subscription (Shutdown) has nothing left to deliver.
+func (h *Hub) watch(t events.Topic) {
+	if err := h.sub.Watch(t); err != nil && !errors.Is(err, events.ErrClosed) {
+		h.log.Error("realtime: bus watch", "err", err)
+	}
+}
+
+func (h *Hub) unwatch(t events.Topic) {
+	if err := h.sub.Unwatch(t); err != nil && !errors.Is(err, events.ErrClosed) {
+		h.log.Error("realtime: bus unwatch", "err", err)
+	}
+}
+
 func (h *Hub) joinLocked(u *user, arn string) {
 	c := h.channels[arn]
 	if c == nil {
 		c = &channel{arn: arn, members: map[*user]struct{}{}}
 		h.channels[arn] = c
+		h.watch(events.AudienceTopic(arn))
 	}
 	if u.channels == nil {
 		u.channels = map[*channel]struct{}{}
@@ -404,6 +430,7 @@ func (h *Hub) leaveLocked(u *user, c *channel) {
 	delete(u.channels, c)
 	if len(c.members) == 0 && h.channels[c.arn] == c {
 		delete(h.channels, c.arn)
+		h.unwatch(events.AudienceTopic(c.arn))
 	}
 }
 
@@ -426,17 +453,20 @@ func (h *Hub) register(s *session, userArn string) error {
 	if u == nil {
 		u = &user{arn: userArn, sessions: map[string]*session{}}
 		h.users[userArn] = u
+		h.watch(events.UserTopic(userArn))
 	}
 	if old := u.sessions[s.id]; old != nil {
 		h.removeLocked(old)
 		old.close(ClosePolicyViolation, "Session replaced by a newer connection with the same sessionId", false)
 		if h.users[userArn] == nil { // removeLocked dropped the user with its last session
 			h.users[userArn] = u
+			h.watch(events.UserTopic(userArn))
 		}
 	}
 	if len(u.sessions) >= h.opts.MaxSessionsPerUser {
 		if len(u.sessions) == 0 {
 			delete(h.users, userArn)
+			h.unwatch(events.UserTopic(userArn))
 		}
 		return errTooManyForUser
 	}
@@ -525,6 +555,7 @@ func (h *Hub) removeLocked(s *session) {
 	s.state = stateGone
 	if len(u.sessions) == 0 && h.users[u.arn] == u {
 		delete(h.users, u.arn)
+		h.unwatch(events.UserTopic(u.arn))
 	}
 	h.metrics.sessions.Dec()
 }

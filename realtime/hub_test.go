@@ -459,7 +459,7 @@ func TestMetricsRegistered(t *testing.T) {
 			t.Errorf("registry lacks %s: %v", want, got)
 		}
 	}
-	if _, err := NewHub(Options{Directory: th.dir, Auth: fakeAuth{}, Bus: th.bus, Registerer: reg}); err == nil {
+	if _, err := NewHub(Options{Directory: th.dir, Auth: fakeAuth{}, Bus: th.bus.Memory, Registerer: reg}); err == nil {
 		t.Error("a second hub on the same registry must fail, not panic")
 	}
 }

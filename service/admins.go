@@ -48,6 +48,9 @@ func (s *Service) parseAdmin(appInstanceArn, adminArn *string) (chime.ARN, store
 // Promoting an admin again is a ConflictException; a user or bot that does
 // not exist is a NotFoundException.
 func (s *Service) CreateAppInstanceAdmin(ctx context.Context, in *chime.CreateAppInstanceAdminRequest) (*chime.CreateAppInstanceAdminResponse, error) {
+	if err := s.permit(ctx, chime.OpCreateAppInstanceAdmin, in); err != nil {
+		return nil, err
+	}
 	ai, kind, member, err := s.parseAdmin(in.AppInstanceArn, in.AppInstanceAdminArn)
 	if err != nil {
 		return nil, err
@@ -98,6 +101,9 @@ func requireMember(ctx context.Context, tx store.ReadTx, kind store.MemberKind, 
 // DescribeAppInstanceAdmin returns an admin; a user or bot that is not an
 // admin is a NotFoundException.
 func (s *Service) DescribeAppInstanceAdmin(ctx context.Context, in *chime.DescribeAppInstanceAdminRequest) (*chime.DescribeAppInstanceAdminResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeAppInstanceAdmin, in); err != nil {
+		return nil, err
+	}
 	ai, kind, member, err := s.parseAdmin(in.AppInstanceArn, in.AppInstanceAdminArn)
 	if err != nil {
 		return nil, err
@@ -125,6 +131,9 @@ func (s *Service) DescribeAppInstanceAdmin(ctx context.Context, in *chime.Descri
 
 // DeleteAppInstanceAdmin demotes an admin; the user or bot stays.
 func (s *Service) DeleteAppInstanceAdmin(ctx context.Context, in *chime.DeleteAppInstanceAdminRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteAppInstanceAdmin, in); err != nil {
+		return err
+	}
 	ai, kind, member, err := s.parseAdmin(in.AppInstanceArn, in.AppInstanceAdminArn)
 	if err != nil {
 		return err
@@ -144,6 +153,9 @@ func (s *Service) DeleteAppInstanceAdmin(ctx context.Context, in *chime.DeleteAp
 
 // ListAppInstanceAdmins lists an app instance's admins in promotion order.
 func (s *Service) ListAppInstanceAdmins(ctx context.Context, in *chime.ListAppInstanceAdminsRequest) (*chime.ListAppInstanceAdminsResponse, error) {
+	if err := s.permit(ctx, chime.OpListAppInstanceAdmins, in); err != nil {
+		return nil, err
+	}
 	ai, as, next, err := listInAppInstance(ctx, s, "ListAppInstanceAdmins", in.AppInstanceArn, in.MaxResults, in.NextToken,
 		func(tx store.ReadTx, id string, p store.Page) ([]store.AppInstanceAdmin, error) {
 			return tx.ListAppInstanceAdmins(ctx, id, p)

@@ -12,6 +12,9 @@ import (
 // CreateAppInstance creates an app instance with a UUIDv4 id. It is
 // idempotent by ClientRequestToken (semantics.md §3.5).
 func (s *Service) CreateAppInstance(ctx context.Context, in *chime.CreateAppInstanceRequest) (*chime.CreateAppInstanceResponse, error) {
+	if err := s.permit(ctx, chime.OpCreateAppInstance, in); err != nil {
+		return nil, err
+	}
 	token := deref(in.ClientRequestToken)
 	fp := fingerprint(struct {
 		Name, Metadata *string
@@ -53,17 +56,16 @@ func (s *Service) CreateAppInstance(ctx context.Context, in *chime.CreateAppInst
 
 // DescribeAppInstance returns an app instance.
 func (s *Service) DescribeAppInstance(ctx context.Context, in *chime.DescribeAppInstanceRequest) (*chime.DescribeAppInstanceResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeAppInstance, in); err != nil {
+		return nil, err
+	}
 	arn, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
 	}
-	var a store.AppInstance
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		a, err = tx.GetAppInstance(ctx, arn.AppInstanceID)
-		return err
-	})
+	a, err := viewOne(ctx, s, "AppInstance "+arn.String(), func(tx store.ReadTx) (store.AppInstance, error) { return tx.GetAppInstance(ctx, arn.AppInstanceID) })
 	if err != nil {
-		return nil, storeErr(err, "AppInstance "+arn.String())
+		return nil, err
 	}
 	return &chime.DescribeAppInstanceResponse{AppInstance: &chime.AppInstance{
 		AppInstanceArn:       ptr(s.appInstanceArn(a.ID)),
@@ -76,6 +78,9 @@ func (s *Service) DescribeAppInstance(ctx context.Context, in *chime.DescribeApp
 
 // UpdateAppInstance sets an app instance's name and metadata.
 func (s *Service) UpdateAppInstance(ctx context.Context, in *chime.UpdateAppInstanceRequest) (*chime.UpdateAppInstanceResponse, error) {
+	if err := s.permit(ctx, chime.OpUpdateAppInstance, in); err != nil {
+		return nil, err
+	}
 	arn, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
@@ -93,6 +98,9 @@ func (s *Service) UpdateAppInstance(ctx context.Context, in *chime.UpdateAppInst
 // AWS, which deletes asynchronously, Belfry deletes in the one transaction:
 // once the call returns nothing of it is left.
 func (s *Service) DeleteAppInstance(ctx context.Context, in *chime.DeleteAppInstanceRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteAppInstance, in); err != nil {
+		return err
+	}
 	arn, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return err
@@ -106,6 +114,9 @@ func (s *Service) DeleteAppInstance(ctx context.Context, in *chime.DeleteAppInst
 
 // ListAppInstances lists the account's app instances in creation order.
 func (s *Service) ListAppInstances(ctx context.Context, in *chime.ListAppInstancesRequest) (*chime.ListAppInstancesResponse, error) {
+	if err := s.permit(ctx, chime.OpListAppInstances, in); err != nil {
+		return nil, err
+	}
 	sc := scope("ListAppInstances")
 	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
 	if err != nil {

@@ -3,6 +3,8 @@ package service
 import (
 	"fmt"
 	"strings"
+
+	"github.com/belfryhq/belfry/chime"
 )
 
 // The authorization matrix of the messaging API's bearer operations:
@@ -57,52 +59,46 @@ type rule struct {
 	Admin, Moderator, Member, Hidden, NonMember, Banned access
 }
 
-// Operation names of the matrix. Two rows are not API operations of their
-// own: CreateChannelMembership splits into adding someone else and
-// joining oneself.
-const (
-	opAddMember  = "CreateChannelMembership"
-	opSelfJoin   = "CreateChannelMembership(self)"
-	opBatchAdd   = "BatchCreateChannelMembership"
-	opAssocFlow  = "AssociateChannelFlow"
-	opDissocFlow = "DisassociateChannelFlow"
-)
+// The matrix is keyed by the generated operation descriptors. One row is
+// not an API operation of its own: CreateChannelMembership splits into
+// adding someone else (its own row) and joining oneself (opSelfJoin).
+var opSelfJoin = &chime.Operation{Name: "CreateChannelMembership(self)", Services: chime.ServiceMessaging, Bearer: chime.BearerRequired}
 
 // matrix is semantics.md §2.3.
 //
 //	Admin Mod  Member Hidden NonMember Banned
-var matrix = map[string]rule{
-	opAssocFlow:                       {Y, Y, N, N, N, N},
-	opDissocFlow:                      {Y, Y, N, N, N, N},
-	opBatchAdd:                        {Y, Y, Unres, Unres, N, N},
-	opAddMember:                       {Y, Y, Unres, Unres, N, N},
-	opSelfJoin:                        {Y, Y, Y, Y, Pub, N}, // members reach the ConflictException
-	"CreateChannelBan":                {Y, Y, N, N, N, N},
-	"CreateChannelModerator":          {Y, Y, N, N, N, N},
-	"DeleteChannel":                   {Y, Y, N, N, N, N},
-	"DeleteChannelBan":                {Y, Y, N, N, N, N},
-	"DeleteChannelMembership":         {Y, Y, Own, Own, N, N},
-	"DeleteChannelMessage":            {Y, N, N, N, N, N},
-	"DeleteChannelModerator":          {Y, Y, N, N, N, N},
-	"DescribeChannel":                 {Y, Y, Y, Y, Pub, Pub},
-	"DescribeChannelBan":              {Y, Y, N, N, N, N},
-	"DescribeChannelMembership":       {Y, Y, Y, Y, Pub, Pub},
-	"DescribeChannelModerator":        {Y, Y, N, N, N, N},
-	"GetChannelMembershipPreferences": {N, N, Own, Own, N, N},
-	"PutChannelMembershipPreferences": {N, N, Own, Own, N, N},
-	"GetChannelMessage":               {Y, Y, Y, Y, Pub, Pub},
-	"GetChannelMessageStatus":         {Own, Own, Own, Own, Own, Own},
-	"ListChannelBans":                 {Y, Y, N, N, N, N},
-	"ListChannelMemberships":          {Y, Y, Y, Y, Pub, Pub},
-	"ListChannelMessages":             {Y, Y, Y, Y, Pub, Pub},
-	"ListChannelModerators":           {Y, Y, Y, Y, N, N},
-	"ListSubChannels":                 {Y, Y, N, N, N, N},
-	"PutChannelExpirationSettings":    {Y, Y, N, N, N, N},
-	"RedactChannelMessage":            {Y, Y, Own, Own, N, N},
-	"SendChannelMessage":              {N, N, Y, N, N, N},
-	"UpdateChannel":                   {Y, Y, N, N, N, N},
-	"UpdateChannelMessage":            {N, N, Own, N, N, N},
-	"UpdateChannelReadMarker":         {N, N, Y, Y, N, N},
+var matrix = map[*chime.Operation]rule{
+	chime.OpAssociateChannelFlow:            {Y, Y, N, N, N, N},
+	chime.OpDisassociateChannelFlow:         {Y, Y, N, N, N, N},
+	chime.OpBatchCreateChannelMembership:    {Y, Y, Unres, Unres, N, N},
+	chime.OpCreateChannelMembership:         {Y, Y, Unres, Unres, N, N},
+	opSelfJoin:                              {Y, Y, Y, Y, Pub, N}, // members reach the ConflictException
+	chime.OpCreateChannelBan:                {Y, Y, N, N, N, N},
+	chime.OpCreateChannelModerator:          {Y, Y, N, N, N, N},
+	chime.OpDeleteChannel:                   {Y, Y, N, N, N, N},
+	chime.OpDeleteChannelBan:                {Y, Y, N, N, N, N},
+	chime.OpDeleteChannelMembership:         {Y, Y, Own, Own, N, N},
+	chime.OpDeleteChannelMessage:            {Y, N, N, N, N, N},
+	chime.OpDeleteChannelModerator:          {Y, Y, N, N, N, N},
+	chime.OpDescribeChannel:                 {Y, Y, Y, Y, Pub, Pub},
+	chime.OpDescribeChannelBan:              {Y, Y, N, N, N, N},
+	chime.OpDescribeChannelMembership:       {Y, Y, Y, Y, Pub, Pub},
+	chime.OpDescribeChannelModerator:        {Y, Y, N, N, N, N},
+	chime.OpGetChannelMembershipPreferences: {N, N, Own, Own, N, N},
+	chime.OpPutChannelMembershipPreferences: {N, N, Own, Own, N, N},
+	chime.OpGetChannelMessage:               {Y, Y, Y, Y, Pub, Pub},
+	chime.OpGetChannelMessageStatus:         {Own, Own, Own, Own, Own, Own},
+	chime.OpListChannelBans:                 {Y, Y, N, N, N, N},
+	chime.OpListChannelMemberships:          {Y, Y, Y, Y, Pub, Pub},
+	chime.OpListChannelMessages:             {Y, Y, Y, Y, Pub, Pub},
+	chime.OpListChannelModerators:           {Y, Y, Y, Y, N, N},
+	chime.OpListSubChannels:                 {Y, Y, N, N, N, N},
+	chime.OpPutChannelExpirationSettings:    {Y, Y, N, N, N, N},
+	chime.OpRedactChannelMessage:            {Y, Y, Own, Own, N, N},
+	chime.OpSendChannelMessage:              {N, N, Y, N, N, N},
+	chime.OpUpdateChannel:                   {Y, Y, N, N, N, N},
+	chime.OpUpdateChannelMessage:            {N, N, Own, N, N, N},
+	chime.OpUpdateChannelReadMarker:         {N, N, Y, Y, N, N},
 }
 
 // roles is what a bearer is in one channel.
@@ -141,10 +137,10 @@ type channelFacts struct {
 
 // allowed reports whether a bearer with roles r may perform op in a
 // channel described by f: the union of the cells of the roles it holds.
-func allowed(op string, r roles, f channelFacts) bool {
+func allowed(op *chime.Operation, r roles, f channelFacts) bool {
 	row, ok := matrix[op]
 	if !ok {
-		panic(fmt.Sprintf("service: operation %s has no row in the authorization matrix", op))
+		panic(fmt.Sprintf("service: operation %s has no row in the authorization matrix", op.Name))
 	}
 	grants := func(a access) bool {
 		switch a {

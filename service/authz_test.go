@@ -454,14 +454,14 @@ func (w *authzWorld) createChannel(t authzT, k authzKind, prefix string, roles [
 	ctx := t.Context()
 	err := w.st.Update(ctx, func(tx store.Tx) error {
 		if _, err := tx.CreateChannel(ctx, store.Channel{
-			AppInstanceID: w.appID, ChannelID: c.chID, Name: "authz", Mode: string(mode), Privacy: string(privacy), Metadata: "meta",
+			AppInstanceID: w.appID, ChannelID: c.chID, Name: "authz", Mode: mode, Privacy: privacy, Metadata: "meta",
 			CreatedByKind: store.MemberUser, CreatedByID: "other", CreatedByName: "other", CreatedAt: t0, UpdatedAt: t0,
 		}); err != nil {
 			return fmt.Errorf("channel: %w", err)
 		}
 		member := func(id string, typ chime.ChannelMembershipType) error {
 			_, err := tx.CreateChannelMembership(ctx, store.ChannelMembership{
-				AppInstanceID: w.appID, ChannelID: c.chID, Member: authzActor(id), Type: string(typ),
+				AppInstanceID: w.appID, ChannelID: c.chID, Member: authzActor(id), Type: typ,
 				InvitedBy: authzActor("other"), InvitedByName: "other", CreatedAt: t0, UpdatedAt: t0,
 			})
 			if err != nil {
@@ -515,8 +515,8 @@ func (w *authzWorld) createChannel(t authzT, k authzKind, prefix string, roles [
 			at := t0.Add(time.Duration(i+1) * time.Second)
 			if _, err := tx.CreateChannelMessage(ctx, store.ChannelMessage{
 				AppInstanceID: w.appID, ChannelID: c.chID, MessageID: id, Content: "hello from " + u, Metadata: "md",
-				Type: string(chime.ChannelMessageTypeStandard), Sender: authzActor(u), SenderName: u,
-				Status: string(chime.ChannelMessageStatusSent), CreatedAt: at, UpdatedAt: at,
+				Type: chime.ChannelMessageTypeStandard, Sender: authzActor(u), SenderName: u,
+				Status: chime.ChannelMessageStatusSent, CreatedAt: at, UpdatedAt: at,
 			}); err != nil {
 				return fmt.Errorf("message of %s: %w", u, err)
 			}
@@ -1014,7 +1014,7 @@ func authzOps() []authzOp {
 				arn := deref(out.(*chime.CreateChannelResponse).ChannelArn)
 				ch, exists := c.channel(t, c.w.appID, newChannelID(c))
 				ok(t, arn == c.w.s.channelArn(c.w.appID, newChannelID(c)) && exists && ch.CreatedByID == c.role.user &&
-					ch.Privacy == map[bool]string{true: "PUBLIC", false: "PRIVATE"}[c.kind.public], "created %s: %+v, %v", arn, ch, exists)
+					string(ch.Privacy) == map[bool]string{true: "PUBLIC", false: "PRIVATE"}[c.kind.public], "created %s: %+v, %v", arn, ch, exists)
 			},
 			undo: func(ctx context.Context, tx store.Tx, c *authzCall, _ any) error {
 				if err := tx.DeleteChannel(ctx, c.w.appID, newChannelID(c)); err != nil {
@@ -1112,7 +1112,7 @@ func authzOps() []authzOp {
 				r := out.(*chime.BatchCreateChannelMembershipResponse)
 				ok(t, len(r.Errors) == 0, "Errors = %+v", r.Errors)
 				m, added := c.membership(t, "outsider")
-				ok(t, added && m.Type == string(chime.ChannelMembershipTypeHidden), "outsider's membership = %+v, %v", m, added)
+				ok(t, added && m.Type == chime.ChannelMembershipTypeHidden, "outsider's membership = %+v, %v", m, added)
 			},
 			undo: dropMembership(outsider)},
 		{name: "CreateChannelMembership(HIDDEN)", row: "CreateChannelMembership(HIDDEN)", touches: partChannel | partMembers,
@@ -1122,7 +1122,7 @@ func authzOps() []authzOp {
 			},
 			check: func(t *testing.T, c *authzCall, _ any) {
 				m, added := c.membership(t, "outsider")
-				ok(t, added && m.Type == string(chime.ChannelMembershipTypeHidden), "outsider's membership = %+v, %v", m, added)
+				ok(t, added && m.Type == chime.ChannelMembershipTypeHidden, "outsider's membership = %+v, %v", m, added)
 			},
 			undo: dropMembership(outsider)},
 		{name: "CreateChannelBan(admin)", row: "CreateChannelBan(admin)", touches: partChannel | partMembers | partGrants,
@@ -1145,7 +1145,7 @@ func authzOps() []authzOp {
 			},
 			check: func(t *testing.T, c *authzCall, _ any) {
 				m, added := c.membership(t, "outsider")
-				ok(t, added && m.Type == string(chime.ChannelMembershipTypeDefault), "outsider's membership = %+v, %v", m, added)
+				ok(t, added && m.Type == chime.ChannelMembershipTypeDefault, "outsider's membership = %+v, %v", m, added)
 			},
 			undo: dropMembership(outsider)},
 		{name: "CreateChannelMembership(self)", touches: partChannel | partMembers, row: "CreateChannelMembership(self)", own: true,

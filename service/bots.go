@@ -29,6 +29,9 @@ func checkBotConfiguration(c *chime.Configuration) error {
 // ClientRequestToken. The Lex configuration is stored and returned as
 // given; Belfry does not call Lex.
 func (s *Service) CreateAppInstanceBot(ctx context.Context, in *chime.CreateAppInstanceBotRequest) (*chime.CreateAppInstanceBotResponse, error) {
+	if err := s.permit(ctx, chime.OpCreateAppInstanceBot, in); err != nil {
+		return nil, err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
@@ -80,17 +83,18 @@ func (s *Service) CreateAppInstanceBot(ctx context.Context, in *chime.CreateAppI
 
 // DescribeAppInstanceBot returns a bot.
 func (s *Service) DescribeAppInstanceBot(ctx context.Context, in *chime.DescribeAppInstanceBotRequest) (*chime.DescribeAppInstanceBotResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeAppInstanceBot, in); err != nil {
+		return nil, err
+	}
 	arn, err := s.parseBot("AppInstanceBotArn", deref(in.AppInstanceBotArn))
 	if err != nil {
 		return nil, err
 	}
-	var b store.AppInstanceBot
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		b, err = tx.GetAppInstanceBot(ctx, arn.AppInstanceID, arn.ID)
-		return err
+	b, err := viewOne(ctx, s, "AppInstanceBot "+arn.String(), func(tx store.ReadTx) (store.AppInstanceBot, error) {
+		return tx.GetAppInstanceBot(ctx, arn.AppInstanceID, arn.ID)
 	})
 	if err != nil {
-		return nil, storeErr(err, "AppInstanceBot "+arn.String())
+		return nil, err
 	}
 	var cfg *chime.Configuration
 	if len(b.Configuration) > 0 {
@@ -111,6 +115,9 @@ func (s *Service) DescribeAppInstanceBot(ctx context.Context, in *chime.Describe
 // UpdateAppInstanceBot sets a bot's name and metadata, and its
 // configuration when one is given.
 func (s *Service) UpdateAppInstanceBot(ctx context.Context, in *chime.UpdateAppInstanceBotRequest) (*chime.UpdateAppInstanceBotResponse, error) {
+	if err := s.permit(ctx, chime.OpUpdateAppInstanceBot, in); err != nil {
+		return nil, err
+	}
 	arn, err := s.parseBot("AppInstanceBotArn", deref(in.AppInstanceBotArn))
 	if err != nil {
 		return nil, err
@@ -139,6 +146,9 @@ func (s *Service) UpdateAppInstanceBot(ctx context.Context, in *chime.UpdateAppI
 
 // DeleteAppInstanceBot deletes a bot, its admin role and its tags.
 func (s *Service) DeleteAppInstanceBot(ctx context.Context, in *chime.DeleteAppInstanceBotRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteAppInstanceBot, in); err != nil {
+		return err
+	}
 	arn, err := s.parseBot("AppInstanceBotArn", deref(in.AppInstanceBotArn))
 	if err != nil {
 		return err
@@ -151,6 +161,9 @@ func (s *Service) DeleteAppInstanceBot(ctx context.Context, in *chime.DeleteAppI
 
 // ListAppInstanceBots lists an app instance's bots in creation order.
 func (s *Service) ListAppInstanceBots(ctx context.Context, in *chime.ListAppInstanceBotsRequest) (*chime.ListAppInstanceBotsResponse, error) {
+	if err := s.permit(ctx, chime.OpListAppInstanceBots, in); err != nil {
+		return nil, err
+	}
 	ai, bs, next, err := listInAppInstance(ctx, s, "ListAppInstanceBots", in.AppInstanceArn, in.MaxResults, in.NextToken,
 		func(tx store.ReadTx, id string, p store.Page) ([]store.AppInstanceBot, error) {
 			return tx.ListAppInstanceBots(ctx, id, p)

@@ -66,7 +66,7 @@ func (s *Service) enter(ctx context.Context, tx store.ReadTx, channelArn, bearer
 	switch {
 	case err == nil:
 		c.membership = &m
-		c.roles.Member, c.roles.Hidden = m.Type != string(chime.ChannelMembershipTypeHidden), m.Type == string(chime.ChannelMembershipTypeHidden)
+		c.roles.Member, c.roles.Hidden = m.Type != chime.ChannelMembershipTypeHidden, m.Type == chime.ChannelMembershipTypeHidden
 	case !errors.Is(err, store.ErrNotFound):
 		return c, err
 	}
@@ -114,10 +114,10 @@ func otherRoles(ctx context.Context, tx store.ReadTx, ch store.Channel, b actor,
 //
 // A member's own cells decide alone when they allow (the union can only add,
 // and a member is never banned); anything else needs every role.
-func (c *inChannel) require(op string, own bool) error {
+func (c *inChannel) require(op *chime.Operation, own bool) error {
 	f := channelFacts{
-		Public:       c.ch.Privacy == string(chime.ChannelPrivacyPublic),
-		Unrestricted: c.ch.Mode == string(chime.ChannelModeUnrestricted),
+		Public:       c.ch.Privacy == chime.ChannelPrivacyPublic,
+		Unrestricted: c.ch.Mode == chime.ChannelModeUnrestricted,
 		Own:          own,
 	}
 	if c.membership != nil && allowed(op, c.roles, f) {
@@ -135,16 +135,16 @@ func (c *inChannel) require(op string, own bool) error {
 
 // privacyNoun describes a channel for error messages.
 func privacyNoun(ch store.Channel) string {
-	if ch.Privacy == string(chime.ChannelPrivacyPrivate) {
-		return "private " + strings.ToLower(ch.Mode)
+	if ch.Privacy == chime.ChannelPrivacyPrivate {
+		return "private " + strings.ToLower(string(ch.Mode))
 	}
-	return "public " + strings.ToLower(ch.Mode)
+	return "public " + strings.ToLower(string(ch.Mode))
 }
 
 // enterAs is enter, then the call's SubChannelId (scopeSubChannel), then
 // require(op) of a call that addresses no resource of the bearer's own and
 // the sub-channel's own check: the opening of most channel operations.
-func (s *Service) enterAs(ctx context.Context, tx store.ReadTx, op string, channelArn, bearerArn, subChannelID *string) (inChannel, error) {
+func (s *Service) enterAs(ctx context.Context, tx store.ReadTx, op *chime.Operation, channelArn, bearerArn, subChannelID *string) (inChannel, error) {
 	c, err := s.enter(ctx, tx, deref(channelArn), deref(bearerArn))
 	if err != nil {
 		return c, err

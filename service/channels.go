@@ -29,7 +29,7 @@ func channelExpiration(in *chime.ExpirationSettings, ch store.Channel) *store.Ch
 	if in == nil || in.ExpirationDays == nil {
 		return nil
 	}
-	e := &store.ChannelExpiration{Criterion: string(in.ExpirationCriterion), Days: *in.ExpirationDays}
+	e := &store.ChannelExpiration{Criterion: in.ExpirationCriterion, Days: *in.ExpirationDays}
 	e.At = expiresAt(e, ch)
 	return e
 }
@@ -38,10 +38,29 @@ func channelExpiration(in *chime.ExpirationSettings, ch store.Channel) *store.Ch
 // creation, or after its last message (its creation while it has none).
 func expiresAt(e *store.ChannelExpiration, ch store.Channel) time.Time {
 	from := ch.CreatedAt
-	if e.Criterion == string(chime.ExpirationCriterionLastMessageTimestamp) && ch.LastMessageAt.After(from) {
+	if e.Criterion == chime.ExpirationCriterionLastMessageTimestamp && ch.LastMessageAt.After(from) {
 		from = ch.LastMessageAt
 	}
 	return from.Add(time.Duration(e.Days) * 24 * time.Hour)
+}
+
+// distinctMembers resolves the ARNs of the list field (MemberArns,
+// ModeratorArns) in order, each once, after first; the creator is never
+// repeated, whether or not it is in first.
+func (s *Service) distinctMembers(ctx context.Context, tx store.ReadTx, field string, arns []string, appInstanceID string, creator actor, first []actor) ([]actor, error) {
+	out := first
+	seen := map[store.Actor]bool{creator.Actor: true}
+	for i, m := range arns {
+		a, err := s.resolveMember(ctx, tx, fieldIndex(field, i), m, appInstanceID)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[a.Actor] {
+			seen[a.Actor] = true
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // CreateChannel creates a channel; the bearer becomes its first member and
@@ -49,6 +68,9 @@ func expiresAt(e *store.ChannelExpiration, ch store.Channel) time.Time {
 // idempotent by ClientRequestToken (per bearer and app instance); a
 // ChannelId already in use is a ConflictException.
 func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequest) (*chime.CreateChannelResponse, error) {
+	if err := s.permit(ctx, chime.OpCreateChannel, in); err != nil {
+		return nil, err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
@@ -114,18 +136,18 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 		now := s.now()
 		ch := store.Channel{
 			AppInstanceID: ai.AppInstanceID, ChannelID: id, Name: deref(in.Name), Metadata: deref(in.Metadata),
-			Mode: string(in.Mode), Privacy: string(in.Privacy),
+			Mode: in.Mode, Privacy: in.Privacy,
 			CreatedByKind: b.Actor.Kind, CreatedByID: b.Actor.ID, CreatedByName: b.Name,
 			CreatedAt: now, UpdatedAt: now, Elastic: el,
 		}
 		if ch.Mode == "" {
-			ch.Mode = string(chime.ChannelModeUnrestricted)
+			ch.Mode = chime.ChannelModeUnrestricted
 			if el != nil {
-				ch.Mode = string(chime.ChannelModeRestricted)
+				ch.Mode = chime.ChannelModeRestricted
 			}
 		}
 		if ch.Privacy == "" {
-			ch.Privacy = string(chime.ChannelPrivacyPublic)
+			ch.Privacy = chime.ChannelPrivacyPublic
 		}
 		ch.Expiration = channelExpiration(in.ExpirationSettings, ch)
 		if ch, err = tx.CreateChannel(ctx, ch); err != nil {
@@ -134,20 +156,13 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 		// The creator first, then MemberArns in order, each once. The
 		// creator of an elastic channel is only its moderator: members
 		// are placed in sub-channels as they join.
-		var members []actor
+		var first []actor
 		if el == nil {
-			members = []actor{b}
+			first = []actor{b}
 		}
-		seen := map[store.Actor]bool{b.Actor: true}
-		for i, m := range in.MemberArns {
-			a, err := s.resolveMember(ctx, tx, fieldIndex("MemberArns", i), m, ai.AppInstanceID)
-			if err != nil {
-				return err
-			}
-			if !seen[a.Actor] {
-				seen[a.Actor] = true
-				members = append(members, a)
-			}
+		members, err := s.distinctMembers(ctx, tx, "MemberArns", in.MemberArns, ai.AppInstanceID, b, first)
+		if err != nil {
+			return err
 		}
 		var evs []events.Event
 		for _, m := range members {
@@ -155,7 +170,7 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 				return err
 			}
 			mem, err := tx.CreateChannelMembership(ctx, store.ChannelMembership{
-				AppInstanceID: ai.AppInstanceID, ChannelID: id, Member: m.Actor, Type: string(chime.ChannelMembershipTypeDefault),
+				AppInstanceID: ai.AppInstanceID, ChannelID: id, Member: m.Actor, Type: chime.ChannelMembershipTypeDefault,
 				InvitedBy: b.Actor, InvitedByName: b.Name, CreatedAt: now, UpdatedAt: now,
 			})
 			if err != nil {
@@ -163,17 +178,9 @@ func (s *Service) CreateChannel(ctx context.Context, in *chime.CreateChannelRequ
 			}
 			evs = append(evs, s.membershipEvent(evCreateMembership, mem))
 		}
-		moderators := []actor{b}
-		seenMod := map[store.Actor]bool{b.Actor: true}
-		for i, m := range in.ModeratorArns {
-			a, err := s.resolveMember(ctx, tx, fieldIndex("ModeratorArns", i), m, ai.AppInstanceID)
-			if err != nil {
-				return err
-			}
-			if !seenMod[a.Actor] {
-				seenMod[a.Actor] = true
-				moderators = append(moderators, a)
-			}
+		moderators, err := s.distinctMembers(ctx, tx, "ModeratorArns", in.ModeratorArns, ai.AppInstanceID, b, []actor{b})
+		if err != nil {
+			return err
 		}
 		for _, m := range moderators {
 			if _, err := tx.CreateChannelGrant(ctx, store.Moderator, store.ChannelGrant{
@@ -238,9 +245,12 @@ func fieldIndex(field string, i int) string {
 
 // DescribeChannel returns a channel.
 func (s *Service) DescribeChannel(ctx context.Context, in *chime.DescribeChannelRequest) (*chime.DescribeChannelResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeChannel, in); err != nil {
+		return nil, err
+	}
 	var out *chime.Channel
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
-		c, err := s.enterAs(ctx, tx, "DescribeChannel", in.ChannelArn, in.ChimeBearer, nil)
+		c, err := s.enterAs(ctx, tx, chime.OpDescribeChannel, in.ChannelArn, in.ChimeBearer, nil)
 		if err != nil {
 			return err
 		}
@@ -257,8 +267,11 @@ func (s *Service) DescribeChannel(ctx context.Context, in *chime.DescribeChannel
 // with UPDATE_CHANNEL. Omitted members keep their values (Privacy cannot be
 // changed at all).
 func (s *Service) UpdateChannel(ctx context.Context, in *chime.UpdateChannelRequest) (*chime.UpdateChannelResponse, error) {
+	if err := s.permit(ctx, chime.OpUpdateChannel, in); err != nil {
+		return nil, err
+	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		c, err := s.enterAs(ctx, tx, "UpdateChannel", in.ChannelArn, in.ChimeBearer, nil)
+		c, err := s.enterAs(ctx, tx, chime.OpUpdateChannel, in.ChannelArn, in.ChimeBearer, nil)
 		if err != nil {
 			return err
 		}
@@ -267,7 +280,7 @@ func (s *Service) UpdateChannel(ctx context.Context, in *chime.UpdateChannelRequ
 			ch.Name = *in.Name
 		}
 		if in.Mode != "" {
-			ch.Mode = string(in.Mode)
+			ch.Mode = in.Mode
 		}
 		if in.Metadata != nil {
 			ch.Metadata = *in.Metadata
@@ -292,8 +305,11 @@ func (s *Service) UpdateChannel(ctx context.Context, in *chime.UpdateChannelRequ
 // DeleteChannel deletes a channel and everything in it; members are told
 // with DELETE_CHANNEL.
 func (s *Service) DeleteChannel(ctx context.Context, in *chime.DeleteChannelRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteChannel, in); err != nil {
+		return err
+	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		c, err := s.enterAs(ctx, tx, "DeleteChannel", in.ChannelArn, in.ChimeBearer, nil)
+		c, err := s.enterAs(ctx, tx, chime.OpDeleteChannel, in.ChannelArn, in.ChimeBearer, nil)
 		if err != nil {
 			return err
 		}
@@ -319,6 +335,9 @@ func (s *Service) deleteChannel(ctx context.Context, tx store.Tx, ch store.Chann
 // ListChannels lists an app instance's channels in creation order: PUBLIC
 // ones by default; PRIVATE ones only for AppInstanceAdmins.
 func (s *Service) ListChannels(ctx context.Context, in *chime.ListChannelsRequest) (*chime.ListChannelsResponse, error) {
+	if err := s.permit(ctx, chime.OpListChannels, in); err != nil {
+		return nil, err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
@@ -372,6 +391,9 @@ func (s *Service) ListChannels(ctx context.Context, in *chime.ListChannelsReques
 // instance for an AppInstanceAdmin; without one (a developer call) it
 // needs the app instance, which it takes from the member ARNs.
 func (s *Service) SearchChannels(ctx context.Context, in *chime.SearchChannelsRequest) (*chime.SearchChannelsResponse, error) {
+	if err := s.permit(ctx, chime.OpSearchChannels, in); err != nil {
+		return nil, err
+	}
 	bearerArn := deref(in.ChimeBearer)
 	appInstanceID := ""
 	if bearerArn != "" {
@@ -437,10 +459,13 @@ func (s *Service) SearchChannels(ctx context.Context, in *chime.SearchChannelsRe
 // PutChannelExpirationSettings sets or (without ExpirationSettings)
 // removes a channel's expiration. Without a bearer it is a developer call.
 func (s *Service) PutChannelExpirationSettings(ctx context.Context, in *chime.PutChannelExpirationSettingsRequest) (*chime.PutChannelExpirationSettingsResponse, error) {
+	if err := s.permit(ctx, chime.OpPutChannelExpirationSettings, in); err != nil {
+		return nil, err
+	}
 	var ch store.Channel
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		ch, err = s.channelFor(ctx, tx, "PutChannelExpirationSettings", in.ChannelArn, in.ChimeBearer)
+		ch, err = s.channelFor(ctx, tx, chime.OpPutChannelExpirationSettings, in.ChannelArn, in.ChimeBearer)
 		if err != nil {
 			return err
 		}
@@ -461,7 +486,7 @@ func (s *Service) PutChannelExpirationSettings(ctx context.Context, in *chime.Pu
 
 // channelFor is enter + require for the operations whose bearer is
 // optional: without one, the call is the developer's and may do anything.
-func (s *Service) channelFor(ctx context.Context, tx store.ReadTx, op string, channelArn, bearerArn *string) (store.Channel, error) {
+func (s *Service) channelFor(ctx context.Context, tx store.ReadTx, op *chime.Operation, channelArn, bearerArn *string) (store.Channel, error) {
 	if deref(bearerArn) != "" {
 		c, err := s.enter(ctx, tx, deref(channelArn), deref(bearerArn))
 		if err != nil {

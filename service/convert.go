@@ -69,8 +69,8 @@ func (s *Service) channelEventPayload(ch store.Channel) events.Channel {
 	out := events.Channel{
 		Name:                 ch.Name,
 		ChannelArn:           s.channelArn(ch.AppInstanceID, ch.ChannelID),
-		Mode:                 ch.Mode,
-		Privacy:              ch.Privacy,
+		Mode:                 string(ch.Mode),
+		Privacy:              string(ch.Privacy),
 		Metadata:             ch.Metadata,
 		CreatedBy:            s.eventIdentity(ch.AppInstanceID, store.Actor{Kind: ch.CreatedByKind, ID: ch.CreatedByID}, ch.CreatedByName),
 		CreatedTimestamp:     events.NewTime(ch.CreatedAt),
@@ -85,7 +85,7 @@ func (s *Service) channelEventPayload(ch store.Channel) events.Channel {
 		}
 	}
 	if e := ch.Expiration; e != nil {
-		out.ExpirationSettings = &events.ExpirationSettings{ExpirationDays: e.Days, ExpirationCriterion: e.Criterion}
+		out.ExpirationSettings = &events.ExpirationSettings{ExpirationDays: e.Days, ExpirationCriterion: string(e.Criterion)}
 	}
 	return out
 }
@@ -105,8 +105,8 @@ func (s *Service) channelSummaryEvent(ch store.Channel) events.ChannelSummary {
 	return events.ChannelSummary{
 		Name:                 ch.Name,
 		ChannelArn:           s.channelArn(ch.AppInstanceID, ch.ChannelID),
-		Mode:                 ch.Mode,
-		Privacy:              ch.Privacy,
+		Mode:                 string(ch.Mode),
+		Privacy:              string(ch.Privacy),
 		Metadata:             ch.Metadata,
 		LastMessageTimestamp: events.NewTime(ch.LastMessageAt),
 	}
@@ -129,7 +129,7 @@ func (s *Service) membershipEventPayload(m store.ChannelMembership) events.Chann
 		ChannelArn:           s.channelArn(m.AppInstanceID, m.ChannelID),
 		Member:               s.eventIdentity(m.AppInstanceID, m.Member, m.MemberName),
 		InvitedBy:            s.eventIdentity(m.AppInstanceID, m.InvitedBy, m.InvitedByName),
-		Type:                 m.Type,
+		Type:                 string(m.Type),
 		CreatedTimestamp:     events.NewTime(m.CreatedAt),
 		LastUpdatedTimestamp: events.NewTime(m.UpdatedAt),
 		SubChannelId:         m.SubChannelID,
@@ -210,14 +210,14 @@ func (s *Service) messageEventPayload(m store.ChannelMessage, persistence string
 		MessageId:            m.MessageID,
 		Content:              c,
 		Metadata:             md,
-		Type:                 m.Type,
+		Type:                 string(m.Type),
 		CreatedTimestamp:     events.NewTime(m.CreatedAt),
 		LastEditedTimestamp:  events.NewTime(m.EditedAt),
 		LastUpdatedTimestamp: events.NewTime(m.UpdatedAt),
 		Sender:               s.eventIdentity(m.AppInstanceID, m.Sender, m.SenderName),
 		Redacted:             m.Redacted,
 		Persistence:          persistence,
-		Status:               &events.MessageStatus{Value: m.Status, Detail: m.StatusDetail},
+		Status:               &events.MessageStatus{Value: string(m.Status), Detail: m.StatusDetail},
 		MessageAttributes:    eventAttributes(attributes(m.Attributes)),
 		SubChannelId:         m.SubChannelID,
 		ContentType:          m.ContentType,
@@ -230,12 +230,7 @@ func (s *Service) messageEventPayload(m store.ChannelMessage, persistence string
 
 func (s *Service) messageSummaryEvent(m store.ChannelMessage) events.ChannelMessageSummary {
 	p := s.messageEventPayload(m, "")
-	return events.ChannelMessageSummary{
-		MessageId: p.MessageId, Content: p.Content, Metadata: p.Metadata, Type: p.Type,
-		CreatedTimestamp: p.CreatedTimestamp, LastEditedTimestamp: p.LastEditedTimestamp, LastUpdatedTimestamp: p.LastUpdatedTimestamp,
-		Sender: p.Sender, Redacted: p.Redacted, Status: p.Status, MessageAttributes: p.MessageAttributes,
-		ContentType: p.ContentType, Target: p.Target,
-	}
+	return p.Summary()
 }
 
 func (s *Service) grantIdentity(g store.ChannelGrant) *chime.Identity {

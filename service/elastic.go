@@ -41,10 +41,10 @@ func elasticOf(ch store.Channel) elastic.Config {
 // who belong to none and then address the whole channel. A message is
 // always sent to one sub-channel. The other operations that take one
 // (memberships) use it only when given.
-var subChannelRequired = map[string]bool{
-	"SendChannelMessage": true, "UpdateChannelMessage": true, "RedactChannelMessage": true,
-	"DeleteChannelMessage": true, "GetChannelMessage": true, "ListChannelMessages": true,
-	"GetChannelMessageStatus": true,
+var subChannelRequired = map[*chime.Operation]bool{
+	chime.OpSendChannelMessage: true, chime.OpUpdateChannelMessage: true, chime.OpRedactChannelMessage: true,
+	chime.OpDeleteChannelMessage: true, chime.OpGetChannelMessage: true, chime.OpListChannelMessages: true,
+	chime.OpGetChannelMessageStatus: true,
 }
 
 // noSubChannelOnStandard refuses a SubChannelId on a standard channel.
@@ -61,7 +61,7 @@ func noSubChannelOnStandard(c *inChannel, id *string) error {
 // and the bearer's membership becomes its membership in that sub-channel
 // (or none), so that the matrix's member cells mean "member of this
 // sub-channel".
-func (s *Service) scopeSubChannel(ctx context.Context, tx store.ReadTx, c *inChannel, op string, id *string) error {
+func (s *Service) scopeSubChannel(ctx context.Context, tx store.ReadTx, c *inChannel, op *chime.Operation, id *string) error {
 	if err := noSubChannelOnStandard(c, id); err != nil || c.ch.Elastic == nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *Service) scopeSubChannel(ctx context.Context, tx store.ReadTx, c *inCha
 		if !subChannelRequired[op] {
 			return nil
 		}
-		if op != "SendChannelMessage" {
+		if op != chime.OpSendChannelMessage {
 			if err := c.loadRoles(); err != nil {
 				return err
 			}
@@ -227,7 +227,7 @@ func (s *Service) joinElastic(ctx context.Context, tx store.Tx, c inChannel, fie
 		return none, nil, err
 	}
 	mem := store.ChannelMembership{
-		AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, Member: m.Actor, Type: string(chime.ChannelMembershipTypeDefault),
+		AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, Member: m.Actor, Type: chime.ChannelMembershipTypeDefault,
 		InvitedBy: c.bearer.Actor, InvitedByName: c.bearer.Name, CreatedAt: now, UpdatedAt: now,
 	}
 	var evs []events.Event
@@ -407,6 +407,9 @@ func (s *Service) scaleIn(ctx context.Context, tx store.Tx, ch store.Channel, su
 // ListSubChannels lists an elastic channel's sub-channels with their
 // membership counts, in creation order (admins and moderators only).
 func (s *Service) ListSubChannels(ctx context.Context, in *chime.ListSubChannelsRequest) (*chime.ListSubChannelsResponse, error) {
+	if err := s.permit(ctx, chime.OpListSubChannels, in); err != nil {
+		return nil, err
+	}
 	sc := scope("ListSubChannels", deref(in.ChannelArn), deref(in.ChimeBearer))
 	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
 	if err != nil {
@@ -418,7 +421,7 @@ func (s *Service) ListSubChannels(ctx context.Context, in *chime.ListSubChannels
 		if err != nil {
 			return err
 		}
-		if err := c.require("ListSubChannels", false); err != nil {
+		if err := c.require(chime.OpListSubChannels, false); err != nil {
 			return err
 		}
 		if c.ch.Elastic == nil {

@@ -640,7 +640,7 @@ func BenchmarkElasticJoin10k(b *testing.B) {
 func TestElasticChannelFlow(t *testing.T) {
 	c := newElastic(t, 2, 4, 40, 1)
 	proc := &fakeProcessor{}
-	c.s.cfg.Flows = proc
+	c.flows = proc
 	flow := *must(c.s.CreateChannelFlow(t.Context(), &chime.CreateChannelFlowRequest{
 		AppInstanceArn: &c.app, Name: p("moderation"), ClientRequestToken: p("flow-1"),
 		Processors: []chime.Processor{{Name: p("p1"), ExecutionOrder: p(int32(1)), FallbackAction: chime.FallbackActionAbort,
@@ -658,7 +658,7 @@ func TestElasticChannelFlow(t *testing.T) {
 	if out.Status.Value != chime.ChannelMessageStatusPending {
 		t.Fatalf("status %s, want PENDING", out.Status.Value)
 	}
-	if err := c.s.dispatchFlows(t.Context()); err != nil {
+	if err := c.dispatchFlows(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	e := proc.last(t)

@@ -16,6 +16,9 @@ import (
 // second registration is a ConflictException, as AWS answers (semantics.md
 // §3.5). More than MaxEndpointsPerUser is a ResourceLimitExceededException.
 func (s *Service) RegisterAppInstanceUserEndpoint(ctx context.Context, in *chime.RegisterAppInstanceUserEndpointRequest) (*chime.RegisterAppInstanceUserEndpointResponse, error) {
+	if err := s.permit(ctx, chime.OpRegisterAppInstanceUserEndpoint, in); err != nil {
+		return nil, err
+	}
 	user, err := s.parseUser("AppInstanceUserArn", deref(in.AppInstanceUserArn))
 	if err != nil {
 		return nil, err
@@ -59,7 +62,7 @@ func (s *Service) RegisterAppInstanceUserEndpoint(ctx context.Context, in *chime
 		now := s.now()
 		e, err := tx.CreateAppInstanceUserEndpoint(ctx, store.AppInstanceUserEndpoint{
 			AppInstanceID: user.AppInstanceID, UserID: user.ID, EndpointID: uuid.NewString(),
-			Name: deref(in.Name), Type: string(in.Type), ResourceArn: deref(in.ResourceArn),
+			Name: deref(in.Name), Type: in.Type, ResourceArn: deref(in.ResourceArn),
 			DeviceToken: deref(attrs.DeviceToken), VoipDeviceToken: deref(attrs.VoipDeviceToken),
 			AllowMessages: string(allow), CreatedAt: now, UpdatedAt: now,
 		})
@@ -92,6 +95,9 @@ func endpointNotFound(user chime.ARN, id string) error {
 
 // DescribeAppInstanceUserEndpoint returns an endpoint.
 func (s *Service) DescribeAppInstanceUserEndpoint(ctx context.Context, in *chime.DescribeAppInstanceUserEndpointRequest) (*chime.DescribeAppInstanceUserEndpointResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeAppInstanceUserEndpoint, in); err != nil {
+		return nil, err
+	}
 	user, err := s.parseUser("AppInstanceUserArn", deref(in.AppInstanceUserArn))
 	if err != nil {
 		return nil, err
@@ -125,6 +131,9 @@ func (s *Service) DescribeAppInstanceUserEndpoint(ctx context.Context, in *chime
 // UpdateAppInstanceUserEndpoint sets an endpoint's Name and AllowMessages
 // (those given); nothing else of an endpoint can change.
 func (s *Service) UpdateAppInstanceUserEndpoint(ctx context.Context, in *chime.UpdateAppInstanceUserEndpointRequest) (*chime.UpdateAppInstanceUserEndpointResponse, error) {
+	if err := s.permit(ctx, chime.OpUpdateAppInstanceUserEndpoint, in); err != nil {
+		return nil, err
+	}
 	user, err := s.parseUser("AppInstanceUserArn", deref(in.AppInstanceUserArn))
 	if err != nil {
 		return nil, err
@@ -155,6 +164,9 @@ func (s *Service) UpdateAppInstanceUserEndpoint(ctx context.Context, in *chime.U
 
 // DeregisterAppInstanceUserEndpoint deletes an endpoint.
 func (s *Service) DeregisterAppInstanceUserEndpoint(ctx context.Context, in *chime.DeregisterAppInstanceUserEndpointRequest) error {
+	if err := s.permit(ctx, chime.OpDeregisterAppInstanceUserEndpoint, in); err != nil {
+		return err
+	}
 	user, err := s.parseUser("AppInstanceUserArn", deref(in.AppInstanceUserArn))
 	if err != nil {
 		return err
@@ -171,6 +183,9 @@ func (s *Service) DeregisterAppInstanceUserEndpoint(ctx context.Context, in *chi
 
 // ListAppInstanceUserEndpoints lists a user's endpoints in creation order.
 func (s *Service) ListAppInstanceUserEndpoints(ctx context.Context, in *chime.ListAppInstanceUserEndpointsRequest) (*chime.ListAppInstanceUserEndpointsResponse, error) {
+	if err := s.permit(ctx, chime.OpListAppInstanceUserEndpoints, in); err != nil {
+		return nil, err
+	}
 	user, err := s.parseUser("AppInstanceUserArn", deref(in.AppInstanceUserArn))
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -47,4 +48,16 @@ func storeErr(err error, what string) error {
 		return conflict("%s already exists.", what)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// viewOne reads one record in a read-only transaction, the opening of
+// every Describe: a missing record is NotFoundException naming what.
+func viewOne[T any](ctx context.Context, s *Service, what string, get func(tx store.ReadTx) (T, error)) (T, error) {
+	var v T
+	err := s.store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		v, err = get(tx)
+		return err
+	})
+	return v, storeErr(err, what)
 }

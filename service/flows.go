@@ -52,6 +52,9 @@ func processors(f store.ChannelFlow) []chime.Processor {
 // CreateChannelFlow creates a channel flow. It is idempotent by
 // ClientRequestToken within the app instance.
 func (s *Service) CreateChannelFlow(ctx context.Context, in *chime.CreateChannelFlowRequest) (*chime.CreateChannelFlowResponse, error) {
+	if err := s.permit(ctx, chime.OpCreateChannelFlow, in); err != nil {
+		return nil, err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
@@ -107,17 +110,16 @@ func (s *Service) CreateChannelFlow(ctx context.Context, in *chime.CreateChannel
 
 // DescribeChannelFlow returns a channel flow.
 func (s *Service) DescribeChannelFlow(ctx context.Context, in *chime.DescribeChannelFlowRequest) (*chime.DescribeChannelFlowResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeChannelFlow, in); err != nil {
+		return nil, err
+	}
 	a, err := s.parseFlow("ChannelFlowArn", deref(in.ChannelFlowArn))
 	if err != nil {
 		return nil, err
 	}
-	var f store.ChannelFlow
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		f, err = tx.GetChannelFlow(ctx, a.AppInstanceID, a.ID)
-		return err
-	})
+	f, err := viewOne(ctx, s, "ChannelFlow "+a.String(), func(tx store.ReadTx) (store.ChannelFlow, error) { return tx.GetChannelFlow(ctx, a.AppInstanceID, a.ID) })
 	if err != nil {
-		return nil, storeErr(err, "ChannelFlow "+a.String())
+		return nil, err
 	}
 	return &chime.DescribeChannelFlowResponse{ChannelFlow: &chime.ChannelFlow{
 		ChannelFlowArn: ptr(a.String()), Name: ptr(f.Name), Processors: processors(f),
@@ -128,6 +130,9 @@ func (s *Service) DescribeChannelFlow(ctx context.Context, in *chime.DescribeCha
 // UpdateChannelFlow replaces a flow's name and processors. Messages already
 // being processed keep the processor they were sent to.
 func (s *Service) UpdateChannelFlow(ctx context.Context, in *chime.UpdateChannelFlowRequest) (*chime.UpdateChannelFlowResponse, error) {
+	if err := s.permit(ctx, chime.OpUpdateChannelFlow, in); err != nil {
+		return nil, err
+	}
 	a, err := s.parseFlow("ChannelFlowArn", deref(in.ChannelFlowArn))
 	if err != nil {
 		return nil, err
@@ -152,6 +157,9 @@ func (s *Service) UpdateChannelFlow(ctx context.Context, in *chime.UpdateChannel
 
 // DeleteChannelFlow deletes a flow no channel is associated with.
 func (s *Service) DeleteChannelFlow(ctx context.Context, in *chime.DeleteChannelFlowRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteChannelFlow, in); err != nil {
+		return err
+	}
 	a, err := s.parseFlow("ChannelFlowArn", deref(in.ChannelFlowArn))
 	if err != nil {
 		return err
@@ -168,6 +176,9 @@ func (s *Service) DeleteChannelFlow(ctx context.Context, in *chime.DeleteChannel
 
 // ListChannelFlows lists an app instance's flows in creation order.
 func (s *Service) ListChannelFlows(ctx context.Context, in *chime.ListChannelFlowsRequest) (*chime.ListChannelFlowsResponse, error) {
+	if err := s.permit(ctx, chime.OpListChannelFlows, in); err != nil {
+		return nil, err
+	}
 	_, fs, next, err := listInAppInstance(ctx, s, "ListChannelFlows", in.AppInstanceArn, in.MaxResults, in.NextToken,
 		func(tx store.ReadTx, id string, p store.Page) ([]store.ChannelFlow, error) {
 			return tx.ListChannelFlows(ctx, id, p)
@@ -187,6 +198,9 @@ func (s *Service) ListChannelFlows(ctx context.Context, in *chime.ListChannelFlo
 
 // ListChannelsAssociatedWithChannelFlow lists the channels a flow serves.
 func (s *Service) ListChannelsAssociatedWithChannelFlow(ctx context.Context, in *chime.ListChannelsAssociatedWithChannelFlowRequest) (*chime.ListChannelsAssociatedWithChannelFlowResponse, error) {
+	if err := s.permit(ctx, chime.OpListChannelsAssociatedWithChannelFlow, in); err != nil {
+		return nil, err
+	}
 	a, err := s.parseFlow("ChannelFlowArn", deref(in.ChannelFlowArn))
 	if err != nil {
 		return nil, err
@@ -222,12 +236,15 @@ func (s *Service) ListChannelsAssociatedWithChannelFlow(ctx context.Context, in 
 // edited STANDARD messages go to the flow's processor first. A channel has
 // at most one flow (ConflictException).
 func (s *Service) AssociateChannelFlow(ctx context.Context, in *chime.AssociateChannelFlowRequest) error {
+	if err := s.permit(ctx, chime.OpAssociateChannelFlow, in); err != nil {
+		return err
+	}
 	f, err := s.parseFlow("ChannelFlowArn", deref(in.ChannelFlowArn))
 	if err != nil {
 		return err
 	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
-		c, err := s.enterAs(ctx, tx, opAssocFlow, in.ChannelArn, in.ChimeBearer, nil)
+		c, err := s.enterAs(ctx, tx, chime.OpAssociateChannelFlow, in.ChannelArn, in.ChimeBearer, nil)
 		if err != nil {
 			return err
 		}
@@ -249,12 +266,15 @@ func (s *Service) AssociateChannelFlow(ctx context.Context, in *chime.AssociateC
 // DisassociateChannelFlow removes a channel's flow; messages already with
 // the processor still complete through its callback.
 func (s *Service) DisassociateChannelFlow(ctx context.Context, in *chime.DisassociateChannelFlowRequest) error {
+	if err := s.permit(ctx, chime.OpDisassociateChannelFlow, in); err != nil {
+		return err
+	}
 	f, err := s.parseFlow("ChannelFlowArn", deref(in.ChannelFlowArn))
 	if err != nil {
 		return err
 	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
-		c, err := s.enterAs(ctx, tx, opDissocFlow, in.ChannelArn, in.ChimeBearer, nil)
+		c, err := s.enterAs(ctx, tx, chime.OpDisassociateChannelFlow, in.ChannelArn, in.ChimeBearer, nil)
 		if err != nil {
 			return err
 		}

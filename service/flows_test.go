@@ -11,19 +11,20 @@ import (
 
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/flows"
 )
 
 // fakeProcessor records the events it is given and fails as told.
 type fakeProcessor struct {
 	mu     sync.Mutex
-	events []processorEvent
+	events []events.ProcessorEvent
 	fail   error
 }
 
 func (f *fakeProcessor) Invoke(_ context.Context, arn string, event []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var e processorEvent
+	var e events.ProcessorEvent
 	if err := json.Unmarshal(event, &e); err != nil {
 		return err
 	}
@@ -31,7 +32,7 @@ func (f *fakeProcessor) Invoke(_ context.Context, arn string, event []byte) erro
 	return f.fail
 }
 
-func (f *fakeProcessor) last(t *testing.T) processorEvent {
+func (f *fakeProcessor) last(t *testing.T) events.ProcessorEvent {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -50,7 +51,7 @@ func flowChat(t *testing.T, fallback chime.FallbackAction) (*chat, *fakeProcesso
 	t.Helper()
 	c := newChat(t)
 	proc := &fakeProcessor{}
-	c.s.cfg.Flows = proc
+	c.flows = proc
 	flow := *must(c.s.CreateChannelFlow(t.Context(), &chime.CreateChannelFlowRequest{
 		AppInstanceArn: &c.app, Name: p("moderation"), ClientRequestToken: p("flow-1"),
 		Processors: []chime.Processor{{Name: p("p1"), ExecutionOrder: p(int32(1)), FallbackAction: fallback,
@@ -100,7 +101,7 @@ func TestFlowAllowsWithChanges(t *testing.T) {
 	if _, err := c.s.GetChannelMessage(t.Context(), &chime.GetChannelMessageRequest{ChannelArn: &c.ch, ChimeBearer: &c.bob, MessageId: out.MessageId}); chime.KindOf(err) != chime.NotFound {
 		t.Errorf("bob gets a pending message: %v", err)
 	}
-	if err := c.s.dispatchFlows(t.Context()); err != nil {
+	if err := c.dispatchFlows(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	e := proc.last(t)
@@ -138,7 +139,7 @@ func TestFlowAllowsWithChanges(t *testing.T) {
 func TestFlowDenies(t *testing.T) {
 	c, proc, _ := flowChat(t, chime.FallbackActionAbort)
 	out := c.sendStandard(t, "m1", "spam", chime.ChannelMessagePersistenceTypePersistent)
-	must(0, c.s.dispatchFlows(t.Context()))
+	must(0, c.dispatchFlows(t.Context()))
 	c.bus.take()
 	e := proc.last(t)
 	must(c.s.ChannelFlowCallback(t.Context(), &chime.ChannelFlowCallbackRequest{ChannelArn: &c.ch, CallbackId: &e.CallbackId, DeleteResource: true,
@@ -174,7 +175,7 @@ func TestFlowProcessorDown(t *testing.T) {
 				if st, _ := c.status(t, *out.MessageId); st != chime.ChannelMessageStatusPending {
 					t.Fatalf("after %d failed attempts the status is %s", i, st)
 				}
-				must(0, c.s.dispatchFlows(t.Context()))
+				must(0, c.dispatchFlows(t.Context()))
 				c.clk.Advance(FlowRetryBase << i) // the backoff doubles
 			}
 			if n := len(proc.events); n != FlowInvokeAttempts {
@@ -197,9 +198,9 @@ func TestFlowProcessorDown(t *testing.T) {
 
 func TestFlowPermanentFailureSkipsRetries(t *testing.T) {
 	c, proc, _ := flowChat(t, chime.FallbackActionAbort)
-	proc.fail = permanentError{errors.New("function not found")}
+	proc.fail = flows.Permanent(errors.New("function not found"))
 	out := c.sendStandard(t, "m1", "hello", chime.ChannelMessagePersistenceTypePersistent)
-	must(0, c.s.dispatchFlows(t.Context()))
+	must(0, c.dispatchFlows(t.Context()))
 	if st, _ := c.status(t, *out.MessageId); st != chime.ChannelMessageStatusFailed || len(proc.events) != 1 {
 		t.Errorf("status %s after %d invocations", st, len(proc.events))
 	}
@@ -215,7 +216,7 @@ func TestFlowEditsAndBypasses(t *testing.T) {
 	}
 	// A message sent before the flow is edited through it.
 	id := c.sendStandard(t, "m1", "v1", chime.ChannelMessagePersistenceTypePersistent).MessageId
-	must(0, c.s.dispatchFlows(t.Context()))
+	must(0, c.dispatchFlows(t.Context()))
 	must(c.s.ChannelFlowCallback(t.Context(), &chime.ChannelFlowCallbackRequest{ChannelArn: &c.ch, CallbackId: p(proc.last(t).CallbackId),
 		ChannelMessage: &chime.ChannelMessageCallback{MessageId: id}}))
 	c.bus.take()
@@ -230,7 +231,7 @@ func TestFlowEditsAndBypasses(t *testing.T) {
 	}
 	_, err := c.s.RedactChannelMessage(t.Context(), &chime.RedactChannelMessageRequest{ChannelArn: &c.ch, ChimeBearer: &c.alice, MessageId: id})
 	wantKind(t, err, chime.Conflict, "redact during a pending edit")
-	must(0, c.s.dispatchFlows(t.Context()))
+	must(0, c.dispatchFlows(t.Context()))
 	if e := proc.last(t); e.ChannelMessage.Content != "v2" || e.ChannelMessage.LastEditedTimestamp == nil {
 		t.Errorf("edit event = %+v", e)
 	}
@@ -255,7 +256,7 @@ func TestFlowEditsAndBypasses(t *testing.T) {
 func TestFlowCallbackWindow(t *testing.T) {
 	c, proc, _ := flowChat(t, chime.FallbackActionAbort)
 	out := c.sendStandard(t, "m1", "hello", chime.ChannelMessagePersistenceTypeNonPersistent)
-	must(0, c.s.dispatchFlows(t.Context()))
+	must(0, c.dispatchFlows(t.Context()))
 	c.clk.Advance(FlowCallbackWindow + time.Second)
 	must(c.s.Sweep(t.Context()))
 	_, err := c.s.ChannelFlowCallback(t.Context(), &chime.ChannelFlowCallbackRequest{ChannelArn: &c.ch, CallbackId: p(proc.last(t).CallbackId),
@@ -266,7 +267,7 @@ func TestFlowCallbackWindow(t *testing.T) {
 func TestFlowNonPersistentDelivered(t *testing.T) {
 	c, proc, _ := flowChat(t, chime.FallbackActionAbort)
 	out := c.sendStandard(t, "np", "hi", chime.ChannelMessagePersistenceTypeNonPersistent)
-	must(0, c.s.dispatchFlows(t.Context()))
+	must(0, c.dispatchFlows(t.Context()))
 	c.bus.take()
 	must(c.s.ChannelFlowCallback(t.Context(), &chime.ChannelFlowCallbackRequest{ChannelArn: &c.ch, CallbackId: p(proc.last(t).CallbackId),
 		ChannelMessage: &chime.ChannelMessageCallback{MessageId: out.MessageId, Metadata: p("checked")}}))
@@ -306,7 +307,7 @@ func TestRunFlowsSlowProcessorBlocksNoOther(t *testing.T) {
 	c, _, _ := flowChat(t, chime.FallbackActionAbort)
 	const slow, fast = "arn:aws:lambda:us-east-1:111122223333:function:moderate", "arn:aws:lambda:us-east-1:111122223333:function:fast"
 	g := &gatedProcessor{hang: slow, release: make(chan struct{}), invoked: make(chan string, 4)}
-	c.s.cfg.Flows = g
+	c.flows = g
 	// A second channel whose flow's processor answers at once.
 	ch2 := *must(c.s.CreateChannel(t.Context(), &chime.CreateChannelRequest{AppInstanceArn: &c.app, Name: p("second"), ChimeBearer: &c.alice, ClientRequestToken: p("ch2")})).ChannelArn
 	flow2 := *must(c.s.CreateChannelFlow(t.Context(), &chime.CreateChannelFlowRequest{AppInstanceArn: &c.app, Name: p("fast"), ClientRequestToken: p("flow-2"),
@@ -317,7 +318,7 @@ func TestRunFlowsSlowProcessorBlocksNoOther(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	go func() { defer close(done); c.s.RunFlows(ctx, nil) }()
+	go func() { defer close(done); c.runner().Run(ctx) }()
 	defer func() { stop(); <-done }()
 
 	c.sendStandard(t, "slow", "held up", chime.ChannelMessagePersistenceTypePersistent)
@@ -336,14 +337,14 @@ func TestReclaimFlowsAfterRestart(t *testing.T) {
 	c, proc, _ := flowChat(t, chime.FallbackActionAbort)
 	out := c.sendStandard(t, "m1", "hello", chime.ChannelMessagePersistenceTypePersistent)
 	// A claim whose process died: the lease keeps the job from being due.
-	jobs := must(c.s.claimFlows(t.Context(), 10))
-	if len(jobs) != 1 || len(must(c.s.claimFlows(t.Context(), 10))) != 0 {
+	jobs := must(c.runner().Claim(t.Context(), 10))
+	if len(jobs) != 1 || len(must(c.runner().Claim(t.Context(), 10))) != 0 {
 		t.Fatalf("claimed %d jobs, then the lease did not hold", len(jobs))
 	}
-	if err := c.s.reclaimFlows(t.Context()); err != nil {
+	if err := c.runner().Reclaim(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	must(0, c.s.dispatchFlows(t.Context()))
+	must(0, c.dispatchFlows(t.Context()))
 	if e := proc.last(t); e.ChannelMessage.MessageId != *out.MessageId || e.CallbackId != jobs[0].CallbackID {
 		t.Errorf("after reclaiming, invoked %+v", e)
 	}

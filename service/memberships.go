@@ -29,7 +29,7 @@ func checkMembershipQuota(ctx context.Context, tx store.ReadTx, appInstanceID st
 // BatchCreateChannelMembership that is the same for every member: the
 // member must exist, not be banned, not be a member yet, and fit the
 // quotas. It returns the new membership.
-func (s *Service) addMember(ctx context.Context, tx store.Tx, c inChannel, field, memberArn, typ string, now time.Time) (store.ChannelMembership, error) {
+func (s *Service) addMember(ctx context.Context, tx store.Tx, c inChannel, field, memberArn string, typ chime.ChannelMembershipType, now time.Time) (store.ChannelMembership, error) {
 	m, err := s.resolveMember(ctx, tx, field, memberArn, c.ch.AppInstanceID)
 	if err != nil {
 		return store.ChannelMembership{}, err
@@ -63,9 +63,9 @@ func (s *Service) addMember(ctx context.Context, tx store.Tx, c inChannel, field
 
 // membershipType is the requested type, DEFAULT when omitted. HIDDEN is
 // for moderators and admins only.
-func membershipType(c *inChannel, t chime.ChannelMembershipType) (string, error) {
+func membershipType(c *inChannel, t chime.ChannelMembershipType) (chime.ChannelMembershipType, error) {
 	if t == "" || t == chime.ChannelMembershipTypeDefault {
-		return string(chime.ChannelMembershipTypeDefault), nil
+		return chime.ChannelMembershipTypeDefault, nil
 	}
 	if err := c.loadRoles(); err != nil {
 		return "", err
@@ -73,19 +73,22 @@ func membershipType(c *inChannel, t chime.ChannelMembershipType) (string, error)
 	if !c.roles.Admin && !c.roles.Moderator {
 		return "", chime.Errorf(chime.Forbidden, "Only channel moderators and AppInstanceAdmins can create HIDDEN memberships; %s is %s.", c.bearer, c.roles)
 	}
-	return string(t), nil
+	return t, nil
 }
 
 // CreateChannelMembership adds a member to a channel, or (MemberArn = the
 // bearer) joins the bearer to a PUBLIC channel.
 func (s *Service) CreateChannelMembership(ctx context.Context, in *chime.CreateChannelMembershipRequest) (*chime.CreateChannelMembershipResponse, error) {
+	if err := s.permit(ctx, chime.OpCreateChannelMembership, in); err != nil {
+		return nil, err
+	}
 	var mem store.ChannelMembership
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		c, err := s.enter(ctx, tx, deref(in.ChannelArn), deref(in.ChimeBearer))
 		if err != nil {
 			return err
 		}
-		op := opAddMember
+		op := chime.OpCreateChannelMembership
 		if deref(in.MemberArn) == c.bearer.String() {
 			op = opSelfJoin
 		}
@@ -125,10 +128,13 @@ func (s *Service) CreateChannelMembership(ctx context.Context, in *chime.CreateC
 // exception has) while the others are added: the call itself fails only
 // when the bearer may not add members at all.
 func (s *Service) BatchCreateChannelMembership(ctx context.Context, in *chime.BatchCreateChannelMembershipRequest) (*chime.BatchCreateChannelMembershipResponse, error) {
+	if err := s.permit(ctx, chime.OpBatchCreateChannelMembership, in); err != nil {
+		return nil, err
+	}
 	out := &chime.BatchCreateChannelMembershipResponse{Errors: []chime.BatchCreateChannelMembershipError{}}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		out.Errors = out.Errors[:0]
-		c, err := s.enterAs(ctx, tx, opBatchAdd, in.ChannelArn, in.ChimeBearer, nil)
+		c, err := s.enterAs(ctx, tx, chime.OpBatchCreateChannelMembership, in.ChannelArn, in.ChimeBearer, nil)
 		if err != nil {
 			return err
 		}
@@ -179,7 +185,7 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, in *chime.Ba
 		}
 		out.BatchChannelMemberships = b
 		if len(added) > 0 && !elastic {
-			s.emit(tx, s.batchMembershipEvent(c.ch, typ, c.bearer, added))
+			s.emit(tx, s.batchMembershipEvent(c.ch, string(typ), c.bearer, added))
 		}
 		return nil
 	})
@@ -191,9 +197,12 @@ func (s *Service) BatchCreateChannelMembership(ctx context.Context, in *chime.Ba
 
 // DescribeChannelMembership returns one membership.
 func (s *Service) DescribeChannelMembership(ctx context.Context, in *chime.DescribeChannelMembershipRequest) (*chime.DescribeChannelMembershipResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeChannelMembership, in); err != nil {
+		return nil, err
+	}
 	var out *chime.ChannelMembership
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
-		c, err := s.enterAs(ctx, tx, "DescribeChannelMembership", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		c, err := s.enterAs(ctx, tx, chime.OpDescribeChannelMembership, in.ChannelArn, in.ChimeBearer, in.SubChannelId)
 		if err != nil {
 			return err
 		}
@@ -222,6 +231,9 @@ func (s *Service) DescribeChannelMembership(ctx context.Context, in *chime.Descr
 // ListChannelMemberships lists a channel's DEFAULT members, or its HIDDEN
 // ones when Type is HIDDEN, in the order they joined.
 func (s *Service) ListChannelMemberships(ctx context.Context, in *chime.ListChannelMembershipsRequest) (*chime.ListChannelMembershipsResponse, error) {
+	if err := s.permit(ctx, chime.OpListChannelMemberships, in); err != nil {
+		return nil, err
+	}
 	typ := string(in.Type)
 	if typ == "" {
 		typ = string(chime.ChannelMembershipTypeDefault)
@@ -233,7 +245,7 @@ func (s *Service) ListChannelMemberships(ctx context.Context, in *chime.ListChan
 	}
 	var mems []store.ChannelMembership
 	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		c, err := s.enterAs(ctx, tx, "ListChannelMemberships", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		c, err := s.enterAs(ctx, tx, chime.OpListChannelMemberships, in.ChannelArn, in.ChimeBearer, in.SubChannelId)
 		if err != nil {
 			return err
 		}
@@ -260,6 +272,9 @@ func (s *Service) ListChannelMemberships(ctx context.Context, in *chime.ListChan
 // and admins may remove anyone. Removing someone who is not a member
 // succeeds and changes nothing, so a retried call does not fail.
 func (s *Service) DeleteChannelMembership(ctx context.Context, in *chime.DeleteChannelMembershipRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteChannelMembership, in); err != nil {
+		return err
+	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
 		c, err := s.enter(ctx, tx, deref(in.ChannelArn), deref(in.ChimeBearer))
 		if err != nil {
@@ -269,7 +284,7 @@ func (s *Service) DeleteChannelMembership(ctx context.Context, in *chime.DeleteC
 		if err != nil {
 			return err
 		}
-		if err := c.require("DeleteChannelMembership", m == c.bearer.Actor); err != nil {
+		if err := c.require(chime.OpDeleteChannelMembership, m == c.bearer.Actor); err != nil {
 			return err
 		}
 		if err := noSubChannelOnStandard(&c, in.SubChannelId); err != nil {
@@ -336,7 +351,7 @@ func (c *inChannel) listedSubChannel() (string, error) {
 
 // ownMembership is the common part of the membership-preference calls: only
 // the member itself may use them, on its own membership.
-func (s *Service) ownMembership(ctx context.Context, tx store.ReadTx, op string, channelArn, bearerArn, memberArn *string) (inChannel, error) {
+func (s *Service) ownMembership(ctx context.Context, tx store.ReadTx, op *chime.Operation, channelArn, bearerArn, memberArn *string) (inChannel, error) {
 	c, err := s.enter(ctx, tx, deref(channelArn), deref(bearerArn))
 	if err != nil {
 		return c, err
@@ -362,9 +377,12 @@ func defaultPreferences() *chime.ChannelMembershipPreferences {
 
 // GetChannelMembershipPreferences returns the bearer's own preferences.
 func (s *Service) GetChannelMembershipPreferences(ctx context.Context, in *chime.GetChannelMembershipPreferencesRequest) (*chime.GetChannelMembershipPreferencesResponse, error) {
+	if err := s.permit(ctx, chime.OpGetChannelMembershipPreferences, in); err != nil {
+		return nil, err
+	}
 	var out *chime.GetChannelMembershipPreferencesResponse
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
-		c, err := s.ownMembership(ctx, tx, "GetChannelMembershipPreferences", in.ChannelArn, in.ChimeBearer, in.MemberArn)
+		c, err := s.ownMembership(ctx, tx, chime.OpGetChannelMembershipPreferences, in.ChannelArn, in.ChimeBearer, in.MemberArn)
 		if err != nil {
 			return err
 		}
@@ -385,6 +403,9 @@ func (s *Service) GetChannelMembershipPreferences(ctx context.Context, in *chime
 // FilterRule is parsed and checked against the documented limits; it is
 // required with, and only allowed with, AllowNotifications FILTERED.
 func (s *Service) PutChannelMembershipPreferences(ctx context.Context, in *chime.PutChannelMembershipPreferencesRequest) (*chime.PutChannelMembershipPreferencesResponse, error) {
+	if err := s.permit(ctx, chime.OpPutChannelMembershipPreferences, in); err != nil {
+		return nil, err
+	}
 	if pn := in.Preferences.PushNotifications; pn != nil {
 		rule := deref(pn.FilterRule)
 		switch {
@@ -400,7 +421,7 @@ func (s *Service) PutChannelMembershipPreferences(ctx context.Context, in *chime
 	}
 	var out *chime.PutChannelMembershipPreferencesResponse
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		c, err := s.ownMembership(ctx, tx, "PutChannelMembershipPreferences", in.ChannelArn, in.ChimeBearer, in.MemberArn)
+		c, err := s.ownMembership(ctx, tx, chime.OpPutChannelMembershipPreferences, in.ChannelArn, in.ChimeBearer, in.MemberArn)
 		if err != nil {
 			return err
 		}
@@ -421,8 +442,11 @@ func (s *Service) PutChannelMembershipPreferences(ctx context.Context, in *chime
 
 // UpdateChannelReadMarker sets the bearer's read marker to now.
 func (s *Service) UpdateChannelReadMarker(ctx context.Context, in *chime.UpdateChannelReadMarkerRequest) (*chime.UpdateChannelReadMarkerResponse, error) {
+	if err := s.permit(ctx, chime.OpUpdateChannelReadMarker, in); err != nil {
+		return nil, err
+	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		c, err := s.enterAs(ctx, tx, "UpdateChannelReadMarker", in.ChannelArn, in.ChimeBearer, nil)
+		c, err := s.enterAs(ctx, tx, chime.OpUpdateChannelReadMarker, in.ChannelArn, in.ChimeBearer, nil)
 		if err != nil {
 			return err
 		}

@@ -67,6 +67,9 @@ func encodeAttributes(attrs map[string]chime.MessageAttributeValue) (string, err
 // connected now. A retry with the same ClientRequestToken returns the
 // first call's MessageId and sends nothing again.
 func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelMessageRequest) (*chime.SendChannelMessageResponse, error) {
+	if err := s.permit(ctx, chime.OpSendChannelMessage, in); err != nil {
+		return nil, err
+	}
 	typ := in.Type
 	if err := checkContent(typ, deref(in.Content), in.Metadata); err != nil {
 		return nil, err
@@ -95,9 +98,12 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 	}{in.Content, in.Metadata, in.ContentType, in.SubChannelId, in.Type, in.Persistence, in.MessageAttributes, in.PushNotification, in.Target})
 	sc := scope("SendChannelMessage", deref(in.ChannelArn), deref(in.ChimeBearer))
 	var id string
-	status := chime.ChannelMessageStatusSent
+	var status chime.ChannelMessageStatus
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		c, err := s.enterAs(ctx, tx, "SendChannelMessage", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		// The results are set here, at the top, so that a transaction
+		// the store runs again never returns a previous run's values.
+		id, status = "", chime.ChannelMessageStatusSent
+		c, err := s.enterAs(ctx, tx, chime.OpSendChannelMessage, in.ChannelArn, in.ChimeBearer, in.SubChannelId)
 		if err != nil {
 			return err
 		}
@@ -131,15 +137,15 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 		id = newID()
 		m := store.ChannelMessage{
 			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, MessageID: id,
-			Content: deref(in.Content), Metadata: deref(in.Metadata), ContentType: deref(in.ContentType), Type: string(typ),
-			Sender: c.bearer.Actor, SenderName: c.bearer.Name, Status: string(chime.ChannelMessageStatusSent),
+			Content: deref(in.Content), Metadata: deref(in.Metadata), ContentType: deref(in.ContentType), Type: typ,
+			Sender: c.bearer.Actor, SenderName: c.bearer.Name, Status: chime.ChannelMessageStatusSent,
 			Attributes: attrs, PushNotification: push, Target: target, SubChannelID: c.sub, CreatedAt: now, UpdatedAt: now,
 		}
 		persistent := persistence == string(chime.ChannelMessagePersistenceTypePersistent)
 		if flowed(c.ch, m.Type) {
 			status = chime.ChannelMessageStatusPending
 			if persistent {
-				m.Status = string(status)
+				m.Status = status
 				if m, err = tx.CreateChannelMessage(ctx, m); err != nil {
 					return err
 				}
@@ -192,10 +198,12 @@ func (s *Service) touchChannel(ctx context.Context, tx store.Tx, ch store.Channe
 		return nil
 	}
 	ch.LastMessageAt = m.CreatedAt
+	var at *time.Time
 	if ch.Expiration != nil {
-		ch.Expiration.At = expiresAt(ch.Expiration, ch)
+		t := expiresAt(ch.Expiration, ch)
+		at = &t
 	}
-	return tx.UpdateChannel(ctx, ch)
+	return tx.TouchChannel(ctx, ch.AppInstanceID, ch.ChannelID, ch.LastMessageAt, at)
 }
 
 // visibleTo reports whether the bearer of c can see m: others' messages
@@ -204,7 +212,7 @@ func visibleTo(c inChannel, m store.ChannelMessage) bool {
 	if m.Sender == c.bearer.Actor {
 		return true
 	}
-	if m.Status != string(chime.ChannelMessageStatusSent) {
+	if m.Status != chime.ChannelMessageStatusSent {
 		return false
 	}
 	return m.Target == nil || *m.Target == c.bearer.Actor
@@ -248,9 +256,12 @@ func (s *Service) message(ctx context.Context, tx store.ReadTx, c inChannel, mes
 
 // GetChannelMessage returns one message.
 func (s *Service) GetChannelMessage(ctx context.Context, in *chime.GetChannelMessageRequest) (*chime.GetChannelMessageResponse, error) {
+	if err := s.permit(ctx, chime.OpGetChannelMessage, in); err != nil {
+		return nil, err
+	}
 	var out *chime.ChannelMessage
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
-		c, err := s.enterAs(ctx, tx, "GetChannelMessage", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		c, err := s.enterAs(ctx, tx, chime.OpGetChannelMessage, in.ChannelArn, in.ChimeBearer, in.SubChannelId)
 		if err != nil {
 			return err
 		}
@@ -282,6 +293,9 @@ func messageCursor(m store.ChannelMessage) []byte {
 // sender and target. Pages are keyset-based, so messages sent while a
 // client pages never cause duplicates or gaps.
 func (s *Service) ListChannelMessages(ctx context.Context, in *chime.ListChannelMessagesRequest) (*chime.ListChannelMessagesResponse, error) {
+	if err := s.permit(ctx, chime.OpListChannelMessages, in); err != nil {
+		return nil, err
+	}
 	q := store.MessageQuery{Descending: in.SortOrder != chime.SortOrderAscending}
 	var bounds [2]string
 	if in.NotBefore != nil {
@@ -313,7 +327,7 @@ func (s *Service) ListChannelMessages(ctx context.Context, in *chime.ListChannel
 	}
 	var msgs []store.ChannelMessage
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
-		c, err := s.enterAs(ctx, tx, "ListChannelMessages", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		c, err := s.enterAs(ctx, tx, chime.OpListChannelMessages, in.ChannelArn, in.ChimeBearer, in.SubChannelId)
 		if err != nil {
 			return err
 		}
@@ -346,7 +360,7 @@ func (s *Service) ListChannelMessages(ctx context.Context, in *chime.ListChannel
 // changeMessage is the common part of UpdateChannelMessage and
 // RedactChannelMessage: the bearer must see the message, the matrix must
 // allow op (own = the bearer sent it), and the message must be SENT.
-func (s *Service) changeMessage(ctx context.Context, tx store.Tx, op string, channelArn, bearerArn, messageID, subChannelID *string) (inChannel, store.ChannelMessage, error) {
+func (s *Service) changeMessage(ctx context.Context, tx store.Tx, op *chime.Operation, channelArn, bearerArn, messageID, subChannelID *string) (inChannel, store.ChannelMessage, error) {
 	c, err := s.enter(ctx, tx, deref(channelArn), deref(bearerArn))
 	if err != nil {
 		return c, store.ChannelMessage{}, err
@@ -371,7 +385,7 @@ func (s *Service) changeMessage(ctx context.Context, tx store.Tx, op string, cha
 	if err := c.requireSubChannel(); err != nil {
 		return c, m, err
 	}
-	if m.Status != string(chime.ChannelMessageStatusSent) {
+	if m.Status != chime.ChannelMessageStatusSent {
 		return c, m, conflict("ChannelMessage %s is %s; only SENT messages can be changed.", m.MessageID, m.Status)
 	}
 	if _, err := tx.GetOpenFlowJobForMessage(ctx, m.AppInstanceID, m.ChannelID, m.MessageID); err == nil {
@@ -385,9 +399,12 @@ func (s *Service) changeMessage(ctx context.Context, tx store.Tx, op string, cha
 // UpdateChannelMessage edits the bearer's own message: new Content, and
 // Metadata and ContentType when given. Members see the latest version.
 func (s *Service) UpdateChannelMessage(ctx context.Context, in *chime.UpdateChannelMessageRequest) (*chime.UpdateChannelMessageResponse, error) {
+	if err := s.permit(ctx, chime.OpUpdateChannelMessage, in); err != nil {
+		return nil, err
+	}
 	status := chime.ChannelMessageStatusSent
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		c, m, err := s.changeMessage(ctx, tx, "UpdateChannelMessage", in.ChannelArn, in.ChimeBearer, in.MessageId, in.SubChannelId)
+		c, m, err := s.changeMessage(ctx, tx, chime.OpUpdateChannelMessage, in.ChannelArn, in.ChimeBearer, in.MessageId, in.SubChannelId)
 		if err != nil {
 			return err
 		}
@@ -426,8 +443,11 @@ func (s *Service) UpdateChannelMessage(ctx context.Context, in *chime.UpdateChan
 // the message stays in the history, marked Redacted. Redacting it again
 // succeeds and changes nothing.
 func (s *Service) RedactChannelMessage(ctx context.Context, in *chime.RedactChannelMessageRequest) (*chime.RedactChannelMessageResponse, error) {
+	if err := s.permit(ctx, chime.OpRedactChannelMessage, in); err != nil {
+		return nil, err
+	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		_, m, err := s.changeMessage(ctx, tx, "RedactChannelMessage", in.ChannelArn, in.ChimeBearer, in.MessageId, in.SubChannelId)
+		_, m, err := s.changeMessage(ctx, tx, chime.OpRedactChannelMessage, in.ChannelArn, in.ChimeBearer, in.MessageId, in.SubChannelId)
 		if err != nil || m.Redacted {
 			return err
 		}
@@ -447,8 +467,11 @@ func (s *Service) RedactChannelMessage(ctx context.Context, in *chime.RedactChan
 // DeleteChannelMessage deletes a message for good (AppInstanceAdmins only,
 // who may delete even targeted messages they cannot see).
 func (s *Service) DeleteChannelMessage(ctx context.Context, in *chime.DeleteChannelMessageRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteChannelMessage, in); err != nil {
+		return err
+	}
 	return s.store.Update(ctx, func(tx store.Tx) error {
-		c, err := s.enterAs(ctx, tx, "DeleteChannelMessage", in.ChannelArn, in.ChimeBearer, in.SubChannelId)
+		c, err := s.enterAs(ctx, tx, chime.OpDeleteChannelMessage, in.ChannelArn, in.ChimeBearer, in.SubChannelId)
 		if err != nil {
 			return err
 		}
@@ -470,24 +493,27 @@ func (s *Service) DeleteChannelMessage(ctx context.Context, in *chime.DeleteChan
 
 // GetChannelMessageStatus returns the status of the bearer's own message.
 func (s *Service) GetChannelMessageStatus(ctx context.Context, in *chime.GetChannelMessageStatusRequest) (*chime.GetChannelMessageStatusResponse, error) {
+	if err := s.permit(ctx, chime.OpGetChannelMessageStatus, in); err != nil {
+		return nil, err
+	}
 	var out *chime.ChannelMessageStatusStructure
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
 		c, err := s.enter(ctx, tx, deref(in.ChannelArn), deref(in.ChimeBearer))
 		if err != nil {
 			return err
 		}
-		if err := s.scopeSubChannel(ctx, tx, &c, "GetChannelMessageStatus", in.SubChannelId); err != nil {
+		if err := s.scopeSubChannel(ctx, tx, &c, chime.OpGetChannelMessageStatus, in.SubChannelId); err != nil {
 			return err
 		}
 		m, err := s.message(ctx, tx, c, deref(in.MessageId))
 		if err != nil {
 			return err
 		}
-		if err := c.require("GetChannelMessageStatus", m.Sender == c.bearer.Actor); err != nil {
+		if err := c.require(chime.OpGetChannelMessageStatus, m.Sender == c.bearer.Actor); err != nil {
 			return err
 		}
 		out = &chime.ChannelMessageStatusStructure{Value: chime.ChannelMessageStatus(m.Status), Detail: optional(m.StatusDetail)}
-		if m.Status != string(chime.ChannelMessageStatusSent) {
+		if m.Status != chime.ChannelMessageStatusSent {
 			return nil
 		}
 		if _, err := tx.GetOpenFlowJobForMessage(ctx, m.AppInstanceID, m.ChannelID, m.MessageID); err == nil {

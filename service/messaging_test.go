@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -13,25 +14,34 @@ import (
 
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/flowjobs"
+	"github.com/belfryhq/belfry/relay"
 	"github.com/belfryhq/belfry/store"
 )
 
-// recBus is a Bus that records what is published, in order.
+// recBus is a Bus that records what is published, in order. The service
+// writes events to the outbox; take publishes them through a relay first,
+// so a test sees every event committed before it called take.
 type recBus struct {
-	mu  sync.Mutex
-	evs []events.Event
+	mu    sync.Mutex
+	evs   []events.Event
+	relay *relay.Relay
 }
 
-func (b *recBus) Publish(evs ...events.Event) {
+func (b *recBus) Publish(_ context.Context, evs ...events.Event) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.evs = append(b.evs, evs...)
+	return nil
 }
 
-func (b *recBus) Subscribe() events.Subscription { panic("not used") }
+func (b *recBus) Subscribe(context.Context) (events.Subscription, error) { panic("not used") }
 
 // take returns and forgets what was published so far.
 func (b *recBus) take() []events.Event {
+	if err := b.relay.Flush(context.Background()); err != nil {
+		panic(err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	evs := b.evs
@@ -53,6 +63,7 @@ type chat struct {
 	clk               *clock
 	st                store.Store
 	bus               *recBus
+	flows             flowjobs.Invoker // the channel-flow processors
 	app               string
 	admin, alice, bob string
 	carol             string
@@ -66,7 +77,8 @@ func newChatB(t testing.TB) *chat {
 	st := openStore(t, current)
 	var err error
 	c := &chat{st: st, bus: &recBus{}, clk: &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}}
-	c.s, err = New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, Bus: c.bus, MessagingEndpoint: "127.0.0.1:8401"})
+	c.bus.relay = relay.New(st, c.bus, relay.Options{})
+	c.s, err = New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, EventsQueued: c.bus.relay.Wake, MessagingEndpoint: "127.0.0.1:8401"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,6 +475,11 @@ const benchClients = 16
 // role lookups, idempotency, insert, channel update, commit) without HTTP.
 func BenchmarkSendChannelMessage(b *testing.B) {
 	c := newChatB(b)
+	// The relay publishes and trims the outbox meanwhile, as in a server.
+	ctx, stop := context.WithCancel(b.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); c.bus.relay.Run(ctx) }()
+	defer func() { stop(); <-done }()
 	var n atomic.Int64
 	b.SetParallelism(benchClients)
 	b.ResetTimer()
@@ -506,3 +523,11 @@ func BenchmarkSendManyChannels(b *testing.B) {
 		}
 	})
 }
+
+// runner is a channel-flow job runner on c's service and processors.
+func (c *chat) runner() *flowjobs.Runner {
+	return flowjobs.New(c.st, c.s, c.flows, flowjobs.Options{Now: c.clk.Now})
+}
+
+// dispatchFlows runs one round of the flow-job runner, synchronously.
+func (c *chat) dispatchFlows(ctx context.Context) error { return c.runner().Dispatch(ctx) }

@@ -17,14 +17,14 @@ type grantOps struct {
 	noun  string // for messages: "ChannelModerator", "ChannelBan"
 	field string // the input member naming the user or bot
 	// create, describe, list, del are the matrix rows.
-	create, describe, list, del string
+	create, describe, list, del *chime.Operation
 }
 
 var (
 	moderatorOps = grantOps{store.Moderator, "ChannelModerator", "ChannelModeratorArn",
-		"CreateChannelModerator", "DescribeChannelModerator", "ListChannelModerators", "DeleteChannelModerator"}
+		chime.OpCreateChannelModerator, chime.OpDescribeChannelModerator, chime.OpListChannelModerators, chime.OpDeleteChannelModerator}
 	banOps = grantOps{store.Ban, "ChannelBan", "MemberArn",
-		"CreateChannelBan", "DescribeChannelBan", "ListChannelBans", "DeleteChannelBan"}
+		chime.OpCreateChannelBan, chime.OpDescribeChannelBan, chime.OpListChannelBans, chime.OpDeleteChannelBan}
 )
 
 // createGrant adds a moderator or ban; check vets the member first (a ban
@@ -89,7 +89,7 @@ func (s *Service) describeGrant(ctx context.Context, g grantOps, channelArn, bea
 
 // listGrants returns one page of a channel's moderators or bans.
 func (s *Service) listGrants(ctx context.Context, g grantOps, channelArn, bearerArn string, maxResults *int32, nextToken *string) ([]store.ChannelGrant, *string, error) {
-	sc := scope(g.list, channelArn, bearerArn)
+	sc := scope(g.list.Name, channelArn, bearerArn)
 	p, n, err := s.page(sc, maxResults, nextToken)
 	if err != nil {
 		return nil, nil, err
@@ -152,6 +152,9 @@ func (s *Service) deleteGrant(ctx context.Context, g grantOps, channelArn, beare
 // It need not be a member (moderators receive the channel's events only if
 // they are), and cannot be banned.
 func (s *Service) CreateChannelModerator(ctx context.Context, in *chime.CreateChannelModeratorRequest) (*chime.CreateChannelModeratorResponse, error) {
+	if err := s.permit(ctx, chime.OpCreateChannelModerator, in); err != nil {
+		return nil, err
+	}
 	g, err := s.createGrant(ctx, moderatorOps, deref(in.ChannelArn), deref(in.ChimeBearer), deref(in.ChannelModeratorArn),
 		func(ctx context.Context, tx store.Tx, c inChannel, m actor) error {
 			if _, err := tx.GetChannelGrant(ctx, store.Ban, c.ch.AppInstanceID, c.ch.ChannelID, m.Actor); err == nil {
@@ -181,6 +184,9 @@ func (s *Service) CreateChannelModerator(ctx context.Context, in *chime.CreateCh
 
 // DescribeChannelModerator returns one moderator.
 func (s *Service) DescribeChannelModerator(ctx context.Context, in *chime.DescribeChannelModeratorRequest) (*chime.DescribeChannelModeratorResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeChannelModerator, in); err != nil {
+		return nil, err
+	}
 	g, err := s.describeGrant(ctx, moderatorOps, deref(in.ChannelArn), deref(in.ChimeBearer), deref(in.ChannelModeratorArn))
 	if err != nil {
 		return nil, err
@@ -193,6 +199,9 @@ func (s *Service) DescribeChannelModerator(ctx context.Context, in *chime.Descri
 
 // ListChannelModerators lists a channel's moderators.
 func (s *Service) ListChannelModerators(ctx context.Context, in *chime.ListChannelModeratorsRequest) (*chime.ListChannelModeratorsResponse, error) {
+	if err := s.permit(ctx, chime.OpListChannelModerators, in); err != nil {
+		return nil, err
+	}
 	gs, next, err := s.listGrants(ctx, moderatorOps, deref(in.ChannelArn), deref(in.ChimeBearer), in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
@@ -207,6 +216,9 @@ func (s *Service) ListChannelModerators(ctx context.Context, in *chime.ListChann
 // DeleteChannelModerator demotes a moderator; its membership, if any,
 // stays, except in an elastic channel, where it ends.
 func (s *Service) DeleteChannelModerator(ctx context.Context, in *chime.DeleteChannelModeratorRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteChannelModerator, in); err != nil {
+		return err
+	}
 	return s.deleteGrant(ctx, moderatorOps, deref(in.ChannelArn), deref(in.ChimeBearer), deref(in.ChannelModeratorArn))
 }
 
@@ -215,6 +227,9 @@ func (s *Service) DeleteChannelModerator(ctx context.Context, in *chime.DeleteCh
 // AppInstanceAdmins and the channel's moderators cannot be banned; banning
 // a non-member is allowed and keeps it out.
 func (s *Service) CreateChannelBan(ctx context.Context, in *chime.CreateChannelBanRequest) (*chime.CreateChannelBanResponse, error) {
+	if err := s.permit(ctx, chime.OpCreateChannelBan, in); err != nil {
+		return nil, err
+	}
 	g, err := s.createGrant(ctx, banOps, deref(in.ChannelArn), deref(in.ChimeBearer), deref(in.MemberArn),
 		func(ctx context.Context, tx store.Tx, c inChannel, m actor) error {
 			admin, err := isAdmin(ctx, tx, m)
@@ -239,6 +254,9 @@ func (s *Service) CreateChannelBan(ctx context.Context, in *chime.CreateChannelB
 
 // DescribeChannelBan returns one ban.
 func (s *Service) DescribeChannelBan(ctx context.Context, in *chime.DescribeChannelBanRequest) (*chime.DescribeChannelBanResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeChannelBan, in); err != nil {
+		return nil, err
+	}
 	g, err := s.describeGrant(ctx, banOps, deref(in.ChannelArn), deref(in.ChimeBearer), deref(in.MemberArn))
 	if err != nil {
 		return nil, err
@@ -251,6 +269,9 @@ func (s *Service) DescribeChannelBan(ctx context.Context, in *chime.DescribeChan
 
 // ListChannelBans lists a channel's banned members.
 func (s *Service) ListChannelBans(ctx context.Context, in *chime.ListChannelBansRequest) (*chime.ListChannelBansResponse, error) {
+	if err := s.permit(ctx, chime.OpListChannelBans, in); err != nil {
+		return nil, err
+	}
 	gs, next, err := s.listGrants(ctx, banOps, deref(in.ChannelArn), deref(in.ChimeBearer), in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
@@ -264,5 +285,8 @@ func (s *Service) ListChannelBans(ctx context.Context, in *chime.ListChannelBans
 
 // DeleteChannelBan lifts a ban; the user or bot may then be added again.
 func (s *Service) DeleteChannelBan(ctx context.Context, in *chime.DeleteChannelBanRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteChannelBan, in); err != nil {
+		return err
+	}
 	return s.deleteGrant(ctx, banOps, deref(in.ChannelArn), deref(in.ChimeBearer), deref(in.MemberArn))
 }

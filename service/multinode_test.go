@@ -35,7 +35,7 @@ func newNodes(t *testing.T, n int) *nodes {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
-		s, err := New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, Bus: &recBus{}, MaxElasticChannels: 1})
+		s, err := New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, MaxElasticChannels: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

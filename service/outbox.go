@@ -20,8 +20,8 @@ import (
 
 // Streaming data types (semantics.md §9).
 const (
-	dataTypeChannel        = string(chime.MessagingDataTypeChannel)
-	dataTypeChannelMessage = string(chime.MessagingDataTypeChannelmessage)
+	dataTypeChannel        = chime.MessagingDataTypeChannel
+	dataTypeChannelMessage = chime.MessagingDataTypeChannelmessage
 )
 
 // Events streamed but not told to messaging sessions (semantics.md §9).
@@ -116,7 +116,7 @@ func (c *queuedCounter) CreateDelivery(ctx context.Context, d store.Delivery) (i
 
 // taggedRecord is a record with the data type it belongs to.
 type taggedRecord struct {
-	dataType string
+	dataType chime.MessagingDataType
 	rec      streamRecord
 }
 
@@ -125,7 +125,7 @@ type taggedRecord struct {
 // Flow statuses told to the sender alone (PENDING_, DENIED_, FAILED_) and
 // NON_PERSISTENT messages are not streamed (semantics.md §9).
 func streamRecords(ev events.Event) []taggedRecord {
-	one := func(dt string) []taggedRecord {
+	one := func(dt chime.MessagingDataType) []taggedRecord {
 		return []taggedRecord{{dt, streamRecord{ev.Type, ev.Payload}}}
 	}
 	switch ev.Type {
@@ -238,7 +238,7 @@ func (s *Service) queuePushes(ctx context.Context, tx store.Tx, ch chime.ARN, ev
 		}
 		doc := PushDocument{
 			AppInstanceUserArn: s.userArn(ch.AppInstanceID, e.UserID), EndpointId: e.EndpointID,
-			Type: e.Type, ResourceArn: e.ResourceArn, Title: deref(push.Title), Body: deref(push.Body),
+			Type: string(e.Type), ResourceArn: e.ResourceArn, Title: deref(push.Title), Body: deref(push.Body),
 			PushNotificationType: string(push.Type), PushNotification: &push, ChannelArn: ev.ChannelArn, MessageId: m.MessageID,
 			MessageAttributes: p.MessageAttributes,
 			Data:              map[string]string{"chime.message_id": m.MessageID, "chime.channel_arn": ev.ChannelArn},

@@ -161,7 +161,7 @@ func TestFlowHeldMessagesArePushedOnlyWhenSent(t *testing.T) {
 	if n := len(c.pushes(t)); n != 0 {
 		t.Fatalf("%d pushes queued while the messages are PENDING", n)
 	}
-	if err := c.s.dispatchFlows(t.Context()); err != nil {
+	if err := c.dispatchFlows(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range proc.events {

@@ -23,18 +23,33 @@ const (
 	systemMessage      = "SYSTEM"
 )
 
-// emit publishes evs once tx commits, in commit order; never if it does
-// not commit (store.Tx.AfterCommit).
-// The same events feed the outbox (outbox.go), in the transaction.
+// emit records evs as part of tx: in the outbox, from which the relay
+// publishes them on the bus once tx commits (never if it does not), and as
+// the push notifications and streaming records they cause (outbox.go).
+// Both are written by one BeforeCommit function in the transaction, so a
+// committed change has all its events and deliveries, and a crash between
+// the commit and the publish loses none.
 func (s *Service) emit(tx store.Tx, evs ...events.Event) {
 	if len(evs) == 0 {
 		return
 	}
-	tx.BeforeCommit(func(ctx context.Context) error { return s.outbox(ctx, tx, evs) })
-	if s.cfg.Bus == nil {
-		return
-	}
-	tx.AfterCommit(func() { s.cfg.Bus.Publish(evs...) })
+	tx.BeforeCommit(func(ctx context.Context) error {
+		if s.cfg.EventsQueued != nil {
+			data := make([][]byte, len(evs))
+			for i := range evs {
+				b, err := events.Encode(&evs[i])
+				if err != nil {
+					return err
+				}
+				data[i] = b
+			}
+			if _, err := tx.AppendOutbox(ctx, data...); err != nil {
+				return err
+			}
+			tx.AfterCommit(s.cfg.EventsQueued)
+		}
+		return s.outbox(ctx, tx, evs)
+	})
 }
 
 // payload encodes an event payload. The shapes are plain structs and
@@ -53,7 +68,7 @@ func payload(v any) []byte {
 func (s *Service) messageEvent(typ string, m store.ChannelMessage, persistence string) events.Event {
 	e := events.Event{
 		Type:        typ,
-		MessageType: m.Type,
+		MessageType: string(m.Type),
 		Persistence: persistence,
 		ChannelArn:  s.channelArn(m.AppInstanceID, m.ChannelID),
 		Payload:     payload(s.messageEventPayload(m, persistence)),
@@ -90,7 +105,7 @@ func (s *Service) membershipEvent(typ string, m store.ChannelMembership) events.
 		ChannelArn:  s.channelArn(m.AppInstanceID, m.ChannelID),
 		Payload:     payload(s.membershipEventPayload(m)),
 		Users:       []string{arn},
-		Members:     m.Type != string(chime.ChannelMembershipTypeHidden),
+		Members:     m.Type != chime.ChannelMembershipTypeHidden,
 	}
 	if typ == evCreateMembership {
 		e.Joined = []string{arn}

@@ -49,9 +49,6 @@ const (
 	// RetentionGracePeriod is how long after Put/AppInstanceRetentionSettings
 	// deletion starts (semantics.md §6: the documented 30-day grace period).
 	RetentionGracePeriod = 30 * 24 * time.Hour
-	// DefaultSweepInterval is how often RunSweeper looks for expired users
-	// unless told otherwise.
-	DefaultSweepInterval = time.Minute
 	// FlowInvokeAttempts is how many times a processor is invoked before
 	// its FallbackAction applies; FlowRetryBase is the first backoff,
 	// doubled after each failure.

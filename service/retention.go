@@ -14,6 +14,9 @@ import (
 // is when deletion would start: RetentionGracePeriod after the settings
 // last changed (re-putting the same days keeps it), absent when disabled.
 func (s *Service) PutAppInstanceRetentionSettings(ctx context.Context, in *chime.PutAppInstanceRetentionSettingsRequest) (*chime.PutAppInstanceRetentionSettingsResponse, error) {
+	if err := s.permit(ctx, chime.OpPutAppInstanceRetentionSettings, in); err != nil {
+		return nil, err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
@@ -56,6 +59,9 @@ func (s *Service) PutAppInstanceRetentionSettings(ctx context.Context, in *chime
 // GetAppInstanceRetentionSettings returns an app instance's retention
 // settings: empty (retention disabled) if none were put.
 func (s *Service) GetAppInstanceRetentionSettings(ctx context.Context, in *chime.GetAppInstanceRetentionSettingsRequest) (*chime.GetAppInstanceRetentionSettingsResponse, error) {
+	if err := s.permit(ctx, chime.OpGetAppInstanceRetentionSettings, in); err != nil {
+		return nil, err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err

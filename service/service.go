@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/belfryhq/belfry/chime"
-	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -28,15 +27,17 @@ type Config struct {
 	// Now is the clock; nil means time.Now. Tests inject one to control
 	// timestamps and expiry.
 	Now func() time.Time
-	// Bus receives the events of committed changes; nil drops them (a
-	// service without real-time sessions).
-	Bus events.Bus
+	// EventsQueued is called after a change that wrote events to the
+	// store's outbox commits (package relay's Relay.Wake, which publishes
+	// them on the bus). nil writes no events: a service without real-time
+	// sessions.
+	EventsQueued func()
 	// MessagingEndpoint is what GetMessagingSessionEndpoint answers: the
 	// websocket's public host[:port], bare, exactly as clients sign it.
 	MessagingEndpoint string
-	// Flows invokes channel-flow processors; nil makes every invocation
-	// fail, so messages take their processor's FallbackAction.
-	Flows FlowInvoker
+	// FlowJobsQueued is called after a change that queued a channel-flow
+	// job commits (package flowjobs' Runner.Wake); nil calls nothing.
+	FlowJobsQueued func()
 	// MaxElasticChannels is the number of elastic channels an app
 	// instance may have; 0 means the AWS default, MaxElasticChannels.
 	MaxElasticChannels int
@@ -53,8 +54,6 @@ type Service struct {
 	cfg   Config
 	// pageKey seals NextTokens; it is shared by every node through the store.
 	pageKey []byte
-	// flowWake wakes RunFlows when a message needs its processor.
-	flowWake chan struct{}
 }
 
 // pageKeySecret names the NextToken sealing key in the store.
@@ -70,7 +69,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service: page token key: %w", err)
 	}
-	return &Service{store: st, cfg: cfg, pageKey: key, flowWake: make(chan struct{}, 1)}, nil
+	return &Service{store: st, cfg: cfg, pageKey: key}, nil
 }
 
 // getOrCreateSecret returns the named secret, creating a random one of size

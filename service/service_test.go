@@ -9,6 +9,7 @@ import (
 
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/sweeper"
 )
 
 // clock is a settable clock for Config.Now.
@@ -269,10 +270,10 @@ func TestSweeperDeletesExpiredUsers(t *testing.T) {
 		return nil
 	})
 
-	// RunSweeper stops with its context.
+	// The sweeper stops with its context.
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { s.RunSweeper(rctx, time.Hour, nil); close(done) }()
+	go func() { sweeper.Run(rctx, s, time.Hour, nil); close(done) }()
 	cancel()
 	<-done
 }

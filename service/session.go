@@ -19,6 +19,9 @@ const (
 // GetMessagingSessionEndpoint returns the websocket's public host[:port],
 // bare, as amazon-chime-sdk-js signs and dials it.
 func (s *Service) GetMessagingSessionEndpoint(ctx context.Context, in *chime.GetMessagingSessionEndpointRequest) (*chime.GetMessagingSessionEndpointResponse, error) {
+	if err := s.permit(ctx, chime.OpGetMessagingSessionEndpoint, in); err != nil {
+		return nil, err
+	}
 	if s.cfg.MessagingEndpoint == "" {
 		return nil, chime.Errorf(chime.ServiceUnavailable, "This server has no messaging-session endpoint configured.")
 	}

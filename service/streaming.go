@@ -15,6 +15,9 @@ const kinesisStreamPrefix = "chime-messaging-"
 // PutMessagingStreamingConfigurations replaces the app instance's
 // streaming configurations. Only changes committed after it are streamed.
 func (s *Service) PutMessagingStreamingConfigurations(ctx context.Context, in *chime.PutMessagingStreamingConfigurationsRequest) (*chime.PutMessagingStreamingConfigurationsResponse, error) {
+	if err := s.permit(ctx, chime.OpPutMessagingStreamingConfigurations, in); err != nil {
+		return nil, err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
@@ -34,7 +37,7 @@ func (s *Service) PutMessagingStreamingConfigurations(ctx context.Context, in *c
 		if err := checkKinesisStreamArn(field+".ResourceArn", deref(c.ResourceArn)); err != nil {
 			return nil, err
 		}
-		cs = append(cs, store.StreamingConfiguration{AppInstanceID: ai.AppInstanceID, DataType: string(c.DataType), ResourceArn: deref(c.ResourceArn), CreatedAt: now})
+		cs = append(cs, store.StreamingConfiguration{AppInstanceID: ai.AppInstanceID, DataType: c.DataType, ResourceArn: deref(c.ResourceArn), CreatedAt: now})
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := requireAppInstance(ctx, tx, ai); err != nil {
@@ -67,6 +70,9 @@ func checkKinesisStreamArn(field, arn string) error {
 // GetMessagingStreamingConfigurations returns the app instance's streaming
 // configurations; NotFoundException when it has none.
 func (s *Service) GetMessagingStreamingConfigurations(ctx context.Context, in *chime.GetMessagingStreamingConfigurationsRequest) (*chime.GetMessagingStreamingConfigurationsResponse, error) {
+	if err := s.permit(ctx, chime.OpGetMessagingStreamingConfigurations, in); err != nil {
+		return nil, err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
@@ -99,6 +105,9 @@ func (s *Service) GetMessagingStreamingConfigurations(ctx context.Context, in *c
 // instance's events; records already queued are still delivered.
 // Deleting when there is nothing to delete succeeds.
 func (s *Service) DeleteMessagingStreamingConfigurations(ctx context.Context, in *chime.DeleteMessagingStreamingConfigurationsRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteMessagingStreamingConfigurations, in); err != nil {
+		return err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return err

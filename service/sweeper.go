@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/belfryhq/belfry/store"
@@ -123,35 +122,6 @@ func (s *Service) sweepUsers(ctx context.Context) (int, error) {
 		deleted += n
 		if n < sweepBatch {
 			return deleted, nil
-		}
-	}
-}
-
-// RunSweeper calls Sweep now and then every interval until ctx ends,
-// logging failures to log (nil: discard) and carrying on. AWS deletes
-// expired users within about 6 hours; Belfry within one interval. An
-// interval of zero or less means DefaultSweepInterval.
-func (s *Service) RunSweeper(ctx context.Context, every time.Duration, log *slog.Logger) {
-	if every <= 0 {
-		every = DefaultSweepInterval
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		n, err := s.Sweep(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Error("expiry sweep failed", "err", err)
-		case n > 0:
-			log.Info("swept expired users, channels and retained messages", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
 		}
 	}
 }

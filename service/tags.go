@@ -46,6 +46,9 @@ func storeTags(in []chime.Tag) []store.Tag {
 // has. More than MaxTagsPerResource in all is a
 // ResourceLimitExceededException, and nothing is added.
 func (s *Service) TagResource(ctx context.Context, in *chime.TagResourceRequest) error {
+	if err := s.permit(ctx, chime.OpTagResource, in); err != nil {
+		return err
+	}
 	arn := deref(in.ResourceARN)
 	return s.store.Update(ctx, func(tx store.Tx) error {
 		a, err := s.resourceOwner(ctx, tx, arn)
@@ -73,6 +76,9 @@ func (s *Service) TagResource(ctx context.Context, in *chime.TagResourceRequest)
 
 // UntagResource removes tag keys from a resource; absent keys are ignored.
 func (s *Service) UntagResource(ctx context.Context, in *chime.UntagResourceRequest) error {
+	if err := s.permit(ctx, chime.OpUntagResource, in); err != nil {
+		return err
+	}
 	arn := deref(in.ResourceARN)
 	return s.store.Update(ctx, func(tx store.Tx) error {
 		if _, err := s.resourceOwner(ctx, tx, arn); err != nil {
@@ -84,6 +90,9 @@ func (s *Service) UntagResource(ctx context.Context, in *chime.UntagResourceRequ
 
 // ListTagsForResource returns a resource's tags, ordered by key.
 func (s *Service) ListTagsForResource(ctx context.Context, in *chime.ListTagsForResourceRequest) (*chime.ListTagsForResourceResponse, error) {
+	if err := s.permit(ctx, chime.OpListTagsForResource, in); err != nil {
+		return nil, err
+	}
 	arn := deref(in.ResourceARN)
 	var tags []store.Tag
 	err := s.store.View(ctx, func(tx store.ReadTx) error {

@@ -66,6 +66,9 @@ func (s *Service) userMembershipSummary(m store.ChannelMembership) *chime.AppIns
 // DescribeChannelMembershipForAppInstanceUser returns a user's membership
 // of a channel with the channel's summary.
 func (s *Service) DescribeChannelMembershipForAppInstanceUser(ctx context.Context, in *chime.DescribeChannelMembershipForAppInstanceUserRequest) (*chime.DescribeChannelMembershipForAppInstanceUserResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeChannelMembershipForAppInstanceUser, in); err != nil {
+		return nil, err
+	}
 	var out *chime.ChannelMembershipForAppInstanceUserSummary
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
 		ch, subj, err := s.subjectInChannel(ctx, tx, "DescribeChannelMembershipForAppInstanceUser", deref(in.ChannelArn), deref(in.ChimeBearer), deref(in.AppInstanceUserArn))
@@ -88,6 +91,9 @@ func (s *Service) DescribeChannelMembershipForAppInstanceUser(ctx context.Contex
 // DescribeChannelModeratedByAppInstanceUser returns the summary of a
 // channel the user moderates.
 func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context, in *chime.DescribeChannelModeratedByAppInstanceUserRequest) (*chime.DescribeChannelModeratedByAppInstanceUserResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeChannelModeratedByAppInstanceUser, in); err != nil {
+		return nil, err
+	}
 	var out *chime.ChannelModeratedByAppInstanceUserSummary
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
 		ch, subj, err := s.subjectInChannel(ctx, tx, "DescribeChannelModeratedByAppInstanceUser", deref(in.ChannelArn), deref(in.ChimeBearer), deref(in.AppInstanceUserArn))
@@ -109,6 +115,9 @@ func (s *Service) DescribeChannelModeratedByAppInstanceUser(ctx context.Context,
 // ListChannelMembershipsForAppInstanceUser lists the channels a user is a
 // member of (HIDDEN memberships included), in the order it joined them.
 func (s *Service) ListChannelMembershipsForAppInstanceUser(ctx context.Context, in *chime.ListChannelMembershipsForAppInstanceUserRequest) (*chime.ListChannelMembershipsForAppInstanceUserResponse, error) {
+	if err := s.permit(ctx, chime.OpListChannelMembershipsForAppInstanceUser, in); err != nil {
+		return nil, err
+	}
 	sc := scope("ListChannelMembershipsForAppInstanceUser", deref(in.ChimeBearer), deref(in.AppInstanceUserArn))
 	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
 	if err != nil {
@@ -139,6 +148,9 @@ func (s *Service) ListChannelMembershipsForAppInstanceUser(ctx context.Context, 
 // ListChannelsModeratedByAppInstanceUser lists the channels a user
 // moderates, in the order it became their moderator.
 func (s *Service) ListChannelsModeratedByAppInstanceUser(ctx context.Context, in *chime.ListChannelsModeratedByAppInstanceUserRequest) (*chime.ListChannelsModeratedByAppInstanceUserResponse, error) {
+	if err := s.permit(ctx, chime.OpListChannelsModeratedByAppInstanceUser, in); err != nil {
+		return nil, err
+	}
 	sc := scope("ListChannelsModeratedByAppInstanceUser", deref(in.ChimeBearer), deref(in.AppInstanceUserArn))
 	p, n, err := s.page(sc, in.MaxResults, in.NextToken)
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 // idempotent by ClientRequestToken; a second user with the same id is a
 // ConflictException.
 func (s *Service) CreateAppInstanceUser(ctx context.Context, in *chime.CreateAppInstanceUserRequest) (*chime.CreateAppInstanceUserResponse, error) {
+	if err := s.permit(ctx, chime.OpCreateAppInstanceUser, in); err != nil {
+		return nil, err
+	}
 	ai, err := s.parseAppInstance("AppInstanceArn", deref(in.AppInstanceArn))
 	if err != nil {
 		return nil, err
@@ -76,7 +79,7 @@ func expiration(in *chime.IdentityExpirationSettings, created time.Time) *store.
 	}
 	days := *in.ExpirationDays
 	return &store.UserExpiration{
-		Criterion: string(in.ExpirationCriterion),
+		Criterion: in.ExpirationCriterion,
 		Days:      days,
 		At:        created.Add(time.Duration(days) * 24 * time.Hour),
 	}
@@ -92,17 +95,18 @@ func expirationOut(e *store.UserExpiration) *chime.IdentityExpirationSettings {
 
 // DescribeAppInstanceUser returns a user, with its expiration settings.
 func (s *Service) DescribeAppInstanceUser(ctx context.Context, in *chime.DescribeAppInstanceUserRequest) (*chime.DescribeAppInstanceUserResponse, error) {
+	if err := s.permit(ctx, chime.OpDescribeAppInstanceUser, in); err != nil {
+		return nil, err
+	}
 	arn, err := s.parseUser("AppInstanceUserArn", deref(in.AppInstanceUserArn))
 	if err != nil {
 		return nil, err
 	}
-	var u store.AppInstanceUser
-	err = s.store.View(ctx, func(tx store.ReadTx) error {
-		u, err = tx.GetAppInstanceUser(ctx, arn.AppInstanceID, arn.ID)
-		return err
+	u, err := viewOne(ctx, s, "AppInstanceUser "+arn.String(), func(tx store.ReadTx) (store.AppInstanceUser, error) {
+		return tx.GetAppInstanceUser(ctx, arn.AppInstanceID, arn.ID)
 	})
 	if err != nil {
-		return nil, storeErr(err, "AppInstanceUser "+arn.String())
+		return nil, err
 	}
 	return &chime.DescribeAppInstanceUserResponse{AppInstanceUser: &chime.AppInstanceUser{
 		AppInstanceUserArn:   ptr(arn.String()),
@@ -116,6 +120,9 @@ func (s *Service) DescribeAppInstanceUser(ctx context.Context, in *chime.Describ
 
 // UpdateAppInstanceUser sets a user's name and metadata.
 func (s *Service) UpdateAppInstanceUser(ctx context.Context, in *chime.UpdateAppInstanceUserRequest) (*chime.UpdateAppInstanceUserResponse, error) {
+	if err := s.permit(ctx, chime.OpUpdateAppInstanceUser, in); err != nil {
+		return nil, err
+	}
 	arn, err := s.parseUser("AppInstanceUserArn", deref(in.AppInstanceUserArn))
 	if err != nil {
 		return nil, err
@@ -136,6 +143,9 @@ func (s *Service) UpdateAppInstanceUser(ctx context.Context, in *chime.UpdateApp
 
 // DeleteAppInstanceUser deletes a user and what belongs to it.
 func (s *Service) DeleteAppInstanceUser(ctx context.Context, in *chime.DeleteAppInstanceUserRequest) error {
+	if err := s.permit(ctx, chime.OpDeleteAppInstanceUser, in); err != nil {
+		return err
+	}
 	arn, err := s.parseUser("AppInstanceUserArn", deref(in.AppInstanceUserArn))
 	if err != nil {
 		return err
@@ -155,6 +165,9 @@ func (s *Service) deleteUser(ctx context.Context, tx store.Tx, appInstanceID, us
 
 // ListAppInstanceUsers lists an app instance's users in creation order.
 func (s *Service) ListAppInstanceUsers(ctx context.Context, in *chime.ListAppInstanceUsersRequest) (*chime.ListAppInstanceUsersResponse, error) {
+	if err := s.permit(ctx, chime.OpListAppInstanceUsers, in); err != nil {
+		return nil, err
+	}
 	ai, us, next, err := listInAppInstance(ctx, s, "ListAppInstanceUsers", in.AppInstanceArn, in.MaxResults, in.NextToken,
 		func(tx store.ReadTx, id string, p store.Page) ([]store.AppInstanceUser, error) {
 			return tx.ListAppInstanceUsers(ctx, id, p)
@@ -177,6 +190,9 @@ func (s *Service) ListAppInstanceUsers(ctx context.Context, in *chime.ListAppIns
 // sweeper has not deleted yet can still be given new settings, which are
 // honoured (as AWS documents).
 func (s *Service) PutAppInstanceUserExpirationSettings(ctx context.Context, in *chime.PutAppInstanceUserExpirationSettingsRequest) (*chime.PutAppInstanceUserExpirationSettingsResponse, error) {
+	if err := s.permit(ctx, chime.OpPutAppInstanceUserExpirationSettings, in); err != nil {
+		return nil, err
+	}
 	arn, err := s.parseUser("AppInstanceUserArn", deref(in.AppInstanceUserArn))
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/belfryhq/belfry/chime"
 	"time"
 )
 
@@ -9,7 +10,7 @@ import (
 type ChannelExpiration struct {
 	// Criterion is the model's ExpirationCriterion: CREATED_TIMESTAMP or
 	// LAST_MESSAGE_TIMESTAMP.
-	Criterion string
+	Criterion chime.ExpirationCriterion
 	// Days is the period after the criterion's timestamp, 1..5475.
 	Days int32
 	// At is the instant the channel expires, computed by the caller (and
@@ -31,8 +32,8 @@ type Channel struct {
 	AppInstanceID string
 	ChannelID     string
 	Name          string
-	Mode          string // UNRESTRICTED | RESTRICTED
-	Privacy       string // PUBLIC | PRIVATE
+	Mode          chime.ChannelMode
+	Privacy       chime.ChannelPrivacy
 	Metadata      string
 	// CreatedByKind and CreatedByID name the bearer that created the
 	// channel; CreatedByName is its name at creation (the creator may be

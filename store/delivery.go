@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/belfryhq/belfry/chime"
 	"time"
 )
 
@@ -9,7 +10,7 @@ import (
 // (Channel or ChannelMessage) to a Kinesis stream.
 type StreamingConfiguration struct {
 	AppInstanceID string
-	DataType      string
+	DataType      chime.MessagingDataType
 	ResourceArn   string
 	CreatedAt     time.Time
 }

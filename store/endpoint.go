@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/belfryhq/belfry/chime"
 	"time"
 )
 
@@ -13,7 +14,7 @@ type AppInstanceUserEndpoint struct {
 	EndpointID string
 	Name       string
 	// Type is APNS, APNS_SANDBOX or GCM.
-	Type string
+	Type chime.AppInstanceUserEndpointType
 	// ResourceArn is the Pinpoint application ARN, as given.
 	ResourceArn     string
 	DeviceToken     string

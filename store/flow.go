@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/belfryhq/belfry/chime"
 	"time"
 )
 
@@ -75,7 +76,7 @@ type FlowJob struct {
 	// FallbackAction (CONTINUE | ABORT).
 	FlowID       string
 	ProcessorArn string
-	Fallback     string
+	Fallback     chime.FallbackAction
 	// State is Invoking (the processor must be, or is being, invoked),
 	// Waiting (invoked; waiting for the callback) or Done (finished; kept so
 	// that a retried callback is answered the same way).
@@ -89,7 +90,7 @@ type FlowJob struct {
 	// Outcome is the final status (SENT, DENIED, FAILED) once Done, and
 	// Fingerprint the digest of the callback that finished it ("" when the
 	// fallback did).
-	Outcome     string
+	Outcome     chime.ChannelMessageStatus
 	Fingerprint string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/belfryhq/belfry/chime"
 	"time"
 )
 
@@ -12,7 +13,7 @@ type ChannelMembership struct {
 	Member        Actor
 	// MemberName is the member's current name; read-only, filled by reads.
 	MemberName string
-	Type       string // DEFAULT | HIDDEN
+	Type       chime.ChannelMembershipType
 	// InvitedBy is the bearer that created the membership, with its name at
 	// the time.
 	InvitedBy     Actor

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/belfryhq/belfry/chime"
 	"time"
 )
 
@@ -15,14 +16,14 @@ type ChannelMessage struct {
 	Content     string
 	Metadata    string
 	ContentType string
-	Type        string // STANDARD | CONTROL
+	Type        chime.ChannelMessageType
 	// Sender is the bearer that sent it, with its name at the time (a
 	// sender may be deleted; its messages stay).
 	Sender     Actor
 	SenderName string
 	Redacted   bool
 	// Status is SENT, PENDING, FAILED or DENIED (channel flows).
-	Status       string
+	Status       chime.ChannelMessageStatus
 	StatusDetail string
 	// Attributes is the JSON of the MessageAttributes map; "" for none.
 	Attributes string

@@ -105,6 +105,7 @@ type ReadTx interface {
 	StreamingConfigurationReader
 	DeliveryReader
 	PushTargetReader
+	OutboxReader
 }
 
 // Tx is a read-write transaction: everything a ReadTx can do, plus every
@@ -130,6 +131,8 @@ type Tx interface {
 	FlowJobWriter
 	StreamingConfigurationWriter
 	DeliveryWriter
+	OutboxWriter
+	ChannelToucher
 
 	// BeforeCommit registers f to run at the end of the transaction, after
 	// the function given to Update returned nil and before the commit,

@@ -2,13 +2,14 @@ package store
 
 import (
 	"context"
+	"github.com/belfryhq/belfry/chime"
 	"time"
 )
 
 // UserExpiration is when an AppInstanceUser is deleted automatically.
 type UserExpiration struct {
 	// Criterion is the model's ExpirationCriterion (CREATED_TIMESTAMP).
-	Criterion string
+	Criterion chime.IdentityExpirationCriterion
 	// Days is the period after the criterion's timestamp, 1..5475.
 	Days int32
 	// At is the instant the user expires, computed by the caller; the

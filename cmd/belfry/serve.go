@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -24,13 +25,16 @@ import (
 	"github.com/belfryhq/belfry/console"
 	"github.com/belfryhq/belfry/delivery"
 	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/flowjobs"
 	"github.com/belfryhq/belfry/flows"
 	"github.com/belfryhq/belfry/httpapi"
 	"github.com/belfryhq/belfry/keyring"
 	"github.com/belfryhq/belfry/localca"
 	"github.com/belfryhq/belfry/realtime"
+	"github.com/belfryhq/belfry/relay"
 	"github.com/belfryhq/belfry/service"
 	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/sweeper"
 	"github.com/belfryhq/belfry/throttle"
 )
 
@@ -61,7 +65,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // it to find ports chosen by the kernel.
 type listening func(httpAddr, tlsAddr string)
 
-// serve runs the server until ctx ends, then shuts down gracefully.
+// serve runs the server until ctx ends, then shuts down gracefully, in
+// three steps: listen (the addresses the service must know), build (every
+// component, wired), and, once ctx ends, shutdown.
 func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writer, ready listening) error {
 	log, err := newLogger(cfg, stderr)
 	if err != nil {
@@ -82,79 +88,190 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		}
 	}
 
-	// Listen before building the service: GetMessagingSessionEndpoint
-	// answers with the websocket's address, which may be a kernel-chosen
-	// port. Nothing is served until everything is built.
-	var httpLn, tlsLn net.Listener
-	var httpAddr, tlsAddr, caFile string
-	var caCreated bool
-	defer func() {
-		for _, ln := range []net.Listener{httpLn, tlsLn} {
-			if ln != nil {
-				ln.Close() // after Shutdown this is a no-op
-			}
-		}
-	}()
-	trusted, err := connlimit.ParsePrefixes(cfg.TrustedProxies)
+	ls, err := listen(cfg)
+	defer ls.close()
 	if err != nil {
-		return usageError{fmt.Errorf("--trusted-proxies: %w", err)}
+		return err
 	}
-	connsRefused := prometheus.NewCounter(prometheus.CounterOpts{
+	n, err := build(ctx, cfg, root, st, ls, log)
+	// The background workers stop (and are waited for) before the store
+	// closes.
+	defer n.stopWorkers()
+	if err != nil {
+		return err
+	}
+
+	errc := make(chan error, 2)
+	n.startServers(ctx, cfg, ls, errc)
+	if ls.caCreated {
+		fmt.Fprintf(stdout, "Belfry created a local certificate authority for its TLS listener: %s\n", ls.caFile)
+	}
+	eps := newEndpoints(ls.httpAddr, ls.tlsAddr, ls.caFile)
+	if root.generated {
+		printFirstStart(stdout, root, cfg.Region, eps)
+	} else {
+		printStart(stdout, root, cfg.Region, eps)
+	}
+	if cfg.Demo {
+		if err := seedDemo(ctx, n.svc, cfg, root, eps, stdout); err != nil {
+			log.Error("--demo: seeding the demo data failed", "err", err)
+		}
+	}
+	log.Info("belfry ready", "http", ls.httpAddr, "https", ls.tlsAddr, "messaging_endpoint", ls.wsEndpoint, "region", cfg.Region, "account", cfg.AccountID,
+		"data_dir", cfg.DataDir, "root_access_key_id", root.AccessKeyID, "startup", time.Since(start).Round(time.Microsecond))
+	if ready != nil {
+		ready(ls.httpAddr, ls.tlsAddr)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		log.Error("listener failed", "err", serveErr)
+	}
+	n.shutdown(ctx, cfg)
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// listeners are the node's sockets, opened before anything is built:
+// GetMessagingSessionEndpoint answers with the websocket's address, which
+// may be a kernel-chosen port. Nothing is served until everything is built.
+type listeners struct {
+	http, tls          net.Listener
+	httpAddr, tlsAddr  string
+	wsEndpoint, caFile string
+	caCreated          bool
+	trusted            []netip.Prefix
+	connsRefused       prometheus.Counter
+}
+
+// listen opens the configured listeners; on error, close releases what
+// was opened.
+func listen(cfg config) (*listeners, error) {
+	ls := &listeners{}
+	var err error
+	if ls.trusted, err = connlimit.ParsePrefixes(cfg.TrustedProxies); err != nil {
+		return ls, usageError{fmt.Errorf("--trusted-proxies: %w", err)}
+	}
+	ls.connsRefused = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "belfry_connections_refused_total",
 		Help: "Connections closed at accept because their client address held --max-conns-per-client already.",
 	})
 	limitConns := func(ln net.Listener) net.Listener {
-		return &connlimit.Listener{Listener: ln, Max: cfg.MaxConnsPerClient, Exempt: trusted, Refused: connsRefused.Inc}
+		return &connlimit.Listener{Listener: ln, Max: cfg.MaxConnsPerClient, Exempt: ls.trusted, Refused: ls.connsRefused.Inc}
 	}
 	if cfg.Listen != "" && cfg.Listen != "off" {
-		if httpLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return fmt.Errorf("--listen: %w", err)
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return ls, fmt.Errorf("--listen: %w", err)
 		}
-		httpAddr = httpLn.Addr().String()
-		httpLn = limitConns(httpLn)
+		ls.httpAddr = ln.Addr().String()
+		ls.http = limitConns(ln)
 	}
 	if cfg.TLSListen != "off" && cfg.TLSListen != "" {
 		var tlsCfg *tls.Config
-		if tlsCfg, caFile, caCreated, err = tlsConfig(cfg); err != nil {
-			return err
+		if tlsCfg, ls.caFile, ls.caCreated, err = tlsConfig(cfg); err != nil {
+			return ls, err
 		}
 		ln, err := net.Listen("tcp", cfg.TLSListen)
 		if err != nil {
-			return fmt.Errorf("--tls-listen: %w", err)
+			return ls, fmt.Errorf("--tls-listen: %w", err)
 		}
-		tlsAddr = ln.Addr().String()
-		tlsLn = tls.NewListener(limitConns(ln), tlsCfg)
+		ls.tlsAddr = ln.Addr().String()
+		ls.tls = tls.NewListener(limitConns(ln), tlsCfg)
 	}
-	wsEndpoint := messagingEndpoint(cfg.WSPublicHost, httpAddr, tlsAddr)
+	ls.wsEndpoint = messagingEndpoint(cfg.WSPublicHost, ls.httpAddr, ls.tlsAddr)
+	return ls, nil
+}
 
+// close closes the listeners; after the servers' Shutdown this is a no-op.
+func (ls *listeners) close() {
+	for _, ln := range []net.Listener{ls.http, ls.tls} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// node is one built server: the service, the real-time hub, the HTTP
+// handler, and the background workers running beside them.
+type node struct {
+	log      *slog.Logger
+	svc      *service.Service
+	hub      *realtime.Hub
+	handler  http.Handler
+	draining atomic.Bool
+	servers  []*http.Server
+	// stops end the background workers, in reverse order of start.
+	stops []func()
+}
+
+// worker runs f until stopWorkers, which waits for it to return.
+func (n *node) worker(ctx context.Context, f func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(ctx)
+	}()
+	n.stops = append(n.stops, func() { cancel(); <-done })
+}
+
+// stopWorkers stops the background workers, the last started first: the
+// relay, started first, stops last, so the events of requests still in
+// flight at shutdown reach their sessions.
+func (n *node) stopWorkers() {
+	for i := len(n.stops) - 1; i >= 0; i-- {
+		n.stops[i]()
+	}
+	n.stops = nil
+}
+
+// build makes every component and wires them: bus, outbox relay, workers,
+// service, keyring, hub, HTTP handler. The background workers start here;
+// the listeners are served by startServers.
+func build(ctx context.Context, cfg config, root rootKey, st store.Store, ls *listeners, log *slog.Logger) (*node, error) {
+	n := &node{log: log}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), connsRefused)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), ls.connsRefused)
 	reg.MustRegister(storeCollectors(st)...)
 	bus := events.NewMemory()
 	hooks, err := flows.ParseWebhooks(cfg.FlowWebhooks)
 	if err != nil {
-		return usageError{fmt.Errorf("--flow-webhooks: %w", err)}
+		return n, usageError{fmt.Errorf("--flow-webhooks: %w", err)}
 	}
 	invoker, err := flows.New(ctx, flows.Config{
 		LambdaEndpoint: cfg.LambdaEndpoint, Region: cfg.Region,
 		Webhooks: hooks, WebhookSecret: []byte(cfg.FlowWebhookSecret),
 	})
 	if err != nil {
-		return fmt.Errorf("channel-flow processors: %w", err)
+		return n, fmt.Errorf("channel-flow processors: %w", err)
 	}
 	deliveries, err := newDeliveryWorker(ctx, cfg, st, log, reg)
 	if err != nil {
-		return err
+		return n, err
 	}
-	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, Bus: bus, MessagingEndpoint: wsEndpoint, Flows: invoker,
-		DeliveriesQueued: deliveries.Wake})
+	// The relay publishes the outbox on the bus: events committed by the
+	// service, and any a previous run committed but did not publish.
+	outboxRelay := relay.New(st, bus, relay.Options{Logger: log})
+	// The flow-job runner drives the service's job state machine; the
+	// service wakes it, so each needs the other.
+	var flowRunner *flowjobs.Runner
+	svc, err := service.New(ctx, st, service.Config{Region: cfg.Region, AccountID: cfg.AccountID, EventsQueued: outboxRelay.Wake, MessagingEndpoint: ls.wsEndpoint,
+		FlowJobsQueued: func() { flowRunner.Wake() }, DeliveriesQueued: deliveries.Wake})
 	if err != nil {
-		return fmt.Errorf("start service: %w", err)
+		return n, fmt.Errorf("start service: %w", err)
 	}
+	n.svc = svc
+	flowRunner = flowjobs.New(st, svc, invoker, flowjobs.Options{Logger: log})
 	keys := keyring.New(root.AccessKeyID, root.SecretAccessKey, st, keyring.Options{Region: cfg.Region, MaxSkew: cfg.MaxClockSkew, Registerer: reg})
 	// The hub subscribes to the bus before anything can publish: the
-	// sweeper and the API start below.
-	hub, err := realtime.NewHub(realtime.Options{
+	// relay and the API start below.
+	n.hub, err = realtime.NewHub(realtime.Options{
 		Directory:          svc,
 		Auth:               keys,
 		Bus:                bus,
@@ -164,34 +281,16 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		PingInterval:       cfg.WSPingInterval,
 	})
 	if err != nil {
-		return fmt.Errorf("start real-time sessions: %w", err)
+		return n, fmt.Errorf("start real-time sessions: %w", err)
 	}
-	// The sweeper stops (and is waited for) before the store closes.
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	sweepDone := make(chan struct{})
-	go func() {
-		defer close(sweepDone)
-		svc.RunSweeper(sweepCtx, cfg.SweepInterval, log)
-	}()
-	defer func() { stopSweep(); <-sweepDone }()
-	// Channel-flow processing picks up, at once, messages left pending by a
-	// previous run; it stops (and is waited for) before the store closes.
-	flowsCtx, stopFlows := context.WithCancel(ctx)
-	flowsDone := make(chan struct{})
-	go func() {
-		defer close(flowsDone)
-		svc.RunFlows(flowsCtx, log)
-	}()
-	defer func() { stopFlows(); <-flowsDone }()
+	n.worker(ctx, func(ctx context.Context) { outboxRelay.Run(ctx) })
+	n.worker(ctx, func(ctx context.Context) { sweeper.Run(ctx, svc, cfg.SweepInterval, log) })
+	// Channel-flow processing picks up, at once, messages left pending by
+	// a previous run.
+	n.worker(ctx, flowRunner.Run)
 	// Push notifications and streaming records left queued by a previous
-	// run go out at once; the worker stops before the store closes.
-	deliveriesCtx, stopDeliveries := context.WithCancel(ctx)
-	deliveriesDone := make(chan struct{})
-	go func() {
-		defer close(deliveriesDone)
-		deliveries.Run(deliveriesCtx)
-	}()
-	defer func() { stopDeliveries(); <-deliveriesDone }()
+	// run go out at once.
+	n.worker(ctx, deliveries.Run)
 
 	var limiter *throttle.Limiter
 	if cfg.RateLimits == "aws" {
@@ -207,10 +306,9 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		MaxSlowBodiesPerKey: cfg.MaxSlowBodiesPerKey,
 	})
 
-	var draining atomic.Bool
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if draining.Load() {
+		if n.draining.Load() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
@@ -227,7 +325,7 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
 	// The messaging-session websocket, on both listeners: the JS SDK needs
 	// wss (TLS), other clients may use plain ws.
-	mux.Handle("GET /connect", connlimit.Concurrent(hub, cfg.MaxWSHandshakes, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /connect", connlimit.Concurrent(n.hub, cfg.MaxWSHandshakes, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "too many websocket handshakes in progress", http.StatusServiceUnavailable)
 	}))
@@ -241,82 +339,55 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 		return httpapi.TemporaryCredentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken, Expiration: s.Expiration}, err
 	}))
 	mux.Handle("/", api)
-	var handler http.Handler = connlimit.PerClient(mux, cfg.MaxConnsPerClient, trusted, func(w http.ResponseWriter, r *http.Request) {
+	n.handler = connlimit.PerClient(mux, cfg.MaxConnsPerClient, ls.trusted, func(w http.ResponseWriter, r *http.Request) {
 		httpapi.SetCORS(w, r)
 		httpapi.WriteError(w, http.StatusTooManyRequests, string(chime.ThrottledClient), "Throttled", "Too many requests in flight from this client address.")
 	})
+	return n, nil
+}
 
-	var servers []*http.Server
-	errc := make(chan error, 2)
-	newServer := func() *http.Server {
-		return &http.Server{
-			Handler:           handler,
+// startServers serves the handler on each listener; a server's failure
+// goes to errc.
+func (n *node) startServers(ctx context.Context, cfg config, ls *listeners, errc chan<- error) {
+	for _, ln := range []net.Listener{ls.http, ls.tls} {
+		if ln == nil {
+			continue
+		}
+		srv := &http.Server{
+			Handler:           n.handler,
 			ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, defaultReadHeaderTimeout),
 			IdleTimeout:       orDefault(cfg.IdleTimeout, defaultIdleTimeout),
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+			ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		}
+		n.servers = append(n.servers, srv)
+		// Serve, not ServeTLS, for the TLS listener too: ServeTLS would
+		// offer h2, and websockets upgrade over HTTP/1.1.
+		go func() { errc <- srv.Serve(ln) }()
 	}
-	if httpLn != nil {
-		srv := newServer()
-		servers = append(servers, srv)
-		go func() { errc <- srv.Serve(httpLn) }()
-	}
-	if tlsLn != nil {
-		srv := newServer()
-		servers = append(servers, srv)
-		// Serve, not ServeTLS: ServeTLS would offer h2, and websockets
-		// upgrade over HTTP/1.1.
-		go func() { errc <- srv.Serve(tlsLn) }()
-		if caCreated {
-			fmt.Fprintf(stdout, "Belfry created a local certificate authority for its TLS listener: %s\n", caFile)
-		}
-	}
-	eps := newEndpoints(httpAddr, tlsAddr, caFile)
-	if root.generated {
-		printFirstStart(stdout, root, cfg.Region, eps)
-	} else {
-		printStart(stdout, root, cfg.Region, eps)
-	}
-	if cfg.Demo {
-		if err := seedDemo(ctx, svc, cfg, root, eps, stdout); err != nil {
-			log.Error("--demo: seeding the demo data failed", "err", err)
-		}
-	}
-	log.Info("belfry ready", "http", httpAddr, "https", tlsAddr, "messaging_endpoint", wsEndpoint, "region", cfg.Region, "account", cfg.AccountID,
-		"data_dir", cfg.DataDir, "root_access_key_id", root.AccessKeyID, "startup", time.Since(start).Round(time.Microsecond))
-	if ready != nil {
-		ready(httpAddr, tlsAddr)
-	}
+}
 
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc:
-		log.Error("listener failed", "err", serveErr)
-	}
-	draining.Store(true)
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+// shutdown drains the node within --shutdown-timeout: /healthz turns 503,
+// the servers finish the requests in flight, then the hub closes its
+// sessions (1001, so clients reconnect to another node). The workers stop
+// after it returns (stopWorkers), before the store closes.
+func (n *node) shutdown(ctx context.Context, cfg config) {
+	n.draining.Store(true)
+	n.log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	for _, srv := range servers {
+	for _, srv := range n.servers {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
-			log.Warn("shutdown", "err", err)
+			n.log.Warn("shutdown", "err", err)
 			srv.Close()
 		}
 	}
 	// http.Server.Shutdown does not track hijacked connections: the hub
-	// drains its sessions itself (close 1001, so clients reconnect to
-	// another node), after the requests in flight have published their
-	// events and before the store closes.
-	if err := hub.Shutdown(shutdownCtx); err != nil {
-		log.Warn("shutdown: messaging sessions", "err", err)
+	// drains its sessions itself, after the requests in flight have
+	// published their events and before the store closes.
+	if err := n.hub.Shutdown(shutdownCtx); err != nil {
+		n.log.Warn("shutdown: messaging sessions", "err", err)
 	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	log.Info("stopped")
-	return nil
 }
 
 // orDefault treats an unset duration as its default.

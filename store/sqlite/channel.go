@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -46,7 +47,7 @@ func (r *channelRow) channel() store.Channel {
 		}
 	}
 	if r.crit.Valid {
-		c.Expiration = &store.ChannelExpiration{Criterion: r.crit.String, Days: int32(r.days.Int64), At: fromMS(r.expiresAt.Int64)}
+		c.Expiration = &store.ChannelExpiration{Criterion: chime.ExpirationCriterion(r.crit.String), Days: int32(r.days.Int64), At: fromMS(r.expiresAt.Int64)}
 	}
 	c.LastMessageAt = fromNullMS(r.lastAt)
 	c.CreatedAt, c.UpdatedAt = fromMS(r.created), fromMS(r.updated)

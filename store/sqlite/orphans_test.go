@@ -18,8 +18,9 @@ const orphanArn = "arn:aws:chime:us-east-1:111122223333:app-instance/app"
 
 // serverWide tables belong to no app instance.
 // The delivery queue is one of them: what a committed change queued is
-// delivered even after its app instance is gone.
-var serverWide = map[string]bool{"schema_migrations": true, "server_secrets": true, "deliveries": true}
+// delivered even after its app instance is gone. So is the event outbox,
+// for the same reason (a DELETE_CHANNEL is published after the delete).
+var serverWide = map[string]bool{"schema_migrations": true, "server_secrets": true, "deliveries": true, "outbox": true}
 
 // createEverything stores, in app instance "app", two users, two bots, two
 // channel flows and two channels (c1 with flow f1, c2 with f2), with a row

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -21,7 +22,7 @@ func scanUser(r scanner) (store.AppInstanceUser, error) {
 	err := r.Scan(&u.Seq, &u.AppInstanceID, &u.UserID, &u.Name, &u.Metadata, &crit, &days, &expiresAt, &created, &updated)
 	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
 	if crit.Valid {
-		u.Expiration = &store.UserExpiration{Criterion: crit.String, Days: int32(days.Int64), At: fromMS(expiresAt.Int64)}
+		u.Expiration = &store.UserExpiration{Criterion: chime.IdentityExpirationCriterion(crit.String), Days: int32(days.Int64), At: fromMS(expiresAt.Int64)}
 	}
 	return u, err
 }

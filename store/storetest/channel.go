@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -51,7 +52,7 @@ func (f chat) channel(id string) store.Channel {
 }
 
 // member returns a membership of m in the channel, invited by alice.
-func (f chat) member(channelID string, m store.Actor, typ string) store.ChannelMembership {
+func (f chat) member(channelID string, m store.Actor, typ chime.ChannelMembershipType) store.ChannelMembership {
 	return store.ChannelMembership{
 		AppInstanceID: f.app.ID, ChannelID: channelID, Member: m, Type: typ,
 		InvitedBy: f.alice, InvitedByName: "Alice", CreatedAt: epoch, UpdatedAt: epoch,

@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
 )
 
 func testStreamingConfigurations(t *testing.T, s store.Store) {
 	f := createChat(t, s, "a1")
 	createChat(t, s, "a2")
-	cfg := func(app, dt, arn string) store.StreamingConfiguration {
+	cfg := func(app string, dt chime.MessagingDataType, arn string) store.StreamingConfiguration {
 		return store.StreamingConfiguration{AppInstanceID: app, DataType: dt, ResourceArn: arn, CreatedAt: epoch}
 	}
 	list := func(app string) []store.StreamingConfiguration {

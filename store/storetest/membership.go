@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -163,7 +164,7 @@ func testMembershipList(t *testing.T, s store.Store) {
 	late := 0
 	got := readPages(t, s, 2, list(""), membershipSeq, func() {
 		if late < 3 {
-			createMemberships(t, s, f.member("general", store.Actor{Kind: store.MemberUser, ID: fmt.Sprint("late", late)}, []string{"DEFAULT", "HIDDEN"}[late%2]))
+			createMemberships(t, s, f.member("general", store.Actor{Kind: store.MemberUser, ID: fmt.Sprint("late", late)}, []chime.ChannelMembershipType{"DEFAULT", "HIDDEN"}[late%2]))
 			late++
 		}
 	})
@@ -182,7 +183,7 @@ func testMembershipList(t *testing.T, s store.Store) {
 			t.Errorf("pages of %s memberships = %v, want %v", tc.typ, memberIDs(got), tc.want)
 		}
 		for _, m := range got {
-			if m.Type != tc.typ {
+			if string(m.Type) != tc.typ {
 				t.Errorf("%s list has a %s membership: %+v", tc.typ, m.Type, m)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -274,7 +275,7 @@ func testMessageTimeBounds(t *testing.T, s store.Store) {
 // nobody or at it, and every message it sent, whatever its status.
 func testMessageVisibility(t *testing.T, s store.Store) {
 	f := createChat(t, s, "a1")
-	msg := func(id string, sender store.Actor, status string, target *store.Actor) store.ChannelMessage {
+	msg := func(id string, sender store.Actor, status chime.ChannelMessageStatus, target *store.Actor) store.ChannelMessage {
 		m := f.message("general", id, sender, epoch)
 		m.Status, m.Target = status, target
 		return m

@@ -103,6 +103,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Delivery/Queue", testDeliveryQueue},
 		{"Delivery/PushTargets", testPushTargets},
 		{"Tx/BeforeCommit", testBeforeCommit},
+		{"Outbox", testOutbox},
+		{"Channel/Touch", testChannelTouch},
 
 		{"Tx/ReadsOwnWrites", testTxReadsOwnWrites},
 		{"Tx/RollbackOnError", testTxRollbackOnError},

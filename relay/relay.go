@@ -1,0 +1,196 @@
+// Package relay publishes the transactional outbox on the event bus.
+//
+// The service writes the events of a change into the store's outbox in
+// the transaction that commits the change (store.OutboxWriter), and wakes
+// the relay after the commit. The relay reads the outbox in commit order,
+// publishes each event with its outbox sequence as events.Event.ID, and
+// trims what it published a little later. A crash between the commit and
+// the publish loses nothing: the rows are still there, and the relay of
+// the restarted node publishes them. Delivery is therefore at least once
+// (a crash after a publish but before the trim publishes again); receivers
+// drop duplicates by ID.
+//
+// One relay runs per store. It keeps no state a restart needs: its cursor
+// starts at the oldest row left.
+package relay
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultBatch        = 512
+	DefaultTrimInterval = 100 * time.Millisecond
+	DefaultRetry        = 100 * time.Millisecond
+)
+
+// Options configure a Relay; the zero value uses the defaults.
+type Options struct {
+	// Batch is how many events one read of the outbox takes.
+	Batch int
+	// TrimInterval is how long published events stay in the outbox
+	// before they are removed: trimming many at once costs one write
+	// instead of one per commit. A crash republishes at most this much.
+	TrimInterval time.Duration
+	// Retry is the pause after a failed read or publish.
+	Retry time.Duration
+	// Logger receives failures; nil discards them.
+	Logger *slog.Logger
+}
+
+// Relay publishes the outbox on a bus.
+type Relay struct {
+	st   store.Store
+	bus  events.Bus
+	opts Options
+	log  *slog.Logger
+	wake chan struct{}
+
+	mu        sync.Mutex // one pass at a time (Run and Flush)
+	published int64      // the last Seq published
+	trimmed   int64      // the last Seq trimmed
+}
+
+// New returns a relay from st's outbox to bus.
+func New(st store.Store, bus events.Bus, opts Options) *Relay {
+	if opts.Batch <= 0 {
+		opts.Batch = DefaultBatch
+	}
+	if opts.TrimInterval <= 0 {
+		opts.TrimInterval = DefaultTrimInterval
+	}
+	if opts.Retry <= 0 {
+		opts.Retry = DefaultRetry
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Relay{st: st, bus: bus, opts: opts, log: log, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells Run that events were committed. It never blocks; the service
+// calls it after every commit that wrote events.
+func (r *Relay) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes the outbox until ctx is done: what is there at start
+// (left by a crash), then whatever each Wake announces. Published events
+// are trimmed at most every TrimInterval, and once more on the way out.
+func (r *Relay) Run(ctx context.Context) error {
+	trim := time.NewTimer(time.Hour)
+	trim.Stop()
+	trimArmed := false
+	defer func() {
+		// A last trim, so a clean stop republishes nothing.
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		if err := r.trim(tctx); err != nil {
+			r.log.Warn("relay: trim", "err", err)
+		}
+	}()
+	for {
+		if err := r.Flush(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.log.Error("relay: publish", "err", err)
+			select {
+			case <-time.After(r.opts.Retry):
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		if !trimArmed && r.untrimmed() {
+			trim.Reset(r.opts.TrimInterval)
+			trimArmed = true
+		}
+		select {
+		case <-r.wake:
+		case <-trim.C:
+			trimArmed = false
+			if err := r.trim(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("relay: trim", "err", err)
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// Flush publishes every event committed before it was called. Run calls
+// it on each wake; tests call it to publish synchronously.
+func (r *Relay) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		var rows []store.OutboxEvent
+		err := r.st.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			rows, err = tx.ListOutbox(ctx, r.published, r.opts.Batch)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("relay: read outbox: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		evs := make([]events.Event, 0, len(rows))
+		for _, row := range rows {
+			e, err := events.Decode(row.Data)
+			if err != nil {
+				// A row no version could have written; publishing the
+				// rest matters more than stopping on it.
+				r.log.Error("relay: undecodable event skipped", "seq", row.Seq, "err", err)
+				continue
+			}
+			e.ID = uint64(row.Seq)
+			evs = append(evs, e)
+		}
+		if err := r.bus.Publish(ctx, evs...); err != nil {
+			return err
+		}
+		r.published = rows[len(rows)-1].Seq
+		if len(rows) < r.opts.Batch {
+			return nil
+		}
+	}
+}
+
+func (r *Relay) untrimmed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.published > r.trimmed
+}
+
+// trim removes the published events from the outbox.
+func (r *Relay) trim(ctx context.Context) error {
+	r.mu.Lock()
+	upTo := r.published
+	done := upTo <= r.trimmed
+	r.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := r.st.Update(ctx, func(tx store.Tx) error { return tx.TrimOutbox(ctx, upTo) }); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.trimmed = max(r.trimmed, upTo)
+	r.mu.Unlock()
+	return nil
+}

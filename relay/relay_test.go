@@ -1,0 +1,165 @@
+package relay_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/relay"
+	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/sqlite"
+)
+
+const ch = "arn:aws:chime:us-east-1:111122223333:app-instance/app/channel/ch"
+
+func commit(t *testing.T, st store.Store, names ...string) {
+	t.Helper()
+	err := st.Update(t.Context(), func(tx store.Tx) error {
+		var data [][]byte
+		for _, n := range names {
+			b, err := events.Encode(&events.Event{Type: "CREATE_CHANNEL_MESSAGE", ChannelArn: ch, Members: true, Payload: []byte(`"` + n + `"`)})
+			if err != nil {
+				return err
+			}
+			data = append(data, b)
+		}
+		_, err := tx.AppendOutbox(t.Context(), data...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// next reads one event; the deadline only keeps a broken relay from
+// hanging the test.
+func next(t *testing.T, sub events.Subscription) events.Event {
+	t.Helper()
+	select {
+	case e := <-sub.C():
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event")
+		return events.Event{}
+	}
+}
+
+func run(t *testing.T, st store.Store, bus events.Bus, opts relay.Options) (*relay.Relay, func()) {
+	r := relay.New(st, bus, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	return r, func() { cancel(); <-done }
+}
+
+// TestSurvivesCrash: events committed by a process that died before its
+// relay published them are published by the next process's relay, with
+// their outbox sequence as ID, in commit order.
+func TestSurvivesCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	st, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(t, st, "a", "b") // the commit; then the crash: no relay ran
+	commit(t, st, "c")
+	st.Close()
+
+	st, err = sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bus := events.NewMemory()
+	sub, err := bus.Subscribe(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	sub.Watch(events.AudienceTopic(ch))
+	_, stop := run(t, st, bus, relay.Options{TrimInterval: time.Millisecond})
+	var last uint64
+	for _, want := range []string{`"a"`, `"b"`, `"c"`} {
+		e := next(t, sub)
+		if string(e.Payload) != want || e.ID <= last {
+			t.Fatalf("got %s id %d after id %d, want %s in order", e.Payload, e.ID, last, want)
+		}
+		last = e.ID
+	}
+	stop()
+	// Published and stopped cleanly: the outbox is empty.
+	st.View(t.Context(), func(tx store.ReadTx) error {
+		rows, err := tx.ListOutbox(t.Context(), 0, 10)
+		if err != nil || len(rows) != 0 {
+			t.Fatalf("outbox after a clean stop: %d rows, %v", len(rows), err)
+		}
+		return nil
+	})
+}
+
+// TestWakeIsPrompt: a woken relay publishes a commit within milliseconds,
+// not at a polling interval.
+func TestWakeIsPrompt(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bus := events.NewMemory()
+	sub, _ := bus.Subscribe(t.Context())
+	defer sub.Close()
+	sub.Watch(events.AllTopic)
+	r, stop := run(t, st, bus, relay.Options{})
+	defer stop()
+	var worst time.Duration
+	for i := range 20 {
+		start := time.Now()
+		commit(t, st, "m")
+		r.Wake()
+		e := next(t, sub)
+		if e.ID == 0 {
+			t.Fatalf("event %d without ID", i)
+		}
+		worst = max(worst, time.Since(start))
+	}
+	// Generous for a loaded CI machine, far below any polling interval.
+	if worst > time.Second {
+		t.Fatalf("slowest commit-to-publish took %v", worst)
+	}
+	t.Logf("slowest commit-to-publish: %v", worst)
+}
+
+// failingBus fails the first publishes: the relay retries and loses
+// nothing.
+type failingBus struct {
+	events.Bus
+	fails int
+}
+
+func (b *failingBus) Publish(ctx context.Context, evs ...events.Event) error {
+	if b.fails > 0 {
+		b.fails--
+		return context.DeadlineExceeded
+	}
+	return b.Bus.Publish(ctx, evs...)
+}
+
+func TestRetriesFailedPublish(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mem := events.NewMemory()
+	sub, _ := mem.Subscribe(t.Context())
+	defer sub.Close()
+	sub.Watch(events.AllTopic)
+	commit(t, st, "x")
+	_, stop := run(t, st, &failingBus{Bus: mem, fails: 2}, relay.Options{Retry: time.Millisecond})
+	defer stop()
+	if e := next(t, sub); string(e.Payload) != `"x"` {
+		t.Fatalf("got %s", e.Payload)
+	}
+}
