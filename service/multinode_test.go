@@ -1,6 +1,8 @@
 package service
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -8,7 +10,9 @@ import (
 	"time"
 
 	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/internal/pgtest"
+	"github.com/belfryhq/belfry/relay"
 	"github.com/belfryhq/belfry/store/postgres"
 )
 
@@ -16,6 +20,7 @@ import (
 // to one PostgreSQL database, as Belfry nodes behind a load balancer.
 type nodes struct {
 	s          []*Service
+	bus        []*nodeBus // what each node's relay published
 	clk        *clock
 	app        string
 	ch         string // a channel of alice's with bob as a member
@@ -35,11 +40,20 @@ func newNodes(t *testing.T, n int) *nodes {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
-		s, err := New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, MaxElasticChannels: 1})
+		// Each node runs its relay, as serve does: on a shared store it
+		// publishes every node's events on the node's own bus.
+		bus := &nodeBus{}
+		r := relay.New(st, bus, relay.Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = r.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		s, err := New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, MaxElasticChannels: 1, EventsQueued: r.Wake})
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.s = append(c.s, s)
+		c.bus = append(c.bus, bus)
 	}
 	c.app = createApp(t, c.s[0])
 	c.alice = createUser(t, c.s[1], c.app, "alice")
@@ -174,5 +188,74 @@ func TestNodesQuota(t *testing.T) {
 	}
 	if created != 1 {
 		t.Errorf("%d elastic channels created, want exactly 1", created)
+	}
+}
+
+// nodeBus records what a node's relay publishes.
+type nodeBus struct {
+	mu  sync.Mutex
+	evs []events.Event
+}
+
+func (b *nodeBus) Publish(_ context.Context, evs ...events.Event) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.evs = append(b.evs, evs...)
+	return nil
+}
+
+func (b *nodeBus) Subscribe(context.Context) (events.Subscription, error) { panic("not used") }
+
+// messageIDs returns the MessageIds of the CREATE_CHANNEL_MESSAGE events
+// published so far, in order, and whether an event ID came twice.
+func (b *nodeBus) messageIDs(t *testing.T) (ids []string, dup bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	seen := map[uint64]bool{}
+	for _, e := range b.evs {
+		dup = dup || seen[e.ID]
+		seen[e.ID] = true
+		if e.Type != "CREATE_CHANNEL_MESSAGE" {
+			continue
+		}
+		var m struct{ MessageId string }
+		if err := json.Unmarshal(e.Payload, &m); err != nil {
+			t.Fatalf("payload %s: %v", e.Payload, err)
+		}
+		ids = append(ids, m.MessageId)
+	}
+	return ids, dup
+}
+
+// TestNodesRealtimeFanOut: messages sent through any node reach every
+// node's bus (so its messaging sessions), in the channel's order, once.
+func TestNodesRealtimeFanOut(t *testing.T) {
+	c := newNodes(t, 3)
+	var sent []string
+	for i := range 12 {
+		out := must(c.s[i%len(c.s)].SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{
+			ChannelArn: &c.ch, ChimeBearer: &c.bob, Content: p(fmt.Sprint("m", i)), Type: chime.ChannelMessageTypeStandard,
+			Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p(fmt.Sprint("fan-", i)),
+		}))
+		sent = append(sent, *out.MessageId)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for n, bus := range c.bus {
+		for {
+			got, dup := bus.messageIDs(t)
+			if dup {
+				t.Errorf("node %d: an event published twice", n)
+			}
+			if len(got) >= len(sent) {
+				if !slices.Equal(got, sent) {
+					t.Errorf("node %d published %v, want %v", n, got, sent)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d published %d of %d messages", n, len(got), len(sent))
+			}
+			time.Sleep(10 * time.Millisecond) // polling a condition, with a deadline
+		}
 	}
 }
