@@ -102,6 +102,7 @@ type suite struct {
 	nofile     uint64
 	fileLimit  string
 	start      time.Time
+	postgres   string // -postgres: the server the sends' store lives on
 }
 
 func (s *suite) logf(format string, args ...any) {
@@ -132,6 +133,7 @@ func main() {
 	doc := flag.String("doc", "docs/benchmarks.md", `markdown report to regenerate ("" for none)`)
 	workDir := flag.String("workdir", "", "where the temporary data dirs go (default: the system temp dir); they are removed at the end")
 	keep := flag.Bool("keep", false, "keep the temporary data dirs")
+	pgURL := flag.String("postgres", "", "postgres://USER[:PASSWORD]@HOST:PORT of a PostgreSQL server: the sends run against belfry --store on a fresh database there instead of the embedded SQLite store (with -doc \"\" and its own -out, to keep both side by side)")
 	render := flag.String("render", "", "measure nothing: regenerate the -doc report from this results JSON file")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: bench/run [flags]   (or: go run ./bench [flags], from the repository root)\n\nMeasures Belfry against the machine's limits; see docs/benchmarks.md.\n\nFlags:\n")
@@ -142,7 +144,7 @@ func main() {
 	// pauses out of the latencies it records. Memory is plentiful.
 	debug.SetGCPercent(400)
 
-	s := &suite{cfg: fullConfig(), start: time.Now()}
+	s := &suite{cfg: fullConfig(), start: time.Now(), postgres: *pgURL}
 	if *quick {
 		s.cfg = quickConfig()
 		// A quick run is a try-out: it leaves the report alone unless told.

@@ -392,6 +392,10 @@ func renderSends(b *md, r *Results) {
 	}
 	b.p("## 1. Durable sends")
 	b.p("")
+	if s.Store == "postgres" {
+		b.p("**Store: PostgreSQL** (`bench/run -postgres`), on the same machine.")
+		b.p("")
+	}
 	b.p("N clients, each on its own keep-alive connection, each signing (SigV4) and sending `SendChannelMessage`")
 	b.p("(PERSISTENT, ~100-byte content, a fresh ClientRequestToken) as a distinct channel member, into one channel, as fast as")
 	b.p("answers come back (closed loop), for %s after a %s warm-up. The limit is the same clients, same signing and same", s.Duration, s.Warmup)

@@ -51,6 +51,9 @@ type SendsResult struct {
 	ProfileTop string         `json:"profile_top,omitempty"`
 	Profile    string         `json:"profile,omitempty"`
 	Error      string         `json:"error,omitempty"`
+	// Store is "postgres" when the sends ran against the PostgreSQL store
+	// (-postgres); "" is the embedded SQLite store.
+	Store string `json:"store,omitempty"`
 }
 
 // messageContent is the Content of every benchmark message: ~100 bytes,
@@ -137,7 +140,16 @@ func runSends(ctx context.Context, s *suite) (res SendsResult) {
 	if s.belfryProf != "" {
 		bin = s.belfryProf
 	}
-	p, _, err := startBelfry(ctx, serveOpts{bin: bin, dataDir: dir, pprof: s.belfryProf != ""})
+	var extra []string
+	if s.postgres != "" {
+		url, err := freshDatabase(ctx, s.postgres, "bench_sends")
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		res.Store, extra = "postgres", []string{"--store", url}
+	}
+	p, _, err := startBelfry(ctx, serveOpts{bin: bin, dataDir: dir, pprof: s.belfryProf != "", extra: extra})
 	if err != nil {
 		res.Error = err.Error()
 		return res

@@ -150,8 +150,12 @@ func (w *Worker) sink(k store.DeliveryKind) Sink {
 // second for retries. It starts by taking back the leases of a previous
 // run: in a process that has just started, no attempt can be in flight.
 func (w *Worker) Run(ctx context.Context) {
-	if err := w.reclaim(ctx); err != nil && ctx.Err() == nil {
-		w.log.Error("delivery recovery failed", "err", err)
+	// With nodes sharing the store, another node may hold a lease: leases
+	// then run out instead.
+	if !store.IsShared(w.cfg.Store) {
+		if err := w.reclaim(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("delivery recovery failed", "err", err)
+		}
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()

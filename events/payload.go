@@ -119,6 +119,13 @@ type ChannelMembership struct {
 	SubChannelId         string    `json:"SubChannelId,omitempty"`
 }
 
+// SubChannel is the payload of the streamed CREATE_SUB_CHANNEL and
+// DELETE_SUB_CHANNEL records (no websocket event carries it).
+type SubChannel struct {
+	ChannelArn   string `json:"ChannelArn"`
+	SubChannelId string `json:"SubChannelId"`
+}
+
 // BatchChannelMemberships is the payload of BATCH_CREATE_CHANNEL_MEMBERSHIP.
 type BatchChannelMemberships struct {
 	InvitedBy    *Identity  `json:"InvitedBy,omitempty"`

@@ -90,12 +90,14 @@ func (r *Runner) clock() time.Time { return r.now().UTC().Truncate(time.Millisec
 // on its own, so one slow processor delays no other.
 //
 // It starts by taking back the jobs a previous run had claimed: in a
-// process that has just started, no invocation can be in flight. (With
-// several nodes, a restarting node may so invoke a job another node is
-// invoking: processors see a message at least once.)
+// process that has just started, no invocation can be in flight. With
+// several nodes sharing the store (store.IsShared), another node's
+// invocation may be, so the leases are left to run out.
 func (r *Runner) Run(ctx context.Context) {
-	if err := r.Reclaim(ctx); err != nil && ctx.Err() == nil {
-		r.log.Error("channel flow recovery failed", "err", err)
+	if !store.IsShared(r.st) {
+		if err := r.Reclaim(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("channel flow recovery failed", "err", err)
+		}
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -12,6 +12,14 @@
 //
 // One relay runs per store. It keeps no state a restart needs: its cursor
 // starts at the oldest row left.
+//
+// On a store that several nodes share (store.IsShared), every node runs a
+// relay and each publishes every committed event, whichever node wrote it,
+// on its own bus: that is how a message sent through one node reaches the
+// messaging sessions of the others. A relay then also polls the outbox
+// (SharedPoll), since the other nodes' commits do not wake it, and trims
+// only what it published SharedRetention ago, which every node's relay
+// has read by then.
 package relay
 
 import (
@@ -30,6 +38,12 @@ const (
 	DefaultBatch        = 512
 	DefaultTrimInterval = 100 * time.Millisecond
 	DefaultRetry        = 100 * time.Millisecond
+	// SharedPoll is how often a relay on a shared store reads the
+	// outbox for the events other nodes committed.
+	SharedPoll = 50 * time.Millisecond
+	// SharedRetention is how long a relay on a shared store keeps
+	// published events for the other nodes' relays.
+	SharedRetention = time.Minute
 )
 
 // Options configure a Relay; the zero value uses the defaults.
@@ -57,6 +71,17 @@ type Relay struct {
 	mu        sync.Mutex // one pass at a time (Run and Flush)
 	published int64      // the last Seq published
 	trimmed   int64      // the last Seq trimmed
+
+	// shared: other nodes read the outbox too (see the package doc);
+	// marks are (time, published) pairs, oldest first, for its trims.
+	shared bool
+	marks  []mark
+}
+
+// mark records that everything up to seq was published at at.
+type mark struct {
+	at  time.Time
+	seq int64
 }
 
 // New returns a relay from st's outbox to bus.
@@ -74,7 +99,7 @@ func New(st store.Store, bus events.Bus, opts Options) *Relay {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Relay{st: st, bus: bus, opts: opts, log: log, wake: make(chan struct{}, 1)}
+	return &Relay{st: st, bus: bus, opts: opts, log: log, wake: make(chan struct{}, 1), shared: store.IsShared(st)}
 }
 
 // Wake tells Run that events were committed. It never blocks; the service
@@ -93,6 +118,12 @@ func (r *Relay) Run(ctx context.Context) error {
 	trim := time.NewTimer(time.Hour)
 	trim.Stop()
 	trimArmed := false
+	var poll <-chan time.Time
+	if r.shared {
+		t := time.NewTicker(SharedPoll)
+		defer t.Stop()
+		poll = t.C
+	}
 	defer func() {
 		// A last trim, so a clean stop republishes nothing.
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -120,6 +151,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		select {
 		case <-r.wake:
+		case <-poll:
 		case <-trim.C:
 			trimArmed = false
 			if err := r.trim(ctx); err != nil && ctx.Err() == nil {
@@ -165,6 +197,9 @@ func (r *Relay) Flush(ctx context.Context) error {
 			return err
 		}
 		r.published = rows[len(rows)-1].Seq
+		if r.shared {
+			r.marks = append(r.marks, mark{at: time.Now(), seq: r.published})
+		}
 		if len(rows) < r.opts.Batch {
 			return nil
 		}
@@ -181,6 +216,15 @@ func (r *Relay) untrimmed() bool {
 func (r *Relay) trim(ctx context.Context) error {
 	r.mu.Lock()
 	upTo := r.published
+	if r.shared {
+		// Only what was published SharedRetention ago.
+		upTo = 0
+		cutoff := time.Now().Add(-SharedRetention)
+		for len(r.marks) > 0 && r.marks[0].at.Before(cutoff) {
+			upTo = r.marks[0].seq
+			r.marks = r.marks[1:]
+		}
+	}
 	done := upTo <= r.trimmed
 	r.mu.Unlock()
 	if done {

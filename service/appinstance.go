@@ -106,12 +106,8 @@ func (s *Service) DeleteAppInstance(ctx context.Context, in *chime.DeleteAppInst
 		return err
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.DeleteAppInstance(ctx, arn.AppInstanceID); err != nil {
-			return err
-		}
-		// Credentials are keyed by user ARN, not by foreign key.
-		_, err := tx.DeleteCredentialsByAppInstance(ctx, arn.String())
-		return err
+		// The store deletes its users' credentials too.
+		return tx.DeleteAppInstance(ctx, arn.AppInstanceID)
 	})
 	return storeErr(err, "AppInstance "+arn.String())
 }

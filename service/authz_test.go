@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
-	"github.com/belfryhq/belfry/store/sqlite"
 )
 
 // The table-driven authorization test: every bearer operation × role ×
@@ -348,11 +346,7 @@ func (s authzSetupT) Context() context.Context        { return s.ctx }
 func newAuthzWorld(t authzT, owner *testing.T) *authzWorld {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(owner.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	owner.Cleanup(func() { _ = st.Close() })
+	st := openStore(owner, current)
 	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
 	s, err := New(ctx, st, Config{Region: region, AccountID: account, Now: clk.Now})
 	if err != nil {

@@ -154,11 +154,7 @@ func (s *Service) DeleteAppInstanceBot(ctx context.Context, in *chime.DeleteAppI
 		return err
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.DeleteAppInstanceBot(ctx, arn.AppInstanceID, arn.ID); err != nil {
-			return err
-		}
-		_, err := tx.DeleteAllTags(ctx, arn.String())
-		return err
+		return tx.DeleteAppInstanceBot(ctx, arn.AppInstanceID, arn.ID) // and its tags
 	})
 	return storeErr(err, "AppInstanceBot "+arn.String())
 }

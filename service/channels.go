@@ -325,10 +325,7 @@ func (s *Service) deleteChannel(ctx context.Context, tx store.Tx, ch store.Chann
 	if err != nil {
 		return err
 	}
-	if err := tx.DeleteChannel(ctx, ch.AppInstanceID, ch.ChannelID); err != nil {
-		return err
-	}
-	if _, err := tx.DeleteAllTags(ctx, s.channelArn(ch.AppInstanceID, ch.ChannelID)); err != nil {
+	if err := tx.DeleteChannel(ctx, ch.AppInstanceID, ch.ChannelID); err != nil { // and its tags
 		return err
 	}
 	s.emit(tx, e)

@@ -281,6 +281,7 @@ func (s *Service) place(ctx context.Context, tx store.Tx, c inChannel, now time.
 	if err != nil {
 		return "", nil, err
 	}
+	s.streamOnly(tx, subChannelStreamEvent(evCreateSubChannel, c.arn.String(), sc.SubChannelID))
 	if p.From == "" {
 		return sc.SubChannelID, nil, nil
 	}
@@ -400,6 +401,7 @@ func (s *Service) scaleIn(ctx context.Context, tx store.Tx, ch store.Channel, su
 	if err := tx.DeleteSubChannel(ctx, ch.AppInstanceID, ch.ChannelID, mg.From); err != nil {
 		return err
 	}
+	s.streamOnly(tx, subChannelStreamEvent(evDeleteSubChannel, s.channelArn(ch.AppInstanceID, ch.ChannelID), mg.From))
 	s.emit(tx, evs...)
 	return nil
 }

@@ -726,3 +726,64 @@ func TestElasticSessionAndPrefetch(t *testing.T) {
 		}
 	}
 }
+
+// Scale-out and scale-in are streamed as CREATE_SUB_CHANNEL and
+// DELETE_SUB_CHANNEL records of the Channel data type (semantics.md §9),
+// one per sub-channel opened or merged away, naming the channel and the
+// sub-channel.
+func TestElasticSubChannelsStreamed(t *testing.T) {
+	c := newElastic(t, 10, 2, 40, 6)
+	ctx := t.Context()
+	stream := "arn:aws:kinesis:us-east-1:111122223333:stream/chime-messaging-elastic"
+	must(c.s.PutMessagingStreamingConfigurations(ctx, &chime.PutMessagingStreamingConfigurationsRequest{AppInstanceArn: &c.app,
+		StreamingConfigurations: []chime.StreamingConfiguration{{DataType: chime.MessagingDataTypeChannel, ResourceArn: &stream}}}))
+	subRecords := func() (created, deleted []string) {
+		for _, d := range c.deliveries(t, store.DeliveryStream) {
+			var r struct {
+				EventType string
+				Payload   events.SubChannel
+			}
+			if err := json.Unmarshal([]byte(d.Body), &r); err != nil {
+				t.Fatal(err)
+			}
+			switch r.EventType {
+			case evCreateSubChannel, evDeleteSubChannel:
+				if r.Payload.ChannelArn != c.el || r.Payload.SubChannelId == "" || d.PartitionKey != c.el {
+					t.Errorf("record %s (partition key %s)", d.Body, d.PartitionKey)
+				}
+				if r.EventType == evCreateSubChannel {
+					created = append(created, r.Payload.SubChannelId)
+				} else {
+					deleted = append(deleted, r.Payload.SubChannelId)
+				}
+			}
+		}
+		return created, deleted
+	}
+	for _, u := range c.users {
+		must(c.s.CreateChannelMembership(ctx, &chime.CreateChannelMembershipRequest{ChannelArn: &c.el, MemberArn: &u, Type: chime.ChannelMembershipTypeDefault, ChimeBearer: &c.alice}))
+	}
+	subs := c.subChannels(t)
+	created, deleted := subRecords()
+	if len(deleted) != 0 || len(created) != len(subs) {
+		t.Fatalf("after 6 joins: %d sub-channels, CREATE_SUB_CHANNEL for %v, DELETE_SUB_CHANNEL for %v", len(subs), created, deleted)
+	}
+	for i, sc := range subs {
+		if *sc.SubChannelId != created[i] {
+			t.Errorf("sub-channel %d is %s, streamed %s", i, *sc.SubChannelId, created[i])
+		}
+	}
+	for _, u := range c.users[1:] {
+		must(0, c.s.DeleteChannelMembership(ctx, &chime.DeleteChannelMembershipRequest{ChannelArn: &c.el, MemberArn: &u, ChimeBearer: &c.alice}))
+	}
+	left := c.subChannels(t)
+	created, deleted = subRecords()
+	if len(created)-len(deleted) != len(left) || len(deleted) == 0 {
+		t.Errorf("%d sub-channels left; streamed %d created, %d deleted", len(left), len(created), len(deleted))
+	}
+	for _, id := range deleted {
+		if slices.ContainsFunc(left, func(sc chime.SubChannelSummary) bool { return *sc.SubChannelId == id }) {
+			t.Errorf("DELETE_SUB_CHANNEL streamed for %s, which still exists", id)
+		}
+	}
+}

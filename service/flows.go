@@ -169,11 +169,7 @@ func (s *Service) DeleteChannelFlow(ctx context.Context, in *chime.DeleteChannel
 		if errors.Is(err, store.ErrConflict) {
 			return conflict("ChannelFlow %s is associated with channels; DisassociateChannelFlow first.", a)
 		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.DeleteAllTags(ctx, a.String())
-		return err
+		return err // the store deletes its tags too
 	})
 	return storeErr(err, "ChannelFlow "+a.String())
 }

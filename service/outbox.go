@@ -32,6 +32,8 @@ const (
 	evDeleteBan        = "DELETE_CHANNEL_BAN"
 	evCreateModerator  = "CREATE_CHANNEL_MODERATOR"
 	evDeleteModerator  = "DELETE_CHANNEL_MODERATOR"
+	evCreateSubChannel = "CREATE_SUB_CHANNEL"
+	evDeleteSubChannel = "DELETE_SUB_CHANNEL"
 )
 
 // streamRecord is the documented record of a streaming export.
@@ -135,7 +137,8 @@ func streamRecords(ev events.Event) []taggedRecord {
 		}
 	case evCreateChannel, evUpdateChannel, evDeleteChannel, evUpdateExpiration,
 		evCreateMembership, evDeleteMembership,
-		evCreateBan, evDeleteBan, evCreateModerator, evDeleteModerator:
+		evCreateBan, evDeleteBan, evCreateModerator, evDeleteModerator,
+		evCreateSubChannel, evDeleteSubChannel:
 		return one(dataTypeChannel)
 	case evBatchMembership:
 		// The stream knows no batch event: one CREATE_CHANNEL_MEMBERSHIP
@@ -290,6 +293,14 @@ type grantPayload struct {
 	Moderator        *events.Identity `json:"Moderator,omitempty"`
 	CreatedBy        *events.Identity `json:"CreatedBy,omitempty"`
 	CreatedTimestamp *events.Time     `json:"CreatedTimestamp,omitempty"`
+}
+
+// subChannelStreamEvent is the streamed CREATE_ or DELETE_SUB_CHANNEL of an
+// elastic channel's scale-out or scale-in: the channel and the sub-channel
+// (semantics.md §9). No session hears it, so it is streamOnly.
+func subChannelStreamEvent(typ, channelArn, subChannelID string) events.Event {
+	p := events.SubChannel{ChannelArn: channelArn, SubChannelId: subChannelID}
+	return events.Event{Type: typ, MessageType: systemMessage, ChannelArn: channelArn, Payload: payload(p)}
 }
 
 // grantStreamEvent is the streamed CREATE_ or DELETE_ CHANNEL_BAN or

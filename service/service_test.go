@@ -3,14 +3,12 @@ package service
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
-	"github.com/belfryhq/belfry/store/sqlite"
 	"github.com/belfryhq/belfry/sweeper"
 )
 
@@ -36,11 +34,7 @@ const (
 // clock.
 func newService(t *testing.T) (*Service, *clock, store.Store) {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openStore(t, current)
 	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
 	s, err := New(t.Context(), st, Config{Region: region, AccountID: account, Now: clk.Now})
 	if err != nil {

@@ -156,20 +156,11 @@ func (s *Service) DeleteAppInstanceUser(ctx context.Context, in *chime.DeleteApp
 	return storeErr(err, "AppInstanceUser "+arn.String())
 }
 
-// deleteUser deletes a user: the row (whose foreign keys take its admin
-// role, endpoints and idempotency records along), its tags and its scoped
-// API credentials, which are keyed by ARN. The API and the expiry sweeper
-// both delete through here.
+// deleteUser deletes a user; the store takes its admin role, endpoints,
+// idempotency records, tags and scoped API credentials along. The API and
+// the expiry sweeper both delete through here.
 func (s *Service) deleteUser(ctx context.Context, tx store.Tx, appInstanceID, userID string) error {
-	if err := tx.DeleteAppInstanceUser(ctx, appInstanceID, userID); err != nil {
-		return err
-	}
-	arn := s.userArn(appInstanceID, userID)
-	if _, err := tx.DeleteAllTags(ctx, arn); err != nil {
-		return err
-	}
-	_, err := tx.DeleteCredentialsByUser(ctx, arn)
-	return err
+	return tx.DeleteAppInstanceUser(ctx, appInstanceID, userID)
 }
 
 // ListAppInstanceUsers lists an app instance's users in creation order.

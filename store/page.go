@@ -13,11 +13,3 @@ type Page struct {
 	// Limit is the most records to return; 0 or less means no limit.
 	Limit int
 }
-
-// SQLLimit returns p.Limit as SQL's LIMIT wants it: -1 for no limit.
-func (p Page) SQLLimit() int {
-	if p.Limit <= 0 {
-		return -1
-	}
-	return p.Limit
-}

@@ -149,3 +149,17 @@ type Tx interface {
 	// order. They must be quick and must not start a transaction.
 	AfterCommit(f func())
 }
+
+// Shared is implemented by engines whose database several processes
+// (Belfry nodes) use at once. Background workers consult it through
+// IsShared: a process that has just started may assume no lease is held by
+// an attempt in flight only when no other process shares the store.
+type Shared interface {
+	SharedByNodes() bool
+}
+
+// IsShared reports whether other processes may be using s's database.
+func IsShared(s Store) bool {
+	sh, ok := s.(Shared)
+	return ok && sh.SharedByNodes()
+}

@@ -64,6 +64,8 @@ type config struct {
 	PushWebhookSecret     string
 	StreamWebhookSecret   string
 	Bus                   string
+	// Store is the --store URL: "" for the embedded SQLite store.
+	Store string
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -71,6 +73,7 @@ func commonFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.DataDir, "data-dir", "belfry-data", "directory for the embedded store, the root credential and generated TLS files (created if missing)")
 	fs.StringVar(&c.Region, "region", "us-east-1", "AWS region used in ARNs and accepted in signatures")
 	fs.StringVar(&c.AccountID, "account-id", "000000000000", "12-digit AWS account id used in ARNs")
+	fs.StringVar(&c.Store, "store", "", "the database: postgres://USER:PASSWORD@HOST[:PORT]/DB[?sslmode=...] for a PostgreSQL database that several nodes share (they share the root credential, keys and all state through it); default: the embedded SQLite store under --data-dir")
 }
 
 func serveFlags(c *config) *flag.FlagSet {
@@ -169,6 +172,8 @@ func (c *config) validateCommon() error {
 		return usageError{fmt.Errorf("--region must look like us-east-1, got %q", c.Region)}
 	case c.DataDir == "":
 		return usageError{fmt.Errorf("--data-dir must not be empty")}
+	case c.Store != "" && !isPostgresURL(c.Store):
+		return usageError{fmt.Errorf("--store must be a postgres:// or postgresql:// URL, or empty for the embedded SQLite store")}
 	}
 	return nil
 }

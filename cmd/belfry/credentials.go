@@ -7,12 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/belfryhq/belfry/keyring"
 	"github.com/belfryhq/belfry/store"
-	"github.com/belfryhq/belfry/store/sqlite"
 )
 
 const credentialsUsage = `Usage: belfry credentials SUBCOMMAND [flags]
@@ -68,9 +66,9 @@ func runCredentials(ctx context.Context, args []string, getenv func(string) stri
 	if err := cfg.validateCommon(); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "belfry.db"))
+	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer st.Close()
 	enc := json.NewEncoder(stdout)

@@ -33,7 +33,6 @@ import (
 	"github.com/belfryhq/belfry/relay"
 	"github.com/belfryhq/belfry/service"
 	"github.com/belfryhq/belfry/store"
-	"github.com/belfryhq/belfry/store/sqlite"
 	"github.com/belfryhq/belfry/sweeper"
 	"github.com/belfryhq/belfry/throttle"
 )
@@ -51,10 +50,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := cfg.validateServe(); err != nil {
 		return err
 	}
-	root, err := rootCredential(cfg.DataDir, getenv, stdout)
-	if err != nil {
-		return err
-	}
+	var root rootKey
+	if cfg.Store == "" || getenv("BELFRY_ACCESS_KEY_ID") != "" || getenv("BELFRY_SECRET_ACCESS_KEY") != "" {
+		var err error
+		if root, err = rootCredential(cfg.DataDir, getenv, stdout); err != nil {
+			return err
+		}
+	} // else serve reads it from the store all nodes share
 	return serve(ctx, cfg, root, stdout, stderr, nil)
 }
 
@@ -74,11 +76,16 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "belfry.db"))
+	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	defer st.Close()
+	if root.AccessKeyID == "" {
+		if root, err = sharedRootCredential(ctx, st); err != nil {
+			return err
+		}
+	}
 
 	ls, err := listen(cfg)
 	defer ls.close()
@@ -226,10 +233,11 @@ func (n *node) stopWorkers() {
 // build makes every component and wires them: bus, outbox relay, workers,
 // service, keyring, hub, HTTP handler. The background workers start here;
 // the listeners are served by startServers.
-func build(ctx context.Context, cfg config, root rootKey, st *sqlite.DB, ls *listeners, log *slog.Logger) (*node, error) {
+func build(ctx context.Context, cfg config, root rootKey, st store.Store, ls *listeners, log *slog.Logger) (*node, error) {
 	n := &node{log: log}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), ls.connsRefused)
+	reg.MustRegister(storeCollectors(st)...)
 	bus, closeBus, err := openBus(cfg, log, reg)
 	if err != nil {
 		return n, err

@@ -125,9 +125,18 @@ export function randomCredentials() {
  *
  * Optional, for restarts (see restartBelfry): `dataDir` (an existing data dir to reuse), `port` and
  * `tlsPort` (fixed listener ports; no retry if they are taken), `credentials` (the root key pair).
+ *
+ * With BELFRY_E2E_POSTGRES=postgres://USER@HOST:PORT set, each new server gets a fresh PostgreSQL
+ * database on that cluster (created with psql) as its --store; a restart keeps it.
  */
 export async function startBelfry({ extraArgs = [], extraEnv = {}, dataDir, port, tlsPort, credentials } = {}) {
   const bin = await buildBelfry();
+  if (process.env.BELFRY_E2E_POSTGRES && !extraArgs.includes('--store')) {
+    const db = `e2e_${process.pid}_${crypto.randomBytes(6).toString('hex')}`;
+    const { code, stderr } = await run('psql', [`${process.env.BELFRY_E2E_POSTGRES}/postgres`, '-c', `CREATE DATABASE ${db}`], { timeoutMs: 30000 });
+    if (code !== 0) throw new Error(`BELFRY_E2E_POSTGRES: creating database ${db}: ${stderr}`);
+    extraArgs = [...extraArgs, '--store', `${process.env.BELFRY_E2E_POSTGRES}/${db}`];
+  }
   const fixedPorts = port !== undefined || tlsPort !== undefined;
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {

@@ -55,7 +55,7 @@ func (t readTx) GetAppInstanceAdmin(ctx context.Context, appInstanceID string, k
 // ListAppInstanceAdmins implements store.AppInstanceAdminReader.
 func (t readTx) ListAppInstanceAdmins(ctx context.Context, appInstanceID string, p store.Page) ([]store.AppInstanceAdmin, error) {
 	return list(ctx, t, "admins", scanAdmin,
-		adminSelect+` WHERE a.app_instance_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`, appInstanceID, p.After, p.SQLLimit())
+		adminSelect+` WHERE a.app_instance_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`, appInstanceID, p.After, sqlLimit(p))
 }
 
 // CountAppInstanceAdmins implements store.AppInstanceAdminReader.

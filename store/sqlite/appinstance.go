@@ -26,7 +26,7 @@ func (t readTx) GetAppInstance(ctx context.Context, id string) (store.AppInstanc
 // ListAppInstances implements store.AppInstanceReader.
 func (t readTx) ListAppInstances(ctx context.Context, p store.Page) ([]store.AppInstance, error) {
 	return list(ctx, t, "app instances", scanAppInstance,
-		`SELECT `+appInstanceColumns+` FROM app_instances WHERE seq > ? ORDER BY seq LIMIT ?`, p.After, p.SQLLimit())
+		`SELECT `+appInstanceColumns+` FROM app_instances WHERE seq > ? ORDER BY seq LIMIT ?`, p.After, sqlLimit(p))
 }
 
 // CountAppInstances implements store.AppInstanceReader.
@@ -52,6 +52,12 @@ func (t writeTx) UpdateAppInstance(ctx context.Context, a store.AppInstance) err
 
 // DeleteAppInstance implements store.AppInstanceWriter. The schema's
 // cascading foreign keys delete everything that belongs to it.
+// Its users' credentials, keyed by ARN rather than by foreign key, go too.
 func (t writeTx) DeleteAppInstance(ctx context.Context, id string) error {
-	return t.execOne(ctx, "delete app instance "+id, `DELETE FROM app_instances WHERE id = ?`, id)
+	if err := t.execOne(ctx, "delete app instance "+id, `DELETE FROM app_instances WHERE id = ?`, id); err != nil {
+		return err
+	}
+	_, err := t.execCount(ctx, "delete credentials of app instance "+id,
+		`DELETE FROM credentials WHERE instr(user_arn, ?) > 0`, store.UserArnInfix(id))
+	return err
 }

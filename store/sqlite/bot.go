@@ -27,7 +27,7 @@ func (t readTx) GetAppInstanceBot(ctx context.Context, appInstanceID, botID stri
 func (t readTx) ListAppInstanceBots(ctx context.Context, appInstanceID string, p store.Page) ([]store.AppInstanceBot, error) {
 	return list(ctx, t, "bots", scanBot,
 		`SELECT `+botColumns+` FROM app_instance_bots WHERE app_instance_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		appInstanceID, p.After, p.SQLLimit())
+		appInstanceID, p.After, sqlLimit(p))
 }
 
 // CreateAppInstanceBot implements store.AppInstanceBotWriter.
@@ -57,6 +57,9 @@ func (t writeTx) UpdateAppInstanceBot(ctx context.Context, b store.AppInstanceBo
 
 // DeleteAppInstanceBot implements store.AppInstanceBotWriter.
 func (t writeTx) DeleteAppInstanceBot(ctx context.Context, appInstanceID, botID string) error {
-	return t.execOne(ctx, "delete bot "+botID,
-		`DELETE FROM app_instance_bots WHERE app_instance_id = ? AND bot_id = ?`, appInstanceID, botID)
+	if err := t.execOne(ctx, "delete bot "+botID,
+		`DELETE FROM app_instance_bots WHERE app_instance_id = ? AND bot_id = ?`, appInstanceID, botID); err != nil {
+		return err
+	}
+	return t.deleteTagsOf(ctx, appInstanceID, "bot", botID)
 }

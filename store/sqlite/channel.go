@@ -87,9 +87,9 @@ const (
 // ListChannels implements store.ChannelReader.
 func (t readTx) ListChannels(ctx context.Context, appInstanceID, privacy string, p store.Page) ([]store.Channel, error) {
 	if privacy == "" {
-		return list(ctx, t, "channels", scanChannel, listChannelsQuery, appInstanceID, p.After, p.SQLLimit())
+		return list(ctx, t, "channels", scanChannel, listChannelsQuery, appInstanceID, p.After, sqlLimit(p))
 	}
-	return list(ctx, t, "channels", scanChannel, listChannelsByPrivacyQuery, appInstanceID, privacy, p.After, p.SQLLimit())
+	return list(ctx, t, "channels", scanChannel, listChannelsByPrivacyQuery, appInstanceID, privacy, p.After, sqlLimit(p))
 }
 
 // CountChannels implements store.ChannelReader.
@@ -105,7 +105,7 @@ func (t readTx) CountElasticChannels(ctx context.Context, appInstanceID string) 
 
 // ListExpiredChannels implements store.ChannelReader.
 func (t readTx) ListExpiredChannels(ctx context.Context, now time.Time, limit int) ([]store.Channel, error) {
-	return list(ctx, t, "expired channels", scanChannel, listExpiredChannelsQuery, ms(now), store.Page{Limit: limit}.SQLLimit())
+	return list(ctx, t, "expired channels", scanChannel, listExpiredChannelsQuery, ms(now), sqlLimit(store.Page{Limit: limit}))
 }
 
 // SearchChannels implements store.ChannelReader.
@@ -196,7 +196,7 @@ func searchChannelsQuery(appInstanceID string, clauses []store.MemberClause, mem
 		args = append(args, n)
 	}
 	b.WriteString(` ORDER BY c.seq LIMIT ?`)
-	args = append(args, p.SQLLimit())
+	args = append(args, sqlLimit(p))
 	return b.String(), args, nil
 }
 
@@ -238,6 +238,9 @@ func (t writeTx) UpdateChannel(ctx context.Context, c store.Channel) error {
 // foreign keys delete the memberships, grants, messages, flow jobs and
 // idempotency records.
 func (t writeTx) DeleteChannel(ctx context.Context, appInstanceID, channelID string) error {
-	return t.execOne(ctx, "delete channel "+channelID,
-		`DELETE FROM channels WHERE app_instance_id = ? AND channel_id = ?`, appInstanceID, channelID)
+	if err := t.execOne(ctx, "delete channel "+channelID,
+		`DELETE FROM channels WHERE app_instance_id = ? AND channel_id = ?`, appInstanceID, channelID); err != nil {
+		return err
+	}
+	return t.deleteTagsOf(ctx, appInstanceID, "channel", channelID)
 }

@@ -67,7 +67,7 @@ const (
 
 // ListDueDeliveries implements store.DeliveryReader.
 func (t readTx) ListDueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
-	return list(ctx, t, "due deliveries", scanDelivery, listDueDeliveriesQuery, ms(now), store.Page{Limit: limit}.SQLLimit())
+	return list(ctx, t, "due deliveries", scanDelivery, listDueDeliveriesQuery, ms(now), sqlLimit(store.Page{Limit: limit}))
 }
 
 // GetDelivery implements store.DeliveryReader.
@@ -88,7 +88,7 @@ func (t readTx) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]s
 		args = append(args, f.ChannelArn)
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, store.Page{Limit: f.Limit}.SQLLimit())
+	args = append(args, sqlLimit(store.Page{Limit: f.Limit}))
 	return list(ctx, t, "deliveries", scanDelivery, q, args...)
 }
 

@@ -29,7 +29,7 @@ func (t readTx) GetAppInstanceUserEndpoint(ctx context.Context, appInstanceID, u
 func (t readTx) ListAppInstanceUserEndpoints(ctx context.Context, appInstanceID, userID string, p store.Page) ([]store.AppInstanceUserEndpoint, error) {
 	return list(ctx, t, "endpoints", scanEndpoint,
 		`SELECT `+endpointColumns+` FROM app_instance_user_endpoints WHERE app_instance_id = ? AND user_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		appInstanceID, userID, p.After, p.SQLLimit())
+		appInstanceID, userID, p.After, sqlLimit(p))
 }
 
 // CountAppInstanceUserEndpoints implements store.AppInstanceUserEndpointReader.

@@ -38,7 +38,7 @@ func (t readTx) GetChannelFlow(ctx context.Context, appInstanceID, flowID string
 
 // ListChannelFlows implements store.ChannelFlowReader.
 func (t readTx) ListChannelFlows(ctx context.Context, appInstanceID string, p store.Page) ([]store.ChannelFlow, error) {
-	return list(ctx, t, "channel flows", scanChannelFlow, listChannelFlowsQuery, appInstanceID, p.After, p.SQLLimit())
+	return list(ctx, t, "channel flows", scanChannelFlow, listChannelFlowsQuery, appInstanceID, p.After, sqlLimit(p))
 }
 
 // CountChannelFlows implements store.ChannelFlowReader.
@@ -48,7 +48,7 @@ func (t readTx) CountChannelFlows(ctx context.Context, appInstanceID string) (in
 
 // ListChannelsWithFlow implements store.ChannelFlowReader.
 func (t readTx) ListChannelsWithFlow(ctx context.Context, appInstanceID, flowID string, p store.Page) ([]store.Channel, error) {
-	return list(ctx, t, "channels with flow "+flowID, scanChannel, listChannelsWithFlowQuery, appInstanceID, flowID, p.After, p.SQLLimit())
+	return list(ctx, t, "channels with flow "+flowID, scanChannel, listChannelsWithFlowQuery, appInstanceID, flowID, p.After, sqlLimit(p))
 }
 
 // CreateChannelFlow implements store.ChannelFlowWriter.
@@ -91,7 +91,7 @@ func (t writeTx) DeleteChannelFlow(ctx context.Context, appInstanceID, flowID st
 	if n == 0 {
 		return fmt.Errorf("sqlite: %s: %w", what, store.ErrNotFound)
 	}
-	return nil
+	return t.deleteTagsOf(ctx, appInstanceID, "channel-flow", flowID)
 }
 
 const flowJobColumns = `callback_id, app_instance_id, channel_id, message_id, is_update, message, flow_id, processor_arn, fallback,
@@ -134,7 +134,7 @@ func (t readTx) GetOpenFlowJobForMessage(ctx context.Context, appInstanceID, cha
 // ListDueFlowJobs implements store.FlowJobReader. A limit of 0 or less
 // lists every due job.
 func (t readTx) ListDueFlowJobs(ctx context.Context, now time.Time, limit int) ([]store.FlowJob, error) {
-	return list(ctx, t, "due flow jobs", scanFlowJob, listDueFlowJobsQuery, ms(now), store.Page{Limit: limit}.SQLLimit())
+	return list(ctx, t, "due flow jobs", scanFlowJob, listDueFlowJobsQuery, ms(now), sqlLimit(store.Page{Limit: limit}))
 }
 
 // CreateFlowJob implements store.FlowJobWriter.
@@ -162,5 +162,5 @@ func (t writeTx) UpdateFlowJob(ctx context.Context, j store.FlowJob) error {
 // DeleteFlowJobsBefore implements store.FlowJobWriter. A limit of 0 or
 // less deletes every job whose deadline is before t.
 func (t writeTx) DeleteFlowJobsBefore(ctx context.Context, before time.Time, limit int) (int, error) {
-	return t.execCount(ctx, "delete flow jobs", deleteFlowJobsBeforeQuery, ms(before), store.Page{Limit: limit}.SQLLimit())
+	return t.execCount(ctx, "delete flow jobs", deleteFlowJobsBeforeQuery, ms(before), sqlLimit(store.Page{Limit: limit}))
 }

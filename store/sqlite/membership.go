@@ -96,9 +96,9 @@ func listMembershipsOfQuery(col string) string {
 // ListChannelMemberships implements store.ChannelMembershipReader.
 func (t readTx) ListChannelMemberships(ctx context.Context, appInstanceID, channelID, typ string, p store.Page) ([]store.ChannelMembership, error) {
 	if typ == "" {
-		return list(ctx, t, "memberships", scanMembership, listMembershipsQuery, appInstanceID, channelID, p.After, p.SQLLimit())
+		return list(ctx, t, "memberships", scanMembership, listMembershipsQuery, appInstanceID, channelID, p.After, sqlLimit(p))
 	}
-	return list(ctx, t, "memberships", scanMembership, listMembershipsByTypeQuery, appInstanceID, channelID, typ, p.After, p.SQLLimit())
+	return list(ctx, t, "memberships", scanMembership, listMembershipsByTypeQuery, appInstanceID, channelID, typ, p.After, sqlLimit(p))
 }
 
 // CountChannelMemberships implements store.ChannelMembershipReader.
@@ -123,7 +123,7 @@ func (t readTx) ListMembershipsOf(ctx context.Context, appInstanceID string, m s
 	if err != nil {
 		return nil, err
 	}
-	return list(ctx, t, "memberships of "+m.ID, scanMemberChannel, listMembershipsOfQuery(col), appInstanceID, m.ID, p.After, p.SQLLimit())
+	return list(ctx, t, "memberships of "+m.ID, scanMemberChannel, listMembershipsOfQuery(col), appInstanceID, m.ID, p.After, sqlLimit(p))
 }
 
 // CreateChannelMembership implements store.ChannelMembershipWriter.

@@ -112,7 +112,7 @@ func listMessagesQuery(appInstanceID, channelID string, q store.MessageQuery) (s
 		b.WriteString(` ORDER BY created_at, seq`)
 	}
 	b.WriteString(` LIMIT ?`)
-	args = append(args, store.Page{Limit: q.Limit}.SQLLimit())
+	args = append(args, sqlLimit(store.Page{Limit: q.Limit}))
 	return b.String(), args
 }
 
@@ -169,5 +169,5 @@ const deleteMessagesBeforeQuery = `DELETE FROM channel_messages WHERE seq IN (
 // limit of 0 or less deletes every message before t.
 func (t writeTx) DeleteChannelMessagesBefore(ctx context.Context, appInstanceID string, before time.Time, limit int) (int, error) {
 	return t.execCount(ctx, "delete messages of "+appInstanceID, deleteMessagesBeforeQuery,
-		appInstanceID, ms(before), store.Page{Limit: limit}.SQLLimit())
+		appInstanceID, ms(before), sqlLimit(store.Page{Limit: limit}))
 }

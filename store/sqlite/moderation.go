@@ -96,7 +96,7 @@ func (t readTx) ListChannelGrants(ctx context.Context, kind store.GrantKind, app
 	if err != nil {
 		return nil, err
 	}
-	return list(ctx, t, k+"s", scanGrant, listGrantsQuery, appInstanceID, channelID, k, p.After, p.SQLLimit())
+	return list(ctx, t, k+"s", scanGrant, listGrantsQuery, appInstanceID, channelID, k, p.After, sqlLimit(p))
 }
 
 // CountChannelGrants implements store.ChannelGrantReader.
@@ -115,7 +115,7 @@ func (t readTx) ListChannelsModeratedBy(ctx context.Context, appInstanceID strin
 	if err != nil {
 		return nil, err
 	}
-	return list(ctx, t, "channels moderated by "+m.ID, scanModeratedChannel, listModeratedQuery(col), appInstanceID, m.ID, p.After, p.SQLLimit())
+	return list(ctx, t, "channels moderated by "+m.ID, scanModeratedChannel, listModeratedQuery(col), appInstanceID, m.ID, p.After, sqlLimit(p))
 }
 
 // CreateChannelGrant implements store.ChannelGrantWriter.

@@ -346,3 +346,11 @@ func translate(err error) error {
 	}
 	return err
 }
+
+// sqlLimit returns p.Limit as SQLite's LIMIT wants it: -1 for no limit.
+func sqlLimit(p store.Page) int {
+	if p.Limit <= 0 {
+		return -1
+	}
+	return p.Limit
+}

@@ -37,7 +37,7 @@ func (t readTx) GetSubChannel(ctx context.Context, appInstanceID, channelID, sub
 
 // ListSubChannels implements store.SubChannelReader.
 func (t readTx) ListSubChannels(ctx context.Context, appInstanceID, channelID string, p store.Page) ([]store.SubChannel, error) {
-	return list(ctx, t, "sub-channels", scanSubChannel, listSubChannelsQuery, appInstanceID, channelID, p.After, p.SQLLimit())
+	return list(ctx, t, "sub-channels", scanSubChannel, listSubChannelsQuery, appInstanceID, channelID, p.After, sqlLimit(p))
 }
 
 // GetSubChannelMembership implements store.SubChannelReader.
@@ -55,7 +55,7 @@ func (t readTx) GetSubChannelMembership(ctx context.Context, appInstanceID, chan
 // ListSubChannelMemberships implements store.SubChannelReader.
 func (t readTx) ListSubChannelMemberships(ctx context.Context, appInstanceID, channelID, subChannelID string, p store.Page) ([]store.ChannelMembership, error) {
 	return list(ctx, t, "memberships of sub-channel "+subChannelID, scanMembership, listSubChannelMembershipsQuery,
-		appInstanceID, channelID, subChannelID, p.After, p.SQLLimit())
+		appInstanceID, channelID, subChannelID, p.After, sqlLimit(p))
 }
 
 // ListMemberSubChannelMemberships implements store.SubChannelReader.

@@ -42,3 +42,12 @@ func (t writeTx) DeleteTags(ctx context.Context, resourceArn string, keys []stri
 func (t writeTx) DeleteAllTags(ctx context.Context, resourceArn string) (int, error) {
 	return t.execCount(ctx, "delete tags of "+resourceArn, `DELETE FROM tags WHERE resource_arn = ?`, resourceArn)
 }
+
+// deleteTagsOf deletes the tags of a resource being deleted; see
+// store.ResourceSuffix.
+func (t writeTx) deleteTagsOf(ctx context.Context, appInstanceID, typ, id string) error {
+	suffix := store.ResourceSuffix(appInstanceID, typ, id)
+	_, err := t.execCount(ctx, "delete tags of "+typ+" "+id,
+		`DELETE FROM tags WHERE app_instance_id = ? AND substr(resource_arn, -length(?)) = ?`, appInstanceID, suffix, suffix)
+	return err
+}

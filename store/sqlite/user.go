@@ -45,7 +45,7 @@ func (t readTx) GetAppInstanceUser(ctx context.Context, appInstanceID, userID st
 func (t readTx) ListAppInstanceUsers(ctx context.Context, appInstanceID string, p store.Page) ([]store.AppInstanceUser, error) {
 	return list(ctx, t, "users", scanUser,
 		`SELECT `+userColumns+` FROM app_instance_users WHERE app_instance_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		appInstanceID, p.After, p.SQLLimit())
+		appInstanceID, p.After, sqlLimit(p))
 }
 
 // CountAppInstanceUsers implements store.AppInstanceUserReader.
@@ -57,7 +57,7 @@ func (t readTx) CountAppInstanceUsers(ctx context.Context, appInstanceID string)
 func (t readTx) ListExpiredAppInstanceUsers(ctx context.Context, now time.Time, limit int) ([]store.AppInstanceUser, error) {
 	return list(ctx, t, "expired users", scanUser,
 		`SELECT `+userColumns+` FROM app_instance_users WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, seq LIMIT ?`,
-		ms(now), store.Page{Limit: limit}.SQLLimit())
+		ms(now), sqlLimit(store.Page{Limit: limit}))
 }
 
 // CreateAppInstanceUser implements store.AppInstanceUserWriter.
@@ -84,6 +84,15 @@ func (t writeTx) UpdateAppInstanceUser(ctx context.Context, u store.AppInstanceU
 
 // DeleteAppInstanceUser implements store.AppInstanceUserWriter.
 func (t writeTx) DeleteAppInstanceUser(ctx context.Context, appInstanceID, userID string) error {
-	return t.execOne(ctx, "delete user "+userID,
-		`DELETE FROM app_instance_users WHERE app_instance_id = ? AND user_id = ?`, appInstanceID, userID)
+	if err := t.execOne(ctx, "delete user "+userID,
+		`DELETE FROM app_instance_users WHERE app_instance_id = ? AND user_id = ?`, appInstanceID, userID); err != nil {
+		return err
+	}
+	if err := t.deleteTagsOf(ctx, appInstanceID, "user", userID); err != nil {
+		return err
+	}
+	suffix := store.ResourceSuffix(appInstanceID, "user", userID)
+	_, err := t.execCount(ctx, "delete credentials of user "+userID,
+		`DELETE FROM credentials WHERE substr(user_arn, -length(?)) = ?`, suffix, suffix)
+	return err
 }

@@ -636,3 +636,40 @@ func testFlowJobDeleteChannel(t *testing.T, s store.Store) {
 	})
 	wantErr(t, "open job of the new doomed", err, store.ErrNotFound)
 }
+
+// testDeleteTakesTags: deleting a channel or a flow deletes its tags,
+// which are keyed by ARN, and no other resource's.
+func testDeleteTakesTags(t *testing.T, s store.Store) {
+	f := createChat(t, s, "a1")
+	createChannels(t, s, f.channel("doomed"))
+	createFlows(t, s, f.flow("doomed-flow"), f.flow("kept-flow"))
+	arns := map[string]bool{ // ARN: deleted
+		appArn + "a1/channel/doomed":           true,
+		appArn + "a1/channel/general":          false,
+		appArn + "a1/channel-flow/doomed-flow": true,
+		appArn + "a1/channel-flow/kept-flow":   false,
+	}
+	update(t, s, func(tx store.Tx) error {
+		for arn := range arns {
+			if err := tx.PutTags(ctx(t), "a1", arn, []store.Tag{{Key: "k", Value: "v"}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.DeleteChannel(ctx(t), "a1", "doomed"); err != nil {
+			return err
+		}
+		return tx.DeleteChannelFlow(ctx(t), "a1", "doomed-flow")
+	})
+	view(t, s, func(tx store.ReadTx) error {
+		for arn, deleted := range arns {
+			tags, err := tx.ListTags(ctx(t), arn)
+			if err != nil || (len(tags) == 0) != deleted {
+				t.Errorf("tags of %s = %v, %v; resource deleted: %v", arn, tags, err, deleted)
+			}
+		}
+		return nil
+	})
+}

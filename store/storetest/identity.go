@@ -221,11 +221,9 @@ func testIdentityDeleteLeavesNothing(t *testing.T, s store.Store) {
 		if err := tx.DeleteAppInstanceUser(ctx(t), "a2", "alice"); err != nil {
 			return err
 		}
-		if err := tx.DeleteAppInstance(ctx(t), "a1"); err != nil {
-			return err
-		}
-		_, err := tx.DeleteCredentialsByAppInstance(ctx(t), appArn+"a1")
-		return err
+		// The store deletes the users' credentials too: they are keyed
+		// by ARN, not by foreign key.
+		return tx.DeleteAppInstance(ctx(t), "a1")
 	})
 	view(t, s, func(tx store.ReadTx) error {
 		notFound := func(what string, err error) {
@@ -245,6 +243,14 @@ func testIdentityDeleteLeavesNothing(t *testing.T, s store.Store) {
 		notFound("retention", err)
 		_, err = tx.GetCredential(ctx(t), "AKa1")
 		notFound("credential", err)
+		_, err = tx.GetCredential(ctx(t), "AKa2")
+		notFound("credential of deleted user", err)
+		if tags, _ := tx.ListTags(ctx(t), appArn+"a2/user/alice"); len(tags) != 0 {
+			t.Errorf("tags of the deleted user: %v", tags)
+		}
+		if tags, _ := tx.ListTags(ctx(t), appArn+"a2"); len(tags) != 1 {
+			t.Errorf("tags of a2, whose user was deleted: %v, want its one tag", tags)
+		}
 		for _, sc := range []string{"app a1", "user a1", "bot a1", "ep a1", "user a2", "ep a2"} {
 			_, err = tx.GetIdempotencyRecord(ctx(t), sc, "t")
 			notFound("idempotency record "+sc, err)
@@ -286,4 +292,247 @@ func testTags(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+}
+
+func testIdentityUpdates(t *testing.T, s store.Store) {
+	f := createIdentity(t, s, "a1")
+	later := epoch.Add(time.Hour)
+	f.app.Name, f.app.Metadata, f.app.UpdatedAt = "renamed", "m2", later
+	f.bot.Name, f.bot.Metadata, f.bot.Configuration, f.bot.UpdatedAt = "Bot 2", "bm", []byte(`{"Lex":{"x":1}}`), later
+	// Only Name, AllowMessages and UpdatedAt change.
+	f.endpoint.Name, f.endpoint.ResourceArn, f.endpoint.DeviceToken, f.endpoint.AllowMessages, f.endpoint.UpdatedAt = "phone", "arn:pinpoint2", "dev2", "NONE", later
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.UpdateAppInstance(ctx(t), f.app); err != nil {
+			return err
+		}
+		if err := tx.UpdateAppInstanceBot(ctx(t), f.bot); err != nil {
+			return err
+		}
+		return tx.UpdateAppInstanceUserEndpoint(ctx(t), f.endpoint)
+	})
+	view(t, s, func(tx store.ReadTx) error {
+		a, err := tx.GetAppInstance(ctx(t), "a1")
+		if err != nil || a.Name != "renamed" || a.Metadata != "m2" || !a.UpdatedAt.Equal(later) || !a.CreatedAt.Equal(epoch) {
+			t.Errorf("app instance after update = %+v, %v", a, err)
+		}
+		b, err := tx.GetAppInstanceBot(ctx(t), "a1", f.bot.BotID)
+		if err != nil || b.Name != "Bot 2" || b.Metadata != "bm" || string(b.Configuration) != `{"Lex":{"x":1}}` || !b.UpdatedAt.Equal(later) {
+			t.Errorf("bot after update = %+v, %v", b, err)
+		}
+		e, err := tx.GetAppInstanceUserEndpoint(ctx(t), "a1", "alice", f.endpoint.EndpointID)
+		if err != nil || e.Name != "phone" || e.ResourceArn != "arn:pinpoint" || e.DeviceToken != "dev" || e.AllowMessages != "NONE" || !e.UpdatedAt.Equal(later) {
+			t.Errorf("endpoint after update = %+v, %v", e, err)
+		}
+		return nil
+	})
+	// Updating what does not exist is ErrNotFound, and changes nothing.
+	for name, fn := range map[string]func(tx store.Tx) error{
+		"app instance": func(tx store.Tx) error {
+			return tx.UpdateAppInstance(ctx(t), store.AppInstance{ID: "absent", UpdatedAt: later})
+		},
+		"bot": func(tx store.Tx) error {
+			return tx.UpdateAppInstanceBot(ctx(t), store.AppInstanceBot{AppInstanceID: "a1", BotID: "absent", Configuration: []byte("{}"), UpdatedAt: later})
+		},
+		"endpoint": func(tx store.Tx) error {
+			return tx.UpdateAppInstanceUserEndpoint(ctx(t), store.AppInstanceUserEndpoint{AppInstanceID: "a1", UserID: "alice", EndpointID: "absent", UpdatedAt: later})
+		},
+	} {
+		wantErr(t, "update absent "+name, s.Update(ctx(t), fn), store.ErrNotFound)
+	}
+}
+
+func testIdentityListsCounts(t *testing.T, s store.Store) {
+	for _, id := range []string{"a1", "a2", "a3"} {
+		createIdentity(t, s, id)
+	}
+	update(t, s, func(tx store.Tx) error {
+		for i := range 2 {
+			u := store.AppInstanceUser{AppInstanceID: "a1", UserID: fmt.Sprintf("u%d", i), Name: "U", CreatedAt: epoch, UpdatedAt: epoch}
+			if _, err := tx.CreateAppInstanceUser(ctx(t), u); err != nil {
+				return err
+			}
+			b := store.AppInstanceBot{AppInstanceID: "a1", BotID: fmt.Sprintf("b%d", i), Name: "B", Configuration: []byte("{}"), CreatedAt: epoch, UpdatedAt: epoch}
+			if _, err := tx.CreateAppInstanceBot(ctx(t), b); err != nil {
+				return err
+			}
+			e := store.AppInstanceUserEndpoint{AppInstanceID: "a1", UserID: "alice", EndpointID: fmt.Sprintf("e%d", i), Type: "APNS", ResourceArn: "arn:pinpoint",
+				DeviceToken: fmt.Sprintf("d%d", i), AllowMessages: "ALL", CreatedAt: epoch, UpdatedAt: epoch}
+			if _, err := tx.CreateAppInstanceUserEndpoint(ctx(t), e); err != nil {
+				return err
+			}
+			if _, err := tx.CreateAppInstanceAdmin(ctx(t), store.AppInstanceAdmin{AppInstanceID: "a1", Kind: store.MemberUser, MemberID: u.UserID, CreatedAt: epoch}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	apps := readPages(t, s, 2, func(tx store.ReadTx, p store.Page) ([]store.AppInstance, error) {
+		return tx.ListAppInstances(ctx(t), p)
+	},
+		func(a store.AppInstance) int64 { return a.Seq }, nil)
+	checkEqual(t, "ListAppInstances", ids(apps, func(a store.AppInstance) string { return a.ID }), []string{"a1", "a2", "a3"})
+	bots := readPages(t, s, 2, func(tx store.ReadTx, p store.Page) ([]store.AppInstanceBot, error) {
+		return tx.ListAppInstanceBots(ctx(t), "a1", p)
+	}, func(b store.AppInstanceBot) int64 { return b.Seq }, nil)
+	checkEqual(t, "ListAppInstanceBots", ids(bots, func(b store.AppInstanceBot) string { return b.BotID }), []string{"bot-a1", "b0", "b1"})
+	admins := readPages(t, s, 2, func(tx store.ReadTx, p store.Page) ([]store.AppInstanceAdmin, error) {
+		return tx.ListAppInstanceAdmins(ctx(t), "a1", p)
+	}, func(a store.AppInstanceAdmin) int64 { return a.Seq }, nil)
+	checkEqual(t, "ListAppInstanceAdmins", ids(admins, func(a store.AppInstanceAdmin) string { return string(a.Kind) + ":" + a.MemberID + ":" + a.Name }),
+		[]string{"user:alice:Alice", "bot:bot-a1:Bot", "user:u0:U", "user:u1:U"})
+	eps := readPages(t, s, 2, func(tx store.ReadTx, p store.Page) ([]store.AppInstanceUserEndpoint, error) {
+		return tx.ListAppInstanceUserEndpoints(ctx(t), "a1", "alice", p)
+	}, func(e store.AppInstanceUserEndpoint) int64 { return e.Seq }, nil)
+	checkEqual(t, "ListAppInstanceUserEndpoints", ids(eps, func(e store.AppInstanceUserEndpoint) string { return e.EndpointID }), []string{"ep-a1", "e0", "e1"})
+	view(t, s, func(tx store.ReadTx) error {
+		for what, c := range map[string]struct {
+			n    func() (int, error)
+			want int
+		}{
+			"CountAppInstances":                  {func() (int, error) { return tx.CountAppInstances(ctx(t)) }, 3},
+			"CountAppInstanceUsers a1":           {func() (int, error) { return tx.CountAppInstanceUsers(ctx(t), "a1") }, 3},
+			"CountAppInstanceUsers a2":           {func() (int, error) { return tx.CountAppInstanceUsers(ctx(t), "a2") }, 1},
+			"CountAppInstanceUsers absent":       {func() (int, error) { return tx.CountAppInstanceUsers(ctx(t), "absent") }, 0},
+			"CountAppInstanceAdmins a1":          {func() (int, error) { return tx.CountAppInstanceAdmins(ctx(t), "a1") }, 4},
+			"CountAppInstanceAdmins a2":          {func() (int, error) { return tx.CountAppInstanceAdmins(ctx(t), "a2") }, 2},
+			"CountAppInstanceUserEndpoints a1":   {func() (int, error) { return tx.CountAppInstanceUserEndpoints(ctx(t), "a1", "alice") }, 3},
+			"CountAppInstanceUserEndpoints none": {func() (int, error) { return tx.CountAppInstanceUserEndpoints(ctx(t), "a1", "u0") }, 0},
+		} {
+			if n, err := c.n(); err != nil || n != c.want {
+				t.Errorf("%s = %d, %v; want %d", what, n, err, c.want)
+			}
+		}
+		return nil
+	})
+}
+
+// ids maps records to their ids, for comparisons.
+func ids[T any](rs []T, id func(T) string) []string {
+	out := []string{}
+	for _, r := range rs {
+		out = append(out, id(r))
+	}
+	return out
+}
+
+// testBotDeleteLeavesNothing: deleting a bot takes its admin role,
+// idempotency records and tags (keyed by ARN) with it, and nothing of
+// another bot's.
+func testBotDeleteLeavesNothing(t *testing.T, s store.Store) {
+	f := createIdentity(t, s, "a1")
+	botArn := appArn + "a1/bot/" + f.bot.BotID
+	other := store.AppInstanceBot{AppInstanceID: "a1", BotID: f.bot.BotID + "-2", Name: "B", Configuration: []byte("{}"), CreatedAt: epoch, UpdatedAt: epoch}
+	otherArn := appArn + "a1/bot/" + other.BotID
+	update(t, s, func(tx store.Tx) error {
+		if _, err := tx.CreateAppInstanceBot(ctx(t), other); err != nil {
+			return err
+		}
+		for _, arn := range []string{botArn, otherArn} {
+			if err := tx.PutTags(ctx(t), "a1", arn, []store.Tag{{Key: "k", Value: "v"}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error { return tx.DeleteAppInstanceBot(ctx(t), "a1", f.bot.BotID) })
+	view(t, s, func(tx store.ReadTx) error {
+		_, err := tx.GetAppInstanceAdmin(ctx(t), "a1", store.MemberBot, f.bot.BotID)
+		wantErr(t, "admin role of the deleted bot", err, store.ErrNotFound)
+		_, err = tx.GetIdempotencyRecord(ctx(t), "bot a1", "t")
+		wantErr(t, "idempotency record of the deleted bot", err, store.ErrNotFound)
+		if tags, _ := tx.ListTags(ctx(t), botArn); len(tags) != 0 {
+			t.Errorf("tags of the deleted bot: %v", tags)
+		}
+		if tags, _ := tx.ListTags(ctx(t), otherArn); len(tags) != 1 {
+			t.Errorf("tags of the other bot: %v, want its one", tags)
+		}
+		if _, err := tx.GetAppInstanceBot(ctx(t), "a1", other.BotID); err != nil {
+			t.Errorf("the other bot: %v", err)
+		}
+		return nil
+	})
+	wantErr(t, "delete the bot again", s.Update(ctx(t), func(tx store.Tx) error { return tx.DeleteAppInstanceBot(ctx(t), "a1", f.bot.BotID) }), store.ErrNotFound)
+}
+
+func testDeleteAllTags(t *testing.T, s store.Store) {
+	createIdentity(t, s, "a1")
+	arn := appArn + "a1"
+	update(t, s, func(tx store.Tx) error {
+		return tx.PutTags(ctx(t), "a1", arn, []store.Tag{{Key: "b", Value: "1"}, {Key: "c", Value: "2"}})
+	})
+	var n int
+	update(t, s, func(tx store.Tx) (err error) {
+		n, err = tx.DeleteAllTags(ctx(t), arn)
+		return err
+	})
+	if n != 3 { // k from createIdentity, b and c
+		t.Errorf("DeleteAllTags = %d, want 3", n)
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		if tags, _ := tx.ListTags(ctx(t), arn); len(tags) != 0 {
+			t.Errorf("tags after DeleteAllTags: %v", tags)
+		}
+		if tags, _ := tx.ListTags(ctx(t), appArn+"a1/user/alice"); len(tags) != 1 {
+			t.Errorf("another resource's tags: %v, want its one", tags)
+		}
+		return nil
+	})
+}
+
+func testIdempotencyExpiry(t *testing.T, s store.Store) {
+	createIdentity(t, s, "a1") // four records, created at epoch
+	update(t, s, func(tx store.Tx) error {
+		return tx.PutIdempotencyRecord(ctx(t), store.IdempotencyRecord{Scope: "late", Token: "t", Fingerprint: "f", Result: "r", AppInstanceID: "a1", CreatedAt: epoch.Add(time.Hour)})
+	})
+	var n int
+	update(t, s, func(tx store.Tx) (err error) {
+		n, err = tx.DeleteIdempotencyRecordsBefore(ctx(t), epoch.Add(time.Minute))
+		return err
+	})
+	if n != 4 {
+		t.Errorf("DeleteIdempotencyRecordsBefore = %d, want 4", n)
+	}
+	view(t, s, func(tx store.ReadTx) error {
+		_, err := tx.GetIdempotencyRecord(ctx(t), "app a1", "t")
+		wantErr(t, "expired record", err, store.ErrNotFound)
+		r, err := tx.GetIdempotencyRecord(ctx(t), "late", "t")
+		if err != nil || r.Fingerprint != "f" || r.Result != "r" || !r.CreatedAt.Equal(epoch.Add(time.Hour)) {
+			t.Errorf("the younger record = %+v, %v", r, err)
+		}
+		return nil
+	})
+	// The bound is exclusive: a record created at it stays.
+	update(t, s, func(tx store.Tx) (err error) {
+		n, err = tx.DeleteIdempotencyRecordsBefore(ctx(t), epoch.Add(time.Hour))
+		return err
+	})
+	if n != 0 {
+		t.Errorf("DeleteIdempotencyRecordsBefore(its creation) = %d, want 0", n)
+	}
+}
+
+func testServerSecret(t *testing.T, s store.Store) {
+	view(t, s, func(tx store.ReadTx) error {
+		_, err := tx.GetServerSecret(ctx(t), "k")
+		wantErr(t, "absent secret", err, store.ErrNotFound)
+		return nil
+	})
+	key := []byte{0, 1, 2, 0xff, 0}
+	update(t, s, func(tx store.Tx) error { return tx.CreateServerSecret(ctx(t), "k", key) })
+	// A second create, say by a node starting at the same time, conflicts
+	// and keeps the first value.
+	wantErr(t, "create again", s.Update(ctx(t), func(tx store.Tx) error { return tx.CreateServerSecret(ctx(t), "k", []byte("other")) }), store.ErrConflict)
+	view(t, s, func(tx store.ReadTx) error {
+		got, err := tx.GetServerSecret(ctx(t), "k")
+		if err != nil || string(got) != string(key) {
+			t.Errorf("GetServerSecret = %x, %v; want %x", got, err, key)
+		}
+		return nil
+	})
+}
+
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(ctx(t)); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
 }

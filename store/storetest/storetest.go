@@ -49,6 +49,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Identity/Expired", testIdentityExpired},
 		{"Identity/DeleteLeavesNothing", testIdentityDeleteLeavesNothing},
 		{"Identity/Tags", testTags},
+		{"Identity/Updates", testIdentityUpdates},
+		{"Identity/ListsCounts", testIdentityListsCounts},
+		{"Identity/BotDeleteLeavesNothing", testBotDeleteLeavesNothing},
+		{"Identity/DeleteAllTags", testDeleteAllTags},
+		{"Identity/IdempotencyExpiry", testIdempotencyExpiry},
+		{"Identity/ServerSecret", testServerSecret},
+		{"Tx/Ping", testPing},
 
 		{"Channel/CreateGet", testChannelCreateGet},
 		{"Channel/Errors", testChannelErrors},
@@ -86,6 +93,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Flow/Association", testChannelFlowAssociation},
 		{"Flow/ChannelsWithFlow", testChannelsWithFlow},
 		{"Flow/DeleteAppInstance", testFlowDeleteAppInstance},
+		{"Flow/DeleteTakesTags", testDeleteTakesTags},
 
 		{"FlowJob/Lifecycle", testFlowJobLifecycle},
 		{"FlowJob/Errors", testFlowJobErrors},

@@ -1,0 +1,165 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/belfryhq/belfry/store"
+)
+
+const channelFlowColumns = `seq, app_instance_id, flow_id, name, processors, created_at, updated_at`
+
+func scanChannelFlow(r scanner) (store.ChannelFlow, error) {
+	var f store.ChannelFlow
+	var created, updated int64
+	err := r.Scan(&f.Seq, &f.AppInstanceID, &f.FlowID, &f.Name, &f.Processors, &created, &updated)
+	f.CreatedAt, f.UpdatedAt = fromMS(created), fromMS(updated)
+	return f, err
+}
+
+// Queries of the flow lists, named for the query plan test.
+const (
+	listChannelFlowsQuery = `SELECT ` + channelFlowColumns + ` FROM channel_flows
+		WHERE app_instance_id = ? AND seq > ? ORDER BY seq LIMIT ?`
+	listChannelsWithFlowQuery = `SELECT ` + channelColumns + ` FROM channels c
+		WHERE c.app_instance_id = ? AND c.flow_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`
+)
+
+// GetChannelFlow implements store.ChannelFlowReader.
+func (t readTx) GetChannelFlow(ctx context.Context, appInstanceID, flowID string) (store.ChannelFlow, error) {
+	return getOne(ctx, t, "channel flow "+flowID, scanChannelFlow,
+		`SELECT `+channelFlowColumns+` FROM channel_flows WHERE app_instance_id = ? AND flow_id = ?`, appInstanceID, flowID)
+}
+
+// ListChannelFlows implements store.ChannelFlowReader.
+func (t readTx) ListChannelFlows(ctx context.Context, appInstanceID string, p store.Page) ([]store.ChannelFlow, error) {
+	return list(ctx, t, "channel flows", scanChannelFlow, listChannelFlowsQuery, appInstanceID, p.After, sqlLimit(p))
+}
+
+// CountChannelFlows implements store.ChannelFlowReader.
+func (t readTx) CountChannelFlows(ctx context.Context, appInstanceID string) (int, error) {
+	return t.count(ctx, "channel flows", `SELECT COUNT(*) FROM channel_flows WHERE app_instance_id = ?`, appInstanceID)
+}
+
+// ListChannelsWithFlow implements store.ChannelFlowReader.
+func (t readTx) ListChannelsWithFlow(ctx context.Context, appInstanceID, flowID string, p store.Page) ([]store.Channel, error) {
+	return list(ctx, t, "channels with flow "+flowID, scanChannel, listChannelsWithFlowQuery, appInstanceID, flowID, p.After, sqlLimit(p))
+}
+
+// CreateChannelFlow implements store.ChannelFlowWriter.
+func (t writeTx) CreateChannelFlow(ctx context.Context, f store.ChannelFlow) (store.ChannelFlow, error) {
+	err := t.queryRow(ctx, `INSERT INTO channel_flows (app_instance_id, flow_id, name, processors, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
+		f.AppInstanceID, f.FlowID, f.Name, f.Processors, ms(f.CreatedAt), ms(f.UpdatedAt)).Scan(&f.Seq)
+	if err != nil {
+		return f, fmt.Errorf("postgres: create channel flow %s: %w", f.FlowID, translate(err))
+	}
+	return f, nil
+}
+
+// UpdateChannelFlow implements store.ChannelFlowWriter.
+func (t writeTx) UpdateChannelFlow(ctx context.Context, f store.ChannelFlow) error {
+	return t.execOne(ctx, "update channel flow "+f.FlowID,
+		`UPDATE channel_flows SET name = ?, processors = ?, updated_at = ? WHERE app_instance_id = ? AND flow_id = ?`,
+		f.Name, f.Processors, ms(f.UpdatedAt), f.AppInstanceID, f.FlowID)
+}
+
+// DeleteChannelFlow implements store.ChannelFlowWriter. The channels'
+// foreign key to their flow refuses the delete while one names it; the
+// schema's cascading foreign keys delete the idempotency records the flow
+// owns.
+func (t writeTx) DeleteChannelFlow(ctx context.Context, appInstanceID, flowID string) error {
+	what := "delete channel flow " + flowID
+	res, err := t.exec(ctx, `DELETE FROM channel_flows WHERE app_instance_id = ? AND flow_id = ?`, appInstanceID, flowID)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23503" {
+		// The only key that refuses, rather than cascades, a flow's delete.
+		return fmt.Errorf("postgres: %s: channels are associated with it: %w", what, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", what, translate(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("postgres: %s: %w", what, store.ErrNotFound)
+	}
+	return t.deleteTagsOf(ctx, appInstanceID, "channel-flow", flowID)
+}
+
+const flowJobColumns = `callback_id, app_instance_id, channel_id, message_id, is_update, message, flow_id, processor_arn, fallback,
+	state, attempts, next_attempt_at, deadline, outcome, fingerprint, created_at, updated_at`
+
+func scanFlowJob(r scanner) (store.FlowJob, error) {
+	var (
+		j                                store.FlowJob
+		next, deadline, created, updated int64
+	)
+	err := r.Scan(&j.CallbackID, &j.AppInstanceID, &j.ChannelID, &j.MessageID, &j.Update, &j.Message, &j.FlowID, &j.ProcessorArn, &j.Fallback,
+		&j.State, &j.Attempts, &next, &deadline, &j.Outcome, &j.Fingerprint, &created, &updated)
+	j.NextAttemptAt, j.Deadline, j.CreatedAt, j.UpdatedAt = fromMS(next), fromMS(deadline), fromMS(created), fromMS(updated)
+	return j, err
+}
+
+// Queries of the flow jobs, named for the query plan test.
+const (
+	getOpenFlowJobQuery = `SELECT ` + flowJobColumns + ` FROM flow_jobs
+		WHERE app_instance_id = ? AND channel_id = ? AND message_id = ? AND state <> 'DONE'`
+	listDueFlowJobsQuery = `SELECT ` + flowJobColumns + ` FROM flow_jobs
+		WHERE state = 'INVOKING' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
+	// As deleteMessagesBeforeQuery, the oldest first from the deadline
+	// index, then the rows by their key.
+	deleteFlowJobsBeforeQuery = `DELETE FROM flow_jobs WHERE callback_id IN (
+		SELECT callback_id FROM flow_jobs WHERE deadline < ? ORDER BY deadline LIMIT ?)`
+)
+
+// GetFlowJob implements store.FlowJobReader.
+func (t readTx) GetFlowJob(ctx context.Context, callbackID string) (store.FlowJob, error) {
+	return getOne(ctx, t, "flow job "+callbackID, scanFlowJob,
+		`SELECT `+flowJobColumns+` FROM flow_jobs WHERE callback_id = ?`, callbackID)
+}
+
+// GetOpenFlowJobForMessage implements store.FlowJobReader.
+func (t readTx) GetOpenFlowJobForMessage(ctx context.Context, appInstanceID, channelID, messageID string) (store.FlowJob, error) {
+	return getOne(ctx, t, "open flow job of message "+messageID, scanFlowJob, getOpenFlowJobQuery, appInstanceID, channelID, messageID)
+}
+
+// ListDueFlowJobs implements store.FlowJobReader. A limit of 0 or less
+// lists every due job.
+func (t readTx) ListDueFlowJobs(ctx context.Context, now time.Time, limit int) ([]store.FlowJob, error) {
+	return list(ctx, t, "due flow jobs", scanFlowJob, listDueFlowJobsQuery, ms(now), sqlLimit(store.Page{Limit: limit}))
+}
+
+// CreateFlowJob implements store.FlowJobWriter.
+func (t writeTx) CreateFlowJob(ctx context.Context, j store.FlowJob) error {
+	_, err := t.exec(ctx, `INSERT INTO flow_jobs
+		(callback_id, app_instance_id, channel_id, message_id, is_update, message, flow_id, processor_arn, fallback,
+		 state, attempts, next_attempt_at, deadline, outcome, fingerprint, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.CallbackID, j.AppInstanceID, j.ChannelID, j.MessageID, j.Update, j.Message, j.FlowID, j.ProcessorArn, j.Fallback,
+		string(j.State), j.Attempts, ms(j.NextAttemptAt), ms(j.Deadline), j.Outcome, j.Fingerprint, ms(j.CreatedAt), ms(j.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("postgres: create flow job %s: %w", j.CallbackID, translate(err))
+	}
+	return nil
+}
+
+// UpdateFlowJob implements store.FlowJobWriter.
+func (t writeTx) UpdateFlowJob(ctx context.Context, j store.FlowJob) error {
+	return t.execOne(ctx, "update flow job "+j.CallbackID, `UPDATE flow_jobs
+		SET state = ?, attempts = ?, next_attempt_at = ?, outcome = ?, fingerprint = ?, updated_at = ?
+		WHERE callback_id = ?`,
+		string(j.State), j.Attempts, ms(j.NextAttemptAt), j.Outcome, j.Fingerprint, ms(j.UpdatedAt), j.CallbackID)
+}
+
+// DeleteFlowJobsBefore implements store.FlowJobWriter. A limit of 0 or
+// less deletes every job whose deadline is before t.
+func (t writeTx) DeleteFlowJobsBefore(ctx context.Context, before time.Time, limit int) (int, error) {
+	return t.execCount(ctx, "delete flow jobs", deleteFlowJobsBeforeQuery, ms(before), sqlLimit(store.Page{Limit: limit}))
+}

@@ -1,0 +1,172 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/belfryhq/belfry/store"
+)
+
+const messageColumns = `seq, app_instance_id, channel_id, message_id, content, metadata, content_type, type,
+	sender_kind, sender_id, sender_name, redacted, status, status_detail, attributes, push_notification,
+	target_kind, target_id, sub_channel_id, created_at, updated_at, edited_at`
+
+func scanMessage(s scanner) (store.ChannelMessage, error) {
+	var (
+		m                    store.ChannelMessage
+		targetKind, targetID sql.NullString
+		subChannel           sql.NullString
+		created, updated     int64
+		edited               sql.NullInt64
+	)
+	err := s.Scan(&m.Seq, &m.AppInstanceID, &m.ChannelID, &m.MessageID, &m.Content, &m.Metadata, &m.ContentType, &m.Type,
+		&m.Sender.Kind, &m.Sender.ID, &m.SenderName, &m.Redacted, &m.Status, &m.StatusDetail, &m.Attributes, &m.PushNotification,
+		&targetKind, &targetID, &subChannel, &created, &updated, &edited)
+	if targetID.Valid {
+		m.Target = &store.Actor{Kind: store.MemberKind(targetKind.String), ID: targetID.String}
+	}
+	m.SubChannelID = subChannel.String
+	m.CreatedAt, m.UpdatedAt, m.EditedAt = fromMS(created), fromMS(updated), fromNullMS(edited)
+	return m, err
+}
+
+// GetChannelMessage implements store.ChannelMessageReader.
+func (t readTx) GetChannelMessage(ctx context.Context, appInstanceID, channelID, messageID string) (store.ChannelMessage, error) {
+	return getOne(ctx, t, "message "+messageID, scanMessage,
+		`SELECT `+messageColumns+` FROM channel_messages WHERE message_id = ? AND app_instance_id = ? AND channel_id = ?`,
+		messageID, appInstanceID, channelID)
+}
+
+// ListChannelMessages implements store.ChannelMessageReader.
+func (t readTx) ListChannelMessages(ctx context.Context, appInstanceID, channelID string, q store.MessageQuery) ([]store.ChannelMessage, error) {
+	query, args := listMessagesQuery(appInstanceID, channelID, q)
+	return list(ctx, t, "messages", scanMessage, query, args...)
+}
+
+// msgKey is a position in a channel's history, (created_at, seq).
+type msgKey struct{ at, seq int64 }
+
+func (k msgKey) less(o msgKey) bool { return k.at < o.at || k.at == o.at && k.seq < o.seq }
+
+// listMessagesQuery builds ListChannelMessages' query.
+//
+// The cursor and the time bounds all become at most one exclusive lower
+// and one exclusive upper bound on the row value (created_at, seq), which
+// PostgreSQL turns into one range of the history index, walked in either
+// direction: a page costs its own rows (plus the hidden ones skipped)
+// however long the history. Times are whole milliseconds, so created_at >=
+// t is (created_at, seq) > (t-1, MaxInt64), and created_at <= t is
+// (created_at, seq) < (t+1, MinInt64).
+func listMessagesQuery(appInstanceID, channelID string, q store.MessageQuery) (string, []any) {
+	var lo, hi *msgKey
+	raise := func(k msgKey) {
+		if lo == nil || lo.less(k) {
+			lo = &k
+		}
+	}
+	lower := func(k msgKey) {
+		if hi == nil || k.less(*hi) {
+			hi = &k
+		}
+	}
+	if !q.NotBefore.IsZero() {
+		raise(msgKey{ms(q.NotBefore) - 1, math.MaxInt64})
+	}
+	if !q.NotAfter.IsZero() {
+		lower(msgKey{ms(q.NotAfter) + 1, math.MinInt64})
+	}
+	if q.After != nil {
+		k := msgKey{ms(q.After.CreatedAt), q.After.Seq}
+		if q.Descending {
+			lower(k)
+		} else {
+			raise(k)
+		}
+	}
+
+	var b strings.Builder
+	args := []any{appInstanceID, channelID}
+	b.WriteString(`SELECT ` + messageColumns + ` FROM channel_messages WHERE app_instance_id = ? AND channel_id = ?`)
+	if q.SubChannelID != "" {
+		b.WriteString(` AND sub_channel_id = ?`)
+		args = append(args, q.SubChannelID)
+	}
+	if lo != nil {
+		b.WriteString(` AND (created_at, seq) > (?, ?)`)
+		args = append(args, lo.at, lo.seq)
+	}
+	if hi != nil {
+		b.WriteString(` AND (created_at, seq) < (?, ?)`)
+		args = append(args, hi.at, hi.seq)
+	}
+	b.WriteString(` AND ((status = 'SENT' AND (target_id IS NULL OR (target_kind = ? AND target_id = ?)))
+		OR (sender_kind = ? AND sender_id = ?))`)
+	args = append(args, string(q.Viewer.Kind), q.Viewer.ID, string(q.Viewer.Kind), q.Viewer.ID)
+	if q.Descending {
+		b.WriteString(` ORDER BY created_at DESC, seq DESC`)
+	} else {
+		b.WriteString(` ORDER BY created_at, seq`)
+	}
+	b.WriteString(` LIMIT ?`)
+	args = append(args, sqlLimit(store.Page{Limit: q.Limit}))
+	return b.String(), args
+}
+
+// targetArgs returns the two target columns of m.
+func targetArgs(m store.ChannelMessage) (kind, id any) {
+	if m.Target == nil {
+		return nil, nil
+	}
+	return string(m.Target.Kind), m.Target.ID
+}
+
+// CreateChannelMessage implements store.ChannelMessageWriter.
+func (t writeTx) CreateChannelMessage(ctx context.Context, m store.ChannelMessage) (store.ChannelMessage, error) {
+	targetKind, targetID := targetArgs(m)
+	err := t.queryRow(ctx, `INSERT INTO channel_messages
+		(app_instance_id, channel_id, message_id, content, metadata, content_type, type,
+		 sender_kind, sender_id, sender_name, redacted, status, status_detail, attributes, push_notification,
+		 target_kind, target_id, sub_channel_id, created_at, updated_at, edited_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		m.AppInstanceID, m.ChannelID, m.MessageID, m.Content, m.Metadata, m.ContentType, m.Type,
+		string(m.Sender.Kind), m.Sender.ID, m.SenderName, m.Redacted, m.Status, m.StatusDetail, m.Attributes, m.PushNotification,
+		targetKind, targetID, nullString(m.SubChannelID), ms(m.CreatedAt), ms(m.UpdatedAt), msOrNull(m.EditedAt)).Scan(&m.Seq)
+	if err != nil {
+		return m, fmt.Errorf("postgres: create message %s: %w", m.MessageID, translate(err))
+	}
+	return m, nil
+}
+
+// UpdateChannelMessage implements store.ChannelMessageWriter.
+func (t writeTx) UpdateChannelMessage(ctx context.Context, m store.ChannelMessage) error {
+	return t.execOne(ctx, "update message "+m.MessageID, `UPDATE channel_messages
+		SET content = ?, metadata = ?, content_type = ?, redacted = ?, status = ?, status_detail = ?,
+			attributes = ?, push_notification = ?, updated_at = ?, edited_at = ?
+		WHERE message_id = ? AND app_instance_id = ? AND channel_id = ?`,
+		m.Content, m.Metadata, m.ContentType, m.Redacted, m.Status, m.StatusDetail,
+		m.Attributes, m.PushNotification, ms(m.UpdatedAt), msOrNull(m.EditedAt),
+		m.MessageID, m.AppInstanceID, m.ChannelID)
+}
+
+// DeleteChannelMessage implements store.ChannelMessageWriter.
+func (t writeTx) DeleteChannelMessage(ctx context.Context, appInstanceID, channelID, messageID string) error {
+	return t.execOne(ctx, "delete message "+messageID,
+		`DELETE FROM channel_messages WHERE message_id = ? AND app_instance_id = ? AND channel_id = ?`,
+		messageID, appInstanceID, channelID)
+}
+
+// deleteMessagesBeforeQuery picks the oldest messages from the retention
+// index: PostgreSQL has no DELETE ... LIMIT.
+const deleteMessagesBeforeQuery = `DELETE FROM channel_messages WHERE seq IN (
+	SELECT seq FROM channel_messages WHERE app_instance_id = ? AND created_at < ? ORDER BY created_at LIMIT ?)`
+
+// DeleteChannelMessagesBefore implements store.ChannelMessageWriter. A
+// limit of 0 or less deletes every message before t.
+func (t writeTx) DeleteChannelMessagesBefore(ctx context.Context, appInstanceID string, before time.Time, limit int) (int, error) {
+	return t.execCount(ctx, "delete messages of "+appInstanceID, deleteMessagesBeforeQuery,
+		appInstanceID, ms(before), sqlLimit(store.Page{Limit: limit}))
+}

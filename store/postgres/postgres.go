@@ -1,0 +1,485 @@
+// Package postgres is the scale-out store engine: a store.Store on a
+// PostgreSQL database, through pgx v5 and its pool, which any number of
+// Belfry nodes share. All of its SQL lives in this package; the records'
+// files mirror package sqlite's, and so does the schema (migrations/).
+//
+// # Transactions and many writers
+//
+// Update runs fn in a SERIALIZABLE transaction and, when PostgreSQL
+// reports a serialization failure or a deadlock, runs it again from the
+// start (the store.Store contract allows it; fn has no outside effects).
+// So every Update, on any node, behaves as if the Updates of all nodes ran
+// one at a time, which is what the SQLite engine's single writer gives:
+// read-then-write rules (quotas counted before an insert, the idempotency
+// record looked up before a create, a flow job or delivery claimed by
+// moving its next attempt) hold across nodes without any lock in the
+// process. Two sends in one channel both write the channel's row, so one
+// of them retries after the other commits: a channel's messages get their
+// seq in commit order. Unique keys and foreign keys still say the last
+// word: a conflicting insert fails with store.ErrConflict.
+//
+// Each write statement runs under its own savepoint, so that a statement
+// failing on a constraint undoes only itself, as in SQLite, and fn may go
+// on (PostgreSQL otherwise aborts the whole transaction).
+//
+// View runs REPEATABLE READ, READ ONLY: one consistent snapshot.
+//
+// AfterCommit functions of the Updates of this process run in commit
+// order: commit and hooks run under one mutex. Across nodes there is no
+// such order; cross-node fan-out reads the committed rows (an outbox).
+//
+// # Adding a table
+//
+// As for SQLite: add migrations/NNNN_description.sql (never edit a
+// released one) and the record's methods in a file named after it.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfryhq/belfry/store"
+)
+
+// retryLaneKey is the advisory lock of the retry lane (see try): "belfry"
+// in ASCII, plus one.
+const retryLaneKey = 0x62656c667279 + 1
+
+// defaultMaxConns is the pool size when the URL sets no pool_max_conns.
+const defaultMaxConns = 32
+
+// DB is a store.Store backed by a PostgreSQL database. It is safe for
+// concurrent use, and several DBs (on several nodes) may share a database.
+type DB struct {
+	pool *pgxpool.Pool
+	// commitMu orders this process's commits with their AfterCommit hooks.
+	commitMu sync.Mutex
+	// maxAttempts bounds the runs of one Update's fn.
+	maxAttempts int
+	// retries counts the Updates run again after a serialization failure.
+	retries atomic.Int64
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open connects to the database at url (postgres://user:pass@host/db or a
+// key=value connection string; pool_max_conns and the other pgxpool
+// settings apply) and migrates its schema, as package sqlite's Open does.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err) // pgx never echoes the password
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default, max(4, CPUs), makes requests queue for a
+		// connection long before the database is busy.
+		cfg.MaxConns = defaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool, ms, time.Now()); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return &DB{pool: pool, maxAttempts: 100}, nil
+}
+
+// View implements store.Store.
+func (db *DB) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("postgres: begin read: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	return fn(readTx{tx: tx, st: &txState{}})
+}
+
+// Update implements store.Store.
+func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		hooks, err := db.try(ctx, fn, attempt > 1)
+		if err == nil {
+			for _, h := range hooks {
+				h()
+			}
+			db.commitMu.Unlock()
+			return nil
+		}
+		if !retryable(err) || attempt >= db.maxAttempts || ctx.Err() != nil {
+			return err
+		}
+		db.retries.Add(1)
+		// Back off a little, at random, so that the transactions that
+		// collided do not collide again.
+		d := time.Duration(rand.Int64N(int64(min(attempt, 10))*int64(time.Millisecond))) + 100*time.Microsecond
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// try runs fn once in a transaction. On success it returns with commitMu
+// held and the AfterCommit hooks to run, which Update runs and unlocks.
+//
+// A retry runs in the retry lane: it takes a session advisory lock shared
+// by every node before it begins, so its snapshot is taken once the retries
+// ahead of it committed. Transactions that collided then queue instead of
+// colliding again (a busy channel would otherwise have every sender but
+// one fail and retry at every commit). The lane only paces retries:
+// SERIALIZABLE still guarantees correctness.
+func (db *DB) try(ctx context.Context, fn func(tx store.Tx) error, retry bool) (hooks []func(), err error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: begin: %w", err)
+	}
+	if retry {
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, retryLaneKey); err != nil {
+			conn.Release()
+			return nil, fmt.Errorf("postgres: retry lane: %w", err)
+		}
+		defer func() {
+			if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, retryLaneKey); err != nil {
+				// A session lock must not stay with a pooled connection.
+				_ = conn.Hijack().Close(context.WithoutCancel(ctx))
+				return
+			}
+			conn.Release()
+		}()
+	} else {
+		defer conn.Release()
+	}
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: begin: %w", err)
+	}
+	st := &txState{write: true}
+	w := writeTx{readTx: readTx{tx: tx, st: st}, hooks: &hooks, before: new([]func(context.Context) error)}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	err = fn(w)
+	for i := 0; err == nil && i < len(*w.before); i++ {
+		err = (*w.before)[i](ctx)
+	}
+	if err != nil {
+		if st.serialization != nil {
+			// fn saw a serialization failure, whatever it made of it: the
+			// transaction is lost, and runs again.
+			return nil, st.serialization
+		}
+		return nil, err
+	}
+	db.commitMu.Lock()
+	if err := tx.Commit(ctx); err != nil {
+		db.commitMu.Unlock()
+		committed = true // nothing left to roll back
+		return nil, fmt.Errorf("postgres: commit: %w", err)
+	}
+	committed = true
+	return hooks, nil
+}
+
+// retryable reports whether err means the transaction lost a conflict with
+// another one and may succeed if run again.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01" // serialization_failure, deadlock_detected
+	}
+	return false
+}
+
+// Ping implements store.Store.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Retries returns how many times an Update ran again after losing a
+// serialization conflict, for metrics: a high rate against the Updates'
+// means hot rows (one busy channel).
+func (db *DB) Retries() int64 { return db.retries.Load() }
+
+// Stats returns the connection pool's statistics, for metrics.
+func (db *DB) Stats() *pgxpool.Stat { return db.pool.Stat() }
+
+// txState is shared by the copies of one transaction's readTx.
+type txState struct {
+	write bool
+	sp    int // savepoints taken, for their names
+	// serialization is the first serialization failure or deadlock a
+	// statement met: the transaction cannot commit any more.
+	serialization error
+}
+
+// readTx implements store.ReadTx; its per-record methods live in files named
+// after the record.
+type readTx struct {
+	tx pgx.Tx
+	st *txState
+}
+
+// result is what exec returns, as database/sql's Result does.
+type result struct{ n int64 }
+
+// RowsAffected returns the number of rows the statement changed.
+func (r result) RowsAffected() (int64, error) { return r.n, nil }
+
+// note records a serialization failure in err, if it is one.
+func (t readTx) note(err error) error {
+	if err != nil && retryable(err) && t.st.serialization == nil {
+		t.st.serialization = err
+	}
+	return err
+}
+
+// write runs q, a write, under a savepoint when the transaction writes, so
+// that a failed statement undoes only itself. Savepoint, statement and
+// release go in one round trip (a pipelined batch); a failure costs a
+// second, to roll back to the savepoint. With returning, the statement's
+// first row is kept.
+func (t readTx) write(ctx context.Context, q string, args []any, returning bool) (tag pgconn.CommandTag, vals []any, err error) {
+	if !t.st.write {
+		return tag, nil, errors.New("postgres: write in a read-only transaction")
+	}
+	t.st.sp++
+	name := "s" + strconv.Itoa(t.st.sp)
+	b := &pgx.Batch{}
+	b.Queue("SAVEPOINT " + name)
+	b.Queue(rebind(q), args...)
+	b.Queue("RELEASE SAVEPOINT " + name)
+	br := t.tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return tag, nil, t.note(err) // no savepoint: the transaction is lost
+	}
+	if returning {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			if rows.Next() {
+				vals, err = rows.Values()
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+			tag = rows.CommandTag()
+		}
+	} else {
+		tag, err = br.Exec()
+	}
+	_, rerr := br.Exec()
+	cerr := br.Close()
+	if err != nil {
+		t.note(err)
+		if _, rbErr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+			return tag, nil, errors.Join(err, t.note(rbErr))
+		}
+		return tag, nil, err
+	}
+	if rerr != nil {
+		return tag, nil, t.note(rerr)
+	}
+	return tag, vals, t.note(cerr)
+}
+
+func (t readTx) exec(ctx context.Context, q string, args ...any) (result, error) {
+	if !isWrite(q) {
+		tag, err := t.tx.Exec(ctx, rebind(q), args...)
+		return result{n: tag.RowsAffected()}, t.note(err)
+	}
+	tag, _, err := t.write(ctx, q, args, false)
+	return result{n: tag.RowsAffected()}, err
+}
+
+func (t readTx) query(ctx context.Context, q string, args ...any) (pgx.Rows, error) {
+	rows, err := t.tx.Query(ctx, rebind(q), args...)
+	return rows, t.note(err)
+}
+
+// queryRow runs a query returning at most one row. A write (INSERT …
+// RETURNING) runs at once, under a savepoint, and its row is kept.
+func (t readTx) queryRow(ctx context.Context, q string, args ...any) pgx.Row {
+	if !isWrite(q) {
+		return noteRow{row: t.tx.QueryRow(ctx, rebind(q), args...), t: t}
+	}
+	_, vals, err := t.write(ctx, q, args, true)
+	return &bufferedRow{vals: vals, noRows: err == nil && vals == nil, err: err}
+}
+
+// noteRow notes the serialization failures of a read.
+type noteRow struct {
+	row pgx.Row
+	t   readTx
+}
+
+func (r noteRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	return r.t.note(err)
+}
+
+// bufferedRow is a written row, read before its savepoint was released.
+type bufferedRow struct {
+	vals   []any
+	noRows bool
+	err    error
+}
+
+func (r *bufferedRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	if r.noRows {
+		return pgx.ErrNoRows
+	}
+	if len(dest) != len(r.vals) {
+		return fmt.Errorf("postgres: scan %d values into %d destinations", len(r.vals), len(dest))
+	}
+	for i, v := range r.vals {
+		if err := assign(dest[i], v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// assign stores v, a value pgx decoded, in dest. RETURNING clauses return
+// the generated keys, so int64 is what comes back.
+func assign(dest, v any) error {
+	switch d := dest.(type) {
+	case *int64:
+		n, ok := v.(int64)
+		if !ok {
+			return fmt.Errorf("postgres: cannot scan %T into *int64", v)
+		}
+		*d = n
+	case *int:
+		n, ok := v.(int64)
+		if !ok {
+			return fmt.Errorf("postgres: cannot scan %T into *int", v)
+		}
+		*d = int(n)
+	case *string:
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("postgres: cannot scan %T into *string", v)
+		}
+		*d = s
+	default:
+		return fmt.Errorf("postgres: cannot scan into %T", dest)
+	}
+	return nil
+}
+
+// isWrite reports whether q changes rows.
+func isWrite(q string) bool {
+	q = strings.TrimSpace(q)
+	for _, kw := range []string{"INSERT", "UPDATE", "DELETE", "WITH"} {
+		if len(q) >= len(kw) && strings.EqualFold(q[:len(kw)], kw) {
+			return true
+		}
+	}
+	return false
+}
+
+// rebinds caches rebind's results: the package's queries are a small set.
+var rebinds sync.Map
+
+// rebind turns the ? placeholders the records' files share with package
+// sqlite into PostgreSQL's $1, $2, …. No query has a ? inside a literal.
+func rebind(q string) string {
+	if v, ok := rebinds.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	s := b.String()
+	rebinds.Store(q, s)
+	return s
+}
+
+// writeTx implements store.Tx.
+type writeTx struct {
+	readTx
+	hooks  *[]func()
+	before *[]func(context.Context) error
+}
+
+// BeforeCommit implements store.Tx.
+func (t writeTx) BeforeCommit(f func(context.Context) error) { *t.before = append(*t.before, f) }
+
+// AfterCommit implements store.Tx.
+func (t writeTx) AfterCommit(f func()) { *t.hooks = append(*t.hooks, f) }
+
+// translate maps PostgreSQL errors onto the store's errors; call it on
+// every error from a write before wrapping it with context. Errors it does
+// not know pass through unchanged, and count as internal.
+func translate(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return store.ErrConflict
+		case "23503": // foreign_key_violation
+			return store.ErrNotFound
+		}
+	}
+	return err
+}
+
+// sqlLimit returns p.Limit as PostgreSQL's LIMIT wants it: NULL for no
+// limit.
+func sqlLimit(p store.Page) any {
+	if p.Limit <= 0 {
+		return nil
+	}
+	return p.Limit
+}
+
+// SharedByNodes implements store.Shared: any number of nodes may use the
+// database, so no node may take back another's leases early.
+func (db *DB) SharedByNodes() bool { return true }
