@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/belfryhq/belfry/internal/pgtest"
 )
 
 // startNATS runs an embedded NATS server with JetStream for the test.
@@ -45,14 +47,26 @@ func readEvent(t *testing.T, c *websocket.Conn, creator string) sessionFrame {
 	}
 }
 
-// TestTwoNodesOnNATS: two `belfry serve` nodes on one store and one NATS.
-// A message sent through either node reaches the sessions on both, once
-// and in order.
+// TestTwoNodesOnNATS: two `belfry serve` nodes on one store (an SQLite
+// data dir both open, or one PostgreSQL database) and one NATS. A message
+// sent through either node reaches the sessions on both, once and in order.
 func TestTwoNodesOnNATS(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			store := ""
+			if engine == "postgres" {
+				store = pgtest.MigratedURL(t)
+			}
+			testTwoNodesOnNATS(t, store)
+		})
+	}
+}
+
+func testTwoNodesOnNATS(t *testing.T, store string) {
 	root := rootKey{AccessKeyID: "AKIDTESTROOT", SecretAccessKey: "rootsecret"}
 	dir := t.TempDir()
 	natsURL := startNATS(t)
-	withBus := func(c *config) { c.Bus = natsURL; c.TLSListen = "off" }
+	withBus := func(c *config) { c.Bus = natsURL; c.TLSListen = "off"; c.Store = store }
 	n1 := startServerWith(t, dir, root, withBus)
 	n2 := startServerWith(t, dir, root, withBus)
 

@@ -237,53 +237,57 @@ type envelope struct {
 
 // PublishRecords publishes recs, in order.
 //
-// With the stream, records with an ID (from the outbox) are first stored
-// in it, keyed by ID; a record the stream already holds (another node's
-// relay published it, or this relay before a crash) goes no further, so
-// the nodes get each event once however many relays publish it. The rest
-// go out on their live subjects, and PublishRecords returns once the
-// server has them: a relay marks as published only what every connected
-// node will receive and the stream keeps for a node that is not. Records
-// without an ID are handed to the connection's buffer: nobody would retry
-// them anyway.
+// With the stream, records with an ID (from the outbox) are stored in it,
+// keyed by ID, and the stream sends them out on their live subjects, in
+// the order it stored them. A record the stream holds already (published
+// by another node's relay, or by this one before a crash) is not stored or
+// sent again, so an event goes out once however many relays publish it,
+// and in one order: each relay stores in ID order, so the stream's order
+// is ID order. PublishRecords returns once the stream has acknowledged
+// every record, so a relay marks as published only what NATS keeps.
+// Records without an ID go out directly and are handed to the connection's
+// buffer: nobody would retry them anyway.
 func (b *Bus) PublishRecords(ctx context.Context, recs ...Record) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.opts.FlushTimeout)
 		defer cancel()
 	}
-	envs := make([]envelope, len(recs))
-	datas := make([][]byte, len(recs))
-	acks := make([]jetstream.PubAckFuture, len(recs))
+	var acks []jetstream.PubAckFuture
+	flush := false
 	for i := range recs {
-		envs[i] = envelope{ID: recs[i].ID, Key: b.origin + "/" + strconv.FormatUint(b.n.Add(1), 10), Event: recs[i].Event}
-		data, err := json.Marshal(&envs[i])
+		env := envelope{ID: recs[i].ID, Key: b.origin + "/" + strconv.FormatUint(b.n.Add(1), 10), Event: recs[i].Event}
+		data, err := json.Marshal(&env)
 		if err != nil {
 			return fmt.Errorf("natsbus: encode: %w", err)
 		}
-		datas[i] = data
-		if b.js != nil && envs[i].ID != 0 {
-			if acks[i], err = publishStored(b.js, b.opts.Prefix, envs[i].ID, data); err != nil {
+		subjs := subjects(b.opts.Prefix, &env.Event)
+		if b.js != nil && env.ID != 0 {
+			a, err := publishStored(b.js, b.opts.Prefix, env.ID, subjs, data)
+			acks = append(acks, a...)
+			if err != nil {
+				return fmt.Errorf("natsbus: publish: %w", err)
+			}
+			continue
+		}
+		// The stream sends the stored records out once it has them: a
+		// record that goes out directly waits for them, to keep the order.
+		for _, f := range acks {
+			if _, err := waitAck(ctx, f); err != nil {
+				return fmt.Errorf("natsbus: publish: %w", err)
+			}
+		}
+		acks = nil
+		flush = flush || env.ID != 0
+		for _, subj := range subjs {
+			if err := b.nc.Publish(subj, data); err != nil {
 				return fmt.Errorf("natsbus: publish: %w", err)
 			}
 		}
 	}
-	flush := false
-	for i := range envs {
-		if acks[i] != nil {
-			dup, err := waitAck(ctx, acks[i])
-			if err != nil {
-				return fmt.Errorf("natsbus: publish: %w", err)
-			}
-			if dup {
-				continue
-			}
-		}
-		flush = flush || envs[i].ID != 0
-		for _, subj := range subjects(b.opts.Prefix, &envs[i].Event) {
-			if err := b.nc.Publish(subj, datas[i]); err != nil {
-				return fmt.Errorf("natsbus: publish: %w", err)
-			}
+	for _, f := range acks {
+		if _, err := waitAck(ctx, f); err != nil {
+			return fmt.Errorf("natsbus: publish: %w", err)
 		}
 	}
 	if flush {

@@ -46,13 +46,16 @@ func openStream(ctx context.Context, nc *nats.Conn, o Options) (jetstream.JetStr
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        streamName(p),
 		Description: "Belfry committed events, kept for nodes that reconnect",
-		Subjects:    []string{storedSubject(p)},
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      o.Retention,
-		Storage:     jetstream.FileStorage,
-		Replicas:    o.Replicas,
-		Duplicates:  dedupWindow,
+		Subjects:    []string{storedPrefix(p) + ".>"},
+		// The stream sends out what it stored, in its order, on the live
+		// subjects: PREFIX_s.a.HASH goes out as PREFIX.a.HASH.
+		RePublish:  &jetstream.RePublish{Source: storedPrefix(p) + ".>", Destination: p + ".>"},
+		Retention:  jetstream.LimitsPolicy,
+		Discard:    jetstream.DiscardOld,
+		MaxAge:     o.Retention,
+		Storage:    jetstream.FileStorage,
+		Replicas:   o.Replicas,
+		Duplicates: dedupWindow,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("natsbus: stream %s (is JetStream enabled on the NATS server?): %w", streamName(p), err)
@@ -60,15 +63,25 @@ func openStream(ctx context.Context, nc *nats.Conn, o Options) (jetstream.JetStr
 	return js, st, nil
 }
 
-// storedSubject is where events go into the stream. No node subscribes to
-// it: live delivery is on the event's own subjects, and only events the
-// stream had not seen go there.
-func storedSubject(prefix string) string { return prefix + ".stored" }
+// storedPrefix starts the subjects events go into the stream on: the live
+// subject with the first token changed, which the stream republishes as the
+// live subject once stored. No node subscribes to them.
+func storedPrefix(prefix string) string { return prefix + "_s" }
 
-// publishStored stores data in the stream, keyed by the event's ID.
-func publishStored(js jetstream.JetStream, prefix string, id uint64, data []byte) (jetstream.PubAckFuture, error) {
-	return js.PublishMsgAsync(&nats.Msg{Subject: storedSubject(prefix), Data: data,
-		Header: nats.Header{jetstream.MsgIDHeader: {strconv.FormatUint(id, 10)}}})
+// publishStored stores data in the stream, once per live subject (its
+// copies keyed by ID and subject), which republishes it.
+func publishStored(js jetstream.JetStream, prefix string, id uint64, subjects []string, data []byte) ([]jetstream.PubAckFuture, error) {
+	var acks []jetstream.PubAckFuture
+	for _, subj := range subjects {
+		stored := storedPrefix(prefix) + strings.TrimPrefix(subj, prefix)
+		f, err := js.PublishMsgAsync(&nats.Msg{Subject: stored, Data: data,
+			Header: nats.Header{jetstream.MsgIDHeader: {strconv.FormatUint(id, 10) + " " + subj}}})
+		if err != nil {
+			return acks, err
+		}
+		acks = append(acks, f)
+	}
+	return acks, nil
 }
 
 // waitAck waits for the stream's acknowledgement and reports whether the
