@@ -10,20 +10,17 @@
 // changes that as memberships change (the real-time hub's Watch and
 // Unwatch calls).
 //
-// Ordering. NATS delivers the messages of one publishing connection to a
-// subscribing connection in the order they were published, across
-// subjects. All of a node's subscriptions feed one Go channel from the NATS
-// reader, so a node sees events in the order its publisher sent them; the
-// outbox relay publishes in outbox order, which per channel is commit order
-// (events.Event.ID). Several relays do not share an order; see
-// docs/deployment.md.
-//
-// Delivery. Each event with an ID is first stored in the stream, keyed by
-// the ID (stream.go); one the stream holds already (published by another
-// node's relay, or again after a crash) goes no further, so an event goes
-// out live once. A node drops copies of one publish that arrive on several
-// of its subjects (each carries a key) and replayed events it had already
-// (dedup.go); the hub drops repeated IDs.
+// Ordering and delivery. Events with an ID (the outbox relay's) are stored
+// in a JetStream stream keyed by ID (stream.go), and the stream sends each
+// out on its live subjects once stored, in its order. Every relay stores in
+// ID order and the stream drops an ID it holds already, so the stream's
+// order is ID order (commit order per channel) and each event goes out
+// once, however many relays publish. NATS delivers one source's messages to
+// a subscriber in order, across subjects, and all of a node's
+// subscriptions feed one Go channel from the NATS reader. A node drops
+// copies of one event that arrive on several of its subjects (each carries
+// a key) and replayed events it had already (dedup.go); the hub drops
+// repeated IDs.
 //
 // Resume. Core NATS keeps nothing for a node that is away. A Subscription
 // that reconnects (or was cut off as a slow consumer, or starts following

@@ -13,18 +13,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The stream: JetStream keeps the events published with an ID for a while,
-// so that a node that was away (reconnect, slow-consumer cut) or that has
-// just subscribed to something reads what it missed. Live delivery stays
-// on plain subscriptions; the stream is only read back.
-//
-// Each event is stored once, on its own subject (storedSubject), with its
-// ID as Nats-Msg-Id: the stream drops an ID it holds already (within
-// dedupWindow), and its acknowledgement says so, which is how a publisher
-// knows another relay sent the event out already. Stream order is store
-// order, and every relay stores in ID order, so IDs increase along the
-// stream; a copy stored twice all the same (after the window) is dropped by
-// the reader.
+// The stream: the relays store events with an ID in it (on PREFIX_s.…
+// subjects, one copy per live subject, keyed by ID and subject), and it
+// sends each stored copy out on the live subject (republish), in its order.
+// It drops a copy it holds already (within dedupWindow), so an event goes
+// out once however many relays publish it; every relay stores in ID order,
+// so IDs never decrease along the stream. A node that was away
+// (reconnect, slow-consumer cut) or that has just subscribed to something
+// reads what it missed back from it; a copy stored twice all the same
+// (after the window) is dropped by the reader.
 
 // Defaults of the stream.
 const (
