@@ -451,7 +451,10 @@ func BenchmarkFanOut(b *testing.B) {
 		close(done)
 	}()
 	b.ResetTimer()
-	for range b.N {
+	for n := range b.N {
+		for i := range recs { // new IDs: the stream sends a stored ID out once
+			recs[i].ID = uint64(n*batch + i + 1)
+		}
 		if err := pub.PublishRecords(context.Background(), recs...); err != nil {
 			b.Fatal(err)
 		}
