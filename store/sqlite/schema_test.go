@@ -229,7 +229,7 @@ func TestMigrateIdempotencyRecords(t *testing.T) {
 // migration.
 func openAtVersion(t *testing.T, path string, v int, stmts []string) []migration {
 	t.Helper()
-	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(embeddedMigrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,7 +152,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
-	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(embeddedMigrations, "migrations")
 	if err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: %w", err) // a build defect; tests catch it
@@ -306,7 +306,8 @@ var dialect = sqlstore.Dialect{
 	DeleteFlowJobsBefore: `DELETE FROM flow_jobs WHERE rowid IN (
 		SELECT rowid FROM flow_jobs WHERE deadline < ? ORDER BY deadline LIMIT ?)`,
 	// TEXT holds NUL bytes.
-	Bytes: func(s string) any { return s },
+	Bytes:        func(s string) any { return s },
+	LastInsertID: true,
 	// The single writer commits in order already.
 	OutboxLock: "",
 }

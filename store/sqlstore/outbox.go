@@ -33,7 +33,16 @@ func (t Tx) AppendOutbox(ctx context.Context, data ...[]byte) (int64, error) {
 	}
 	var seq int64
 	for _, d := range data {
-		if err := t.queryRow(ctx, `INSERT INTO outbox (data) VALUES (?) RETURNING seq`, d).Scan(&seq); err != nil {
+		var err error
+		if t.d.LastInsertID {
+			var res Result
+			if res, err = t.exec(ctx, `INSERT INTO outbox (data) VALUES (?)`, d); err == nil {
+				seq, err = res.LastInsertId()
+			}
+		} else {
+			err = t.queryRow(ctx, `INSERT INTO outbox (data) VALUES (?) RETURNING seq`, d).Scan(&seq)
+		}
+		if err != nil {
 			return 0, fmt.Errorf("%s: append outbox: %w", t.d.Name, t.d.Translate(err))
 		}
 	}
