@@ -4,16 +4,13 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/sqlstore"
 )
 
 // embeddedMigrations holds the schema, one file per version, applied in
@@ -23,38 +20,8 @@ import (
 //go:embed migrations/*.sql
 var embeddedMigrations embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads the embedded *.sql files, sorted by version, which
-// must run 1, 2, 3, … without gaps.
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(embeddedMigrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || path.Ext(name) != ".sql" {
-			continue
-		}
-		prefix, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v != len(ms)+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d in a name NNNN_description.sql", name, len(ms)+1)
-		}
-		body, err := fs.ReadFile(embeddedMigrations, path.Join("migrations", name))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(body)})
-	}
-	return ms, nil
-}
+// migration is one schema step.
+type migration = sqlstore.Migration
 
 // migrate brings the database up to the last of ms in one transaction. A
 // transaction-scoped advisory lock makes nodes starting at once take turns:
@@ -81,12 +48,12 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, ms []migration, now time.T
 				current, len(ms), store.ErrSchemaTooNew)
 		}
 		for _, m := range ms[current:] {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, now.UnixMilli()); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+				m.Version, m.Name, now.UnixMilli()); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 		}
 		return nil

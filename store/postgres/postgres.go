@@ -1,7 +1,9 @@
 // Package postgres is the scale-out store engine: a store.Store on a
 // PostgreSQL database, through pgx v5 and its pool, which any number of
-// Belfry nodes share. All of its SQL lives in this package; the records'
-// files mirror package sqlite's, and so does the schema (migrations/).
+// Belfry nodes share. The records' SQL is package sqlstore's, run through
+// this package's transactions with its dialect (where PostgreSQL's SQL
+// differs from SQLite's); the schema (migrations/) mirrors package
+// sqlite's.
 //
 // # Transactions and many writers
 //
@@ -31,7 +33,8 @@
 // # Adding a table
 //
 // As for SQLite: add migrations/NNNN_description.sql (never edit a
-// released one) and the record's methods in a file named after it.
+// released one), then the record's methods in package sqlstore; a query
+// PostgreSQL must word differently goes in dialect.
 package postgres
 
 import (
@@ -50,6 +53,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/sqlstore"
 )
 
 // retryLaneKey is the advisory lock of the retry lane (see try): "belfry"
@@ -90,7 +94,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	ms, err := loadMigrations()
+	ms, err := sqlstore.LoadMigrations(embeddedMigrations, "migrations")
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -109,7 +113,7 @@ func (db *DB) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	return fn(readTx{tx: tx, st: &txState{}})
+	return fn(sqlstore.NewReadTx(querier{tx: tx, st: &txState{}}, &dialect))
 }
 
 // Update implements store.Store.
@@ -175,7 +179,8 @@ func (db *DB) try(ctx context.Context, fn func(tx store.Tx) error, retry bool) (
 		return nil, fmt.Errorf("postgres: begin: %w", err)
 	}
 	st := &txState{write: true}
-	w := writeTx{readTx: readTx{tx: tx, st: st}, hooks: &hooks, before: new([]func(context.Context) error)}
+	var before []func(context.Context) error
+	w := sqlstore.NewTx(querier{tx: tx, st: st}, &dialect, &hooks, &before)
 	committed := false
 	defer func() {
 		if !committed {
@@ -183,8 +188,9 @@ func (db *DB) try(ctx context.Context, fn func(tx store.Tx) error, retry bool) (
 		}
 	}()
 	err = fn(w)
-	for i := 0; err == nil && i < len(*w.before); i++ {
-		err = (*w.before)[i](ctx)
+	// A BeforeCommit function may register another; run them all.
+	for i := 0; err == nil && i < len(before); i++ {
+		err = before[i](ctx)
 	}
 	if err != nil {
 		if st.serialization != nil {
@@ -236,7 +242,7 @@ func (db *DB) Retries() int64 { return db.retries.Load() }
 // Stats returns the connection pool's statistics, for metrics.
 func (db *DB) Stats() *pgxpool.Stat { return db.pool.Stat() }
 
-// txState is shared by the copies of one transaction's readTx.
+// txState is shared by the copies of one transaction's querier.
 type txState struct {
 	write bool
 	sp    int // savepoints taken, for their names
@@ -245,9 +251,10 @@ type txState struct {
 	serialization error
 }
 
-// readTx implements store.ReadTx; its per-record methods live in files named
-// after the record.
-type readTx struct {
+// querier runs a transaction's statements for package sqlstore: it
+// rewrites the ? placeholders, gives each write its savepoint and notes
+// serialization failures.
+type querier struct {
 	tx pgx.Tx
 	st *txState
 }
@@ -258,8 +265,14 @@ type result struct{ n int64 }
 // RowsAffected returns the number of rows the statement changed.
 func (r result) RowsAffected() (int64, error) { return r.n, nil }
 
+// LastInsertId is not reported (the dialect says so): an INSERT returns
+// its key with RETURNING.
+func (r result) LastInsertId() (int64, error) {
+	return 0, errors.New("postgres: no LastInsertId; use RETURNING")
+}
+
 // note records a serialization failure in err, if it is one.
-func (t readTx) note(err error) error {
+func (t querier) note(err error) error {
 	if err != nil && retryable(err) && t.st.serialization == nil {
 		t.st.serialization = err
 	}
@@ -271,7 +284,7 @@ func (t readTx) note(err error) error {
 // release go in one round trip (a pipelined batch); a failure costs a
 // second, to roll back to the savepoint. With returning, the statement's
 // first row is kept.
-func (t readTx) write(ctx context.Context, q string, args []any, returning bool) (tag pgconn.CommandTag, vals []any, err error) {
+func (t querier) write(ctx context.Context, q string, args []any, returning bool) (tag pgconn.CommandTag, vals []any, err error) {
 	if !t.st.write {
 		return tag, nil, errors.New("postgres: write in a read-only transaction")
 	}
@@ -316,7 +329,7 @@ func (t readTx) write(ctx context.Context, q string, args []any, returning bool)
 	return tag, vals, t.note(cerr)
 }
 
-func (t readTx) exec(ctx context.Context, q string, args ...any) (result, error) {
+func (t querier) Exec(ctx context.Context, q string, args ...any) (sqlstore.Result, error) {
 	if !isWrite(q) {
 		tag, err := t.tx.Exec(ctx, rebind(q), args...)
 		return result{n: tag.RowsAffected()}, t.note(err)
@@ -325,14 +338,14 @@ func (t readTx) exec(ctx context.Context, q string, args ...any) (result, error)
 	return result{n: tag.RowsAffected()}, err
 }
 
-func (t readTx) query(ctx context.Context, q string, args ...any) (pgx.Rows, error) {
+func (t querier) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
 	rows, err := t.tx.Query(ctx, rebind(q), args...)
 	return rows, t.note(err)
 }
 
-// queryRow runs a query returning at most one row. A write (INSERT …
+// QueryRow runs a query returning at most one row. A write (INSERT …
 // RETURNING) runs at once, under a savepoint, and its row is kept.
-func (t readTx) queryRow(ctx context.Context, q string, args ...any) pgx.Row {
+func (t querier) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
 	if !isWrite(q) {
 		return noteRow{row: t.tx.QueryRow(ctx, rebind(q), args...), t: t}
 	}
@@ -343,7 +356,7 @@ func (t readTx) queryRow(ctx context.Context, q string, args ...any) pgx.Row {
 // noteRow notes the serialization failures of a read.
 type noteRow struct {
 	row pgx.Row
-	t   readTx
+	t   querier
 }
 
 func (r noteRow) Scan(dest ...any) error {
@@ -442,19 +455,6 @@ func rebind(q string) string {
 	return s
 }
 
-// writeTx implements store.Tx.
-type writeTx struct {
-	readTx
-	hooks  *[]func()
-	before *[]func(context.Context) error
-}
-
-// BeforeCommit implements store.Tx.
-func (t writeTx) BeforeCommit(f func(context.Context) error) { *t.before = append(*t.before, f) }
-
-// AfterCommit implements store.Tx.
-func (t writeTx) AfterCommit(f func()) { *t.hooks = append(*t.hooks, f) }
-
 // translate maps PostgreSQL errors onto the store's errors; call it on
 // every error from a write before wrapping it with context. Errors it does
 // not know pass through unchanged, and count as internal.
@@ -471,15 +471,44 @@ func translate(err error) error {
 	return err
 }
 
-// sqlLimit returns p.Limit as PostgreSQL's LIMIT wants it: NULL for no
-// limit.
-func sqlLimit(p store.Page) any {
-	if p.Limit <= 0 {
-		return nil
-	}
-	return p.Limit
-}
-
 // SharedByNodes implements store.Shared: any number of nodes may use the
 // database, so no node may take back another's leases early.
 func (db *DB) SharedByNodes() bool { return true }
+
+// outboxLockKey is the advisory lock that orders the outbox: "belfry" in
+// ASCII, plus two.
+const outboxLockKey = 0x62656c667279 + 2
+
+// dialect is PostgreSQL's SQL for package sqlstore.
+var dialect = sqlstore.Dialect{
+	Name:      "postgres",
+	NoRows:    pgx.ErrNoRows,
+	Translate: translate,
+	NoLimit:   nil,
+	// The spelling of the channel_memberships unique indexes
+	// (migrations/0005_elastic.sql).
+	IfNull:                      "COALESCE",
+	DeleteCredentialsContaining: `DELETE FROM credentials WHERE strpos(user_arn, ?) > 0`,
+	DeleteCredentialsWithPrefix: `DELETE FROM credentials WHERE left(user_arn, ?) = ?`,
+	DeleteCredentialsWithSuffix: `DELETE FROM credentials WHERE right(user_arn, length(?)) = ?`,
+	DeleteTagsWithSuffix:        `DELETE FROM tags WHERE app_instance_id = ? AND right(resource_arn, length(?)) = ?`,
+	// Led by the memberships of the first required member.
+	MembershipJoin: "JOIN",
+	// As sqlstore's deleteMessagesBeforeQuery, the oldest first from the
+	// deadline index, then the rows by their key.
+	DeleteFlowJobsBefore: `DELETE FROM flow_jobs WHERE callback_id IN (
+		SELECT callback_id FROM flow_jobs WHERE deadline < ? ORDER BY deadline LIMIT ?)`,
+	// Scopes are bytes (BYTEA): the service separates their parts with
+	// NUL, which PostgreSQL's TEXT cannot hold.
+	Bytes: func(s string) any { return []byte(s) },
+	// Seqs must follow commit order, which a sequence alone does not give
+	// when transactions commit concurrently: one that took seq 10 could
+	// commit after one that took 11, and a relay that had read past 11
+	// would never see 10. So appending takes a transaction-scoped advisory
+	// lock first, shared by all nodes and held until commit: the next
+	// transaction to take a seq waits for this one to commit. Writers
+	// append last (BeforeCommit), so the lock is held only for the insert
+	// and the commit. Waiting for an advisory lock is no serialization
+	// conflict: nothing is retried.
+	OutboxLock: `SELECT pg_advisory_xact_lock(` + strconv.Itoa(outboxLockKey) + `)`,
+}

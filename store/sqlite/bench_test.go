@@ -43,7 +43,7 @@ func BenchmarkListChannelMessages(b *testing.B) {
 			INSERT INTO channel_messages (app_instance_id, channel_id, message_id, content, type, sender_kind, sender_id, status, sub_channel_id, created_at, updated_at)
 			SELECT 'app', c.id, c.id || '-' || x, 'hello', 'STANDARD', 'user', IIF(x % 10 = 0, 'other', 'viewer'),
 				IIF(x % 10 = 0, 'PENDING', 'SENT'), IIF(x % 2 = 0, 's1', 's2'), ? + x * 100, ? + x * 100
-			FROM i, (SELECT 'big' AS id UNION ALL SELECT 'other') c`, n, ms(start), ms(start))
+			FROM i, (SELECT 'big' AS id UNION ALL SELECT 'other') c`, n, start.UnixMilli(), start.UnixMilli())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/sqlstore"
 )
 
 // Group commit. Update hands its fn to the write loop, which runs the
@@ -22,7 +23,7 @@ import (
 //
 // Cancellation: an Update whose ctx ends before its fn has returned
 // returns the ctx's error and keeps nothing; but a started fn's statements
-// are not interrupted (see readTx.detached).
+// are not interrupted (see detachedQuerier).
 
 // maxBatch bounds a batch, so one commit never waits on too many fns.
 const maxBatch = 64
@@ -184,7 +185,7 @@ func call(r *writeReq, tx *sql.Tx) (p any, err error) {
 		}
 	}()
 	var before []func(context.Context) error
-	wtx := writeTx{readTx{tx: tx, detached: true}, &r.hooks, &before}
+	wtx := sqlstore.NewTx(detachedQuerier{tx}, &dialect, &r.hooks, &before)
 	if err := r.fn(wtx); err != nil {
 		return nil, err
 	}

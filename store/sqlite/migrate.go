@@ -7,13 +7,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/sqlstore"
 )
 
 // embeddedMigrations holds the schema, one file per version, applied in
@@ -22,47 +19,8 @@ import (
 //go:embed migrations/*.sql
 var embeddedMigrations embed.FS
 
-// migration is one schema step, read from a file named NNNN_description.sql.
-type migration struct {
-	version int
-	name    string // file name, recorded for operators
-	sql     string
-}
-
-// loadMigrations reads the *.sql files in dir of fsys, sorted by version.
-// Versions must start at 1 and have no gaps or duplicates, so that a
-// database's highest applied version says exactly which steps it has had.
-func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir) // sorted by name
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || path.Ext(name) != ".sql" {
-			continue
-		}
-		prefix, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
-		}
-		body, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(body)})
-	}
-	// ReadDir sorts by name, which orders zero-padded versions numerically;
-	// checking for the exact sequence 1..n also catches bad padding.
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d (versions must run 1, 2, 3, ... without gaps or duplicates)", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+// migration is one schema step.
+type migration = sqlstore.Migration
 
 // migrate brings the database up to the last of ms, in one transaction: a
 // failed step leaves the schema as it was. It returns an error wrapping
@@ -126,16 +84,16 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration, now time.Time) (er
 		return tx.Commit() // up to date; schema_migrations may be new
 	}
 	for _, m := range ms[current:] {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, now.UnixMilli()); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			m.Version, m.Name, now.UnixMilli()); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	if err := foreignKeyCheck(ctx, tx); err != nil {
-		return fmt.Errorf("migrations %s to %s: %w", ms[current].name, ms[len(ms)-1].name, err)
+		return fmt.Errorf("migrations %s to %s: %w", ms[current].Name, ms[len(ms)-1].Name, err)
 	}
 	return tx.Commit()
 }

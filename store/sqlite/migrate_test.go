@@ -7,59 +7,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
-)
 
-func TestLoadMigrations(t *testing.T) {
-	sql := &fstest.MapFile{Data: []byte("CREATE TABLE t (x);")}
-	tests := []struct {
-		name     string
-		files    fstest.MapFS
-		want     []int
-		wantFail bool
-	}{
-		{"ordered", fstest.MapFS{"m/0002_b.sql": sql, "m/0001_a.sql": sql, "m/README": sql}, []int{1, 2}, false},
-		{"empty", fstest.MapFS{"m/README": sql}, nil, false},
-		{"gap", fstest.MapFS{"m/0001_a.sql": sql, "m/0003_c.sql": sql}, nil, true},
-		{"duplicate", fstest.MapFS{"m/0001_a.sql": sql, "m/0001_b.sql": sql}, nil, true},
-		{"starts at 2", fstest.MapFS{"m/0002_a.sql": sql}, nil, true},
-		{"no version", fstest.MapFS{"m/init.sql": sql}, nil, true},
-		{"zero", fstest.MapFS{"m/0000_a.sql": sql}, nil, true},
-		{"unpadded sorts wrong", fstest.MapFS{"m/1_a.sql": sql, "m/2_b.sql": sql, "m/10_c.sql": sql}, nil, true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ms, err := loadMigrations(tc.files, "m")
-			if tc.wantFail {
-				if err == nil {
-					t.Fatalf("loaded %v, want an error", ms)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []int
-			for _, m := range ms {
-				got = append(got, m.version)
-			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("versions = %v, want %v", got, tc.want)
-			}
-			for i := range got {
-				if got[i] != tc.want[i] {
-					t.Fatalf("versions = %v, want %v", got, tc.want)
-				}
-			}
-		})
-	}
-}
+	"github.com/belfryhq/belfry/store/sqlstore"
+)
 
 // The embedded migrations are well formed: a broken file name would only
 // show when Open fails.
 func TestEmbeddedMigrations(t *testing.T) {
-	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(embeddedMigrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +29,7 @@ func TestEmbeddedMigrations(t *testing.T) {
 // whole migration is rolled back, and the connection gets its foreign keys
 // back either way.
 func TestMigrateChecksForeignKeys(t *testing.T) {
-	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(embeddedMigrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,8 +50,8 @@ func TestMigrateChecksForeignKeys(t *testing.T) {
 		return on
 	}
 
-	bad := append(slices.Clone(ms), migration{version: len(ms) + 1, name: "9999_orphan.sql",
-		sql: `INSERT INTO app_instance_users (app_instance_id, user_id, name, created_at, updated_at) VALUES ('ghost', 'u', '', 0, 0)`})
+	bad := append(slices.Clone(ms), migration{Version: len(ms) + 1, Name: "9999_orphan.sql",
+		SQL: `INSERT INTO app_instance_users (app_instance_id, user_id, name, created_at, updated_at) VALUES ('ghost', 'u', '', 0, 0)`})
 	err = migrate(ctx, db, bad, time.UnixMilli(0))
 	if err == nil || !strings.Contains(err.Error(), "app_instance_users") {
 		t.Errorf("migrating with an orphan row = %v, want an error naming its table", err)

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
-	"fmt"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/sqlstore"
 )
 
 // TestForeignKeysHaveChildIndexes checks that every foreign key of every
@@ -117,71 +117,14 @@ func TestForeignKeysHaveChildIndexes(t *testing.T) {
 // data and an empty database shows the plans of a full one.
 func TestQueryPlans(t *testing.T) {
 	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
-	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	v := store.Actor{Kind: store.MemberUser, ID: "u"}
-	cursor := &store.MessageCursor{CreatedAt: now, Seq: 42}
-	type plan struct {
-		name  string
-		q     string
-		args  []any
-		sorts bool // may sort, in a temporary b-tree
+	plans, err := sqlstore.PlannedQueries(&dialect)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var plans []plan
-	for i, q := range []store.MessageQuery{
-		{Viewer: v, Limit: 50},
-		{Viewer: v, Limit: 50, Descending: true},
-		{Viewer: v, Limit: 50, After: cursor},
-		{Viewer: v, Limit: 50, After: cursor, Descending: true},
-		{Viewer: v, Limit: 50, After: cursor, NotBefore: now.Add(-time.Hour), NotAfter: now},
-		{Viewer: v, Limit: 50, After: cursor, NotBefore: now.Add(-time.Hour), Descending: true},
-		{Viewer: v, Limit: 50, SubChannelID: "s", After: cursor},
-		{Viewer: v, Limit: 50, SubChannelID: "s", NotAfter: now, Descending: true},
-	} {
-		s, a := listMessagesQuery("app", "ch", q)
-		plans = append(plans, plan{name: fmt.Sprint("messages query ", i), q: s, args: a})
-	}
-	for _, memberOf := range []*store.Actor{nil, &v} {
-		for _, cl := range [][]store.MemberClause{
-			nil,
-			{{Members: []store.Actor{v}}},
-			{{Equals: true, Members: []store.Actor{v, {Kind: store.MemberBot, ID: "b"}}}},
-		} {
-			s, a, err := searchChannelsQuery("app", cl, memberOf, store.Page{After: 1, Limit: 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			plans = append(plans, plan{name: fmt.Sprintf("search %+v memberOf %v", cl, memberOf), q: s, args: a, sorts: true})
-		}
-	}
-	plans = append(plans,
-		plan{name: "channels", q: listChannelsQuery, args: []any{"a", 0, 10}},
-		plan{name: "channels by privacy", q: listChannelsByPrivacyQuery, args: []any{"a", "PUBLIC", 0, 10}},
-		plan{name: "expired channels", q: listExpiredChannelsQuery, args: []any{1, 10}},
-		plan{name: "memberships", q: listMembershipsQuery, args: []any{"a", "c", 0, 10}},
-		plan{name: "memberships by type", q: listMembershipsByTypeQuery, args: []any{"a", "c", "DEFAULT", 0, 10}},
-		plan{name: "memberships of user", q: listMembershipsOfQuery("user_id"), args: []any{"a", "u", 0, 10}},
-		plan{name: "memberships of bot", q: listMembershipsOfQuery("bot_id"), args: []any{"a", "b", 0, 10}},
-		plan{name: "grants", q: listGrantsQuery, args: []any{"a", "c", "ban", 0, 10}},
-		plan{name: "moderated by user", q: listModeratedQuery("user_id"), args: []any{"a", "u", 0, 10}},
-		plan{name: "moderated by bot", q: listModeratedQuery("bot_id"), args: []any{"a", "b", 0, 10}},
-		plan{name: "delete messages before", q: deleteMessagesBeforeQuery, args: []any{"a", 1, 10}},
-		plan{name: "channel flows", q: listChannelFlowsQuery, args: []any{"a", 0, 10}},
-		plan{name: "channels with flow", q: listChannelsWithFlowQuery, args: []any{"a", "f", 0, 10}},
-		plan{name: "open flow job", q: getOpenFlowJobQuery, args: []any{"a", "c", "m"}},
-		plan{name: "due flow jobs", q: listDueFlowJobsQuery, args: []any{1, 10}},
-		plan{name: "delete flow jobs before", q: deleteFlowJobsBeforeQuery, args: []any{1, 10}},
-		plan{name: "due deliveries", q: listDueDeliveriesQuery, args: []any{1, 10}},
-		// Sorted by membership: a channel's memberships are read by the
-		// member-first index.
-		plan{name: "push targets", q: listPushTargetsQuery, args: []any{"a", "c"}, sorts: true},
-		plan{name: "prune deliveries", q: pruneDeliveriesQuery, args: []any{"PUSH", "PUSH", 10}},
-		// Ties of initiate_deletion_at are sorted: few app instances are due.
-		plan{name: "due retention", q: listDueRetentionQuery, args: []any{1}, sorts: true},
-	)
 	for _, p := range plans {
-		rows, err := db.readers.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+p.q, p.args...)
+		rows, err := db.readers.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+p.SQL, p.Args...)
 		if err != nil {
-			t.Fatalf("%s: %v", p.name, err)
+			t.Fatalf("%s: %v", p.Name, err)
 		}
 		var steps []string
 		for rows.Next() {
@@ -194,8 +137,8 @@ func TestQueryPlans(t *testing.T) {
 		}
 		rows.Close()
 		for _, s := range steps {
-			if strings.HasPrefix(s, "SCAN ") || !p.sorts && strings.Contains(s, "TEMP B-TREE") {
-				t.Errorf("%s: plan %q", p.name, steps)
+			if strings.HasPrefix(s, "SCAN ") || !p.Sorts && strings.Contains(s, "TEMP B-TREE") {
+				t.Errorf("%s: plan %q", p.Name, steps)
 				break
 			}
 		}
@@ -226,10 +169,10 @@ func TestMigrateIdempotencyRecords(t *testing.T) {
 		t.Fatalf("schema_migrations = %v after reopening", got)
 	}
 	want := []store.IdempotencyRecord{
-		{Scope: "app", Token: "t", Fingerprint: "f1", Result: "r1", CreatedAt: fromMS(1), AppInstanceID: "app"},
-		{Scope: "user", Token: "t", Fingerprint: "f2", Result: "r2", CreatedAt: fromMS(2), AppInstanceID: "app", UserID: "u"},
-		{Scope: "bot", Token: "t", Fingerprint: "f3", Result: "r3", CreatedAt: fromMS(3), AppInstanceID: "app", BotID: "b"},
-		{Scope: "endpoint", Token: "t", Fingerprint: "f4", Result: "r4", CreatedAt: fromMS(4), AppInstanceID: "app", EndpointID: "e"},
+		{Scope: "app", Token: "t", Fingerprint: "f1", Result: "r1", CreatedAt: time.UnixMilli(1).UTC(), AppInstanceID: "app"},
+		{Scope: "user", Token: "t", Fingerprint: "f2", Result: "r2", CreatedAt: time.UnixMilli(2).UTC(), AppInstanceID: "app", UserID: "u"},
+		{Scope: "bot", Token: "t", Fingerprint: "f3", Result: "r3", CreatedAt: time.UnixMilli(3).UTC(), AppInstanceID: "app", BotID: "b"},
+		{Scope: "endpoint", Token: "t", Fingerprint: "f4", Result: "r4", CreatedAt: time.UnixMilli(4).UTC(), AppInstanceID: "app", EndpointID: "e"},
 	}
 	get := func(scope string) (store.IdempotencyRecord, error) {
 		var r store.IdempotencyRecord
@@ -286,7 +229,7 @@ func TestMigrateIdempotencyRecords(t *testing.T) {
 // migration.
 func openAtVersion(t *testing.T, path string, v int, stmts []string) []migration {
 	t.Helper()
-	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(embeddedMigrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}

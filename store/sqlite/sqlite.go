@@ -1,6 +1,9 @@
 // Package sqlite is the embedded store engine: a store.Store on one SQLite
 // file, through the pure-Go driver modernc.org/sqlite (no cgo, so the belfry
-// binary stays static). All of its SQL lives in this package.
+// binary stays static). The records' SQL is package sqlstore's, run
+// through this package's connections with its dialect (where SQLite's SQL
+// differs from PostgreSQL's); the schema, the connections and the
+// transactions are this package's.
 //
 // # Connections
 //
@@ -37,9 +40,8 @@
 // migrations/NNNN_description.sql (never edit a released one; migrate runs
 // it inside the migration transaction with foreign keys off, so it may
 // rebuild a table others reference but cannot count on cascades, and a
-// PRAGMA there changes nothing), and implement the record's reader methods on readTx and writer methods on
-// writeTx in a file named after the record (see credential.go), passing
-// write errors through translate.
+// PRAGMA there changes nothing), then the record's methods in package
+// sqlstore; a query SQLite must word differently goes in dialect.
 package sqlite
 
 import (
@@ -58,6 +60,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/sqlstore"
 )
 
 // DB is a store.Store backed by one SQLite file. It is safe for concurrent
@@ -149,7 +152,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
-	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(embeddedMigrations, "migrations")
 	if err != nil {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: %w", err) // a build defect; tests catch it
@@ -245,7 +248,7 @@ func (db *DB) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
 	// Ends the read snapshot whatever happens in fn, panics included. A
 	// read-only transaction has nothing to commit.
 	defer func() { _ = tx.Rollback() }()
-	return fn(readTx{tx: tx})
+	return fn(sqlstore.NewReadTx(querier{tx}, &dialect))
 }
 
 // Ping implements store.Store, checking both pools: the writer by running
@@ -282,53 +285,81 @@ func (db *DB) Stats() Stats {
 	return Stats{Updates: db.queued.Load(), Batches: db.batches.Load(), Committed: db.committed.Load(), Readers: db.readers.Stats()}
 }
 
-// readTx implements store.ReadTx; its per-record methods live in files named
-// after the record.
-type readTx struct {
-	tx *sql.Tx
-	// detached: the statements ignore the caller's cancellation. Several
-	// Updates share one SQLite transaction (group commit), and SQLite
-	// answers an interrupted write by rolling back the whole transaction,
-	// the others' writes too; so an Update that has started runs to its
-	// end.
-	detached bool
+// dialect is SQLite's SQL for package sqlstore.
+var dialect = sqlstore.Dialect{
+	Name:      "sqlite",
+	NoRows:    sql.ErrNoRows,
+	Translate: translate,
+	NoLimit:   -1,
+	// The spelling of the channel_memberships unique indexes
+	// (migrations/0005_elastic.sql): SQLite uses an index on an expression
+	// only for that very expression.
+	IfNull:                      "IFNULL",
+	DeleteCredentialsContaining: `DELETE FROM credentials WHERE instr(user_arn, ?) > 0`,
+	DeleteCredentialsWithPrefix: `DELETE FROM credentials WHERE substr(user_arn, 1, ?) = ?`,
+	DeleteCredentialsWithSuffix: `DELETE FROM credentials WHERE substr(user_arn, -length(?)) = ?`,
+	DeleteTagsWithSuffix:        `DELETE FROM tags WHERE app_instance_id = ? AND substr(resource_arn, -length(?)) = ?`,
+	// CROSS JOIN keeps the memberships as the outer loop.
+	MembershipJoin: "CROSS JOIN",
+	// As sqlstore's deleteMessagesBeforeQuery, the oldest first from the
+	// index, which holds the rowids the delete looks the rows up by.
+	DeleteFlowJobsBefore: `DELETE FROM flow_jobs WHERE rowid IN (
+		SELECT rowid FROM flow_jobs WHERE deadline < ? ORDER BY deadline LIMIT ?)`,
+	// TEXT holds NUL bytes.
+	Bytes:        func(s string) any { return s },
+	LastInsertID: true,
+	// The single writer commits in order already.
+	OutboxLock: "",
 }
 
-// ctx is the context statements run with.
-func (t readTx) ctx(ctx context.Context) context.Context {
-	if t.detached {
-		return context.WithoutCancel(ctx)
+// querier runs a transaction's statements with the caller's context.
+type querier struct{ tx *sql.Tx }
+
+// detachedQuerier runs a write transaction's statements ignoring the
+// caller's cancellation. Several Updates share one SQLite transaction
+// (group commit), and SQLite answers an interrupted write by rolling back
+// the whole transaction, the others' writes too; so an Update that has
+// started runs to its end.
+type detachedQuerier struct{ tx *sql.Tx }
+
+func (q querier) Exec(ctx context.Context, s string, args ...any) (sqlstore.Result, error) {
+	return q.tx.ExecContext(ctx, s, args...)
+}
+
+func (q querier) Query(ctx context.Context, s string, args ...any) (sqlstore.Rows, error) {
+	return query(ctx, q.tx, s, args)
+}
+
+func (q querier) QueryRow(ctx context.Context, s string, args ...any) sqlstore.Row {
+	return q.tx.QueryRowContext(ctx, s, args...)
+}
+
+func (q detachedQuerier) Exec(ctx context.Context, s string, args ...any) (sqlstore.Result, error) {
+	return q.tx.ExecContext(context.WithoutCancel(ctx), s, args...)
+}
+
+func (q detachedQuerier) Query(ctx context.Context, s string, args ...any) (sqlstore.Rows, error) {
+	return query(context.WithoutCancel(ctx), q.tx, s, args)
+}
+
+func (q detachedQuerier) QueryRow(ctx context.Context, s string, args ...any) sqlstore.Row {
+	return q.tx.QueryRowContext(context.WithoutCancel(ctx), s, args...)
+}
+
+func query(ctx context.Context, tx *sql.Tx, s string, args []any) (sqlstore.Rows, error) {
+	r, err := tx.QueryContext(ctx, s, args...)
+	if err != nil {
+		return nil, err
 	}
-	return ctx
+	return rows{r}, nil
 }
 
-func (t readTx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.ctx(ctx), q, args...)
-}
+// rows is *sql.Rows as sqlstore.Rows.
+type rows struct{ *sql.Rows }
 
-func (t readTx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.ctx(ctx), q, args...)
-}
-
-func (t readTx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.ctx(ctx), q, args...)
-}
-
-// writeTx implements store.Tx.
-type writeTx struct {
-	readTx
-	// hooks collects the AfterCommit functions; a pointer because the
-	// methods have value receivers.
-	hooks *[]func()
-	// before collects the BeforeCommit functions.
-	before *[]func(context.Context) error
-}
-
-// BeforeCommit implements store.Tx.
-func (t writeTx) BeforeCommit(f func(context.Context) error) { *t.before = append(*t.before, f) }
-
-// AfterCommit implements store.Tx.
-func (t writeTx) AfterCommit(f func()) { *t.hooks = append(*t.hooks, f) }
+// Close closes the rows. Its error is dropped, as a deferred Close drops it:
+// the read has succeeded or Err has told.
+func (r rows) Close() { _ = r.Rows.Close() }
 
 // translate maps SQLite errors onto the store's errors; call it on every
 // error from a write before wrapping it with context. Errors it does not
@@ -345,12 +376,4 @@ func translate(err error) error {
 		}
 	}
 	return err
-}
-
-// sqlLimit returns p.Limit as SQLite's LIMIT wants it: -1 for no limit.
-func sqlLimit(p store.Page) int {
-	if p.Limit <= 0 {
-		return -1
-	}
-	return p.Limit
 }

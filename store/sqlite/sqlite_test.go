@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/belfryhq/belfry/store"
+	"github.com/belfryhq/belfry/store/sqlstore"
 	"github.com/belfryhq/belfry/store/storetest"
 )
 
@@ -57,7 +58,7 @@ func appliedMigrations(t *testing.T, db *DB) []int {
 
 func TestMigrationsApplyOnceAndReopenKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "belfry.db")
-	ms, err := loadMigrations(embeddedMigrations, "migrations")
+	ms, err := sqlstore.LoadMigrations(embeddedMigrations, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -36,45 +36,45 @@ func expirationArgs(u store.AppInstanceUser) (crit, days, at any) {
 }
 
 // GetAppInstanceUser implements store.AppInstanceUserReader.
-func (t readTx) GetAppInstanceUser(ctx context.Context, appInstanceID, userID string) (store.AppInstanceUser, error) {
+func (t ReadTx) GetAppInstanceUser(ctx context.Context, appInstanceID, userID string) (store.AppInstanceUser, error) {
 	return getOne(ctx, t, "user "+userID, scanUser,
 		`SELECT `+userColumns+` FROM app_instance_users WHERE app_instance_id = ? AND user_id = ?`, appInstanceID, userID)
 }
 
 // ListAppInstanceUsers implements store.AppInstanceUserReader.
-func (t readTx) ListAppInstanceUsers(ctx context.Context, appInstanceID string, p store.Page) ([]store.AppInstanceUser, error) {
+func (t ReadTx) ListAppInstanceUsers(ctx context.Context, appInstanceID string, p store.Page) ([]store.AppInstanceUser, error) {
 	return list(ctx, t, "users", scanUser,
 		`SELECT `+userColumns+` FROM app_instance_users WHERE app_instance_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		appInstanceID, p.After, sqlLimit(p))
+		appInstanceID, p.After, t.d.limit(p))
 }
 
 // CountAppInstanceUsers implements store.AppInstanceUserReader.
-func (t readTx) CountAppInstanceUsers(ctx context.Context, appInstanceID string) (int, error) {
+func (t ReadTx) CountAppInstanceUsers(ctx context.Context, appInstanceID string) (int, error) {
 	return t.count(ctx, "users", `SELECT COUNT(*) FROM app_instance_users WHERE app_instance_id = ?`, appInstanceID)
 }
 
 // ListExpiredAppInstanceUsers implements store.AppInstanceUserReader.
-func (t readTx) ListExpiredAppInstanceUsers(ctx context.Context, now time.Time, limit int) ([]store.AppInstanceUser, error) {
+func (t ReadTx) ListExpiredAppInstanceUsers(ctx context.Context, now time.Time, limit int) ([]store.AppInstanceUser, error) {
 	return list(ctx, t, "expired users", scanUser,
 		`SELECT `+userColumns+` FROM app_instance_users WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, seq LIMIT ?`,
-		ms(now), sqlLimit(store.Page{Limit: limit}))
+		ms(now), t.d.limit(store.Page{Limit: limit}))
 }
 
 // CreateAppInstanceUser implements store.AppInstanceUserWriter.
-func (t writeTx) CreateAppInstanceUser(ctx context.Context, u store.AppInstanceUser) (store.AppInstanceUser, error) {
+func (t Tx) CreateAppInstanceUser(ctx context.Context, u store.AppInstanceUser) (store.AppInstanceUser, error) {
 	crit, days, at := expirationArgs(u)
 	err := t.queryRow(ctx, `INSERT INTO app_instance_users
 		(app_instance_id, user_id, name, metadata, expiration_criterion, expiration_days, expires_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		u.AppInstanceID, u.UserID, u.Name, u.Metadata, crit, days, at, ms(u.CreatedAt), ms(u.UpdatedAt)).Scan(&u.Seq)
 	if err != nil {
-		return u, fmt.Errorf("postgres: create user %s: %w", u.UserID, translate(err))
+		return u, fmt.Errorf("%s: create user %s: %w", t.d.Name, u.UserID, t.d.Translate(err))
 	}
 	return u, nil
 }
 
 // UpdateAppInstanceUser implements store.AppInstanceUserWriter.
-func (t writeTx) UpdateAppInstanceUser(ctx context.Context, u store.AppInstanceUser) error {
+func (t Tx) UpdateAppInstanceUser(ctx context.Context, u store.AppInstanceUser) error {
 	crit, days, at := expirationArgs(u)
 	return t.execOne(ctx, "update user "+u.UserID, `UPDATE app_instance_users
 		SET name = ?, metadata = ?, expiration_criterion = ?, expiration_days = ?, expires_at = ?, updated_at = ?
@@ -83,7 +83,7 @@ func (t writeTx) UpdateAppInstanceUser(ctx context.Context, u store.AppInstanceU
 }
 
 // DeleteAppInstanceUser implements store.AppInstanceUserWriter.
-func (t writeTx) DeleteAppInstanceUser(ctx context.Context, appInstanceID, userID string) error {
+func (t Tx) DeleteAppInstanceUser(ctx context.Context, appInstanceID, userID string) error {
 	if err := t.execOne(ctx, "delete user "+userID,
 		`DELETE FROM app_instance_users WHERE app_instance_id = ? AND user_id = ?`, appInstanceID, userID); err != nil {
 		return err
@@ -93,6 +93,6 @@ func (t writeTx) DeleteAppInstanceUser(ctx context.Context, appInstanceID, userI
 	}
 	suffix := store.ResourceSuffix(appInstanceID, "user", userID)
 	_, err := t.execCount(ctx, "delete credentials of user "+userID,
-		`DELETE FROM credentials WHERE right(user_arn, length(?)) = ?`, suffix, suffix)
+		t.d.DeleteCredentialsWithSuffix, suffix, suffix)
 	return err
 }

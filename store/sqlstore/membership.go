@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -68,7 +68,7 @@ func scanMemberChannel(s scanner) (store.MemberChannel, error) {
 }
 
 // GetChannelMembership implements store.ChannelMembershipReader.
-func (t readTx) GetChannelMembership(ctx context.Context, appInstanceID, channelID string, m store.Actor) (store.ChannelMembership, error) {
+func (t ReadTx) GetChannelMembership(ctx context.Context, appInstanceID, channelID string, m store.Actor) (store.ChannelMembership, error) {
 	col, err := memberColumn(m.Kind)
 	if err != nil {
 		return store.ChannelMembership{}, err
@@ -94,21 +94,21 @@ func listMembershipsOfQuery(col string) string {
 }
 
 // ListChannelMemberships implements store.ChannelMembershipReader.
-func (t readTx) ListChannelMemberships(ctx context.Context, appInstanceID, channelID, typ string, p store.Page) ([]store.ChannelMembership, error) {
+func (t ReadTx) ListChannelMemberships(ctx context.Context, appInstanceID, channelID, typ string, p store.Page) ([]store.ChannelMembership, error) {
 	if typ == "" {
-		return list(ctx, t, "memberships", scanMembership, listMembershipsQuery, appInstanceID, channelID, p.After, sqlLimit(p))
+		return list(ctx, t, "memberships", scanMembership, listMembershipsQuery, appInstanceID, channelID, p.After, t.d.limit(p))
 	}
-	return list(ctx, t, "memberships", scanMembership, listMembershipsByTypeQuery, appInstanceID, channelID, typ, p.After, sqlLimit(p))
+	return list(ctx, t, "memberships", scanMembership, listMembershipsByTypeQuery, appInstanceID, channelID, typ, p.After, t.d.limit(p))
 }
 
 // CountChannelMemberships implements store.ChannelMembershipReader.
-func (t readTx) CountChannelMemberships(ctx context.Context, appInstanceID, channelID string) (int, error) {
+func (t ReadTx) CountChannelMemberships(ctx context.Context, appInstanceID, channelID string) (int, error) {
 	return t.count(ctx, "memberships",
 		`SELECT COUNT(*) FROM channel_memberships WHERE app_instance_id = ? AND channel_id = ?`, appInstanceID, channelID)
 }
 
 // CountMembershipsOf implements store.ChannelMembershipReader.
-func (t readTx) CountMembershipsOf(ctx context.Context, appInstanceID string, m store.Actor) (int, error) {
+func (t ReadTx) CountMembershipsOf(ctx context.Context, appInstanceID string, m store.Actor) (int, error) {
 	col, err := memberColumn(m.Kind)
 	if err != nil {
 		return 0, err
@@ -118,16 +118,16 @@ func (t readTx) CountMembershipsOf(ctx context.Context, appInstanceID string, m 
 }
 
 // ListMembershipsOf implements store.ChannelMembershipReader.
-func (t readTx) ListMembershipsOf(ctx context.Context, appInstanceID string, m store.Actor, p store.Page) ([]store.MemberChannel, error) {
+func (t ReadTx) ListMembershipsOf(ctx context.Context, appInstanceID string, m store.Actor, p store.Page) ([]store.MemberChannel, error) {
 	col, err := memberColumn(m.Kind)
 	if err != nil {
 		return nil, err
 	}
-	return list(ctx, t, "memberships of "+m.ID, scanMemberChannel, listMembershipsOfQuery(col), appInstanceID, m.ID, p.After, sqlLimit(p))
+	return list(ctx, t, "memberships of "+m.ID, scanMemberChannel, listMembershipsOfQuery(col), appInstanceID, m.ID, p.After, t.d.limit(p))
 }
 
 // CreateChannelMembership implements store.ChannelMembershipWriter.
-func (t writeTx) CreateChannelMembership(ctx context.Context, m store.ChannelMembership) (store.ChannelMembership, error) {
+func (t Tx) CreateChannelMembership(ctx context.Context, m store.ChannelMembership) (store.ChannelMembership, error) {
 	col, err := memberColumn(m.Member.Kind)
 	if err != nil {
 		return m, err
@@ -139,7 +139,7 @@ func (t writeTx) CreateChannelMembership(ctx context.Context, m store.ChannelMem
 		m.AppInstanceID, m.ChannelID, m.Member.ID, m.Type, string(m.InvitedBy.Kind), m.InvitedBy.ID, m.InvitedByName,
 		msOrNull(m.ReadMarkerAt), m.Preferences, nullString(m.SubChannelID), ms(m.CreatedAt), ms(m.UpdatedAt))
 	if err != nil {
-		return m, fmt.Errorf("postgres: create membership of %s: %w", m.Member.ID, translate(err))
+		return m, fmt.Errorf("%s: create membership of %s: %w", t.d.Name, m.Member.ID, t.d.Translate(err))
 	}
 	// Read back for Seq and the member's name.
 	if m.SubChannelID != "" {
@@ -149,7 +149,7 @@ func (t writeTx) CreateChannelMembership(ctx context.Context, m store.ChannelMem
 }
 
 // UpdateChannelMembership implements store.ChannelMembershipWriter.
-func (t writeTx) UpdateChannelMembership(ctx context.Context, m store.ChannelMembership) error {
+func (t Tx) UpdateChannelMembership(ctx context.Context, m store.ChannelMembership) error {
 	col, err := memberColumn(m.Member.Kind)
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func (t writeTx) UpdateChannelMembership(ctx context.Context, m store.ChannelMem
 }
 
 // DeleteChannelMembership implements store.ChannelMembershipWriter.
-func (t writeTx) DeleteChannelMembership(ctx context.Context, appInstanceID, channelID string, m store.Actor) error {
+func (t Tx) DeleteChannelMembership(ctx context.Context, appInstanceID, channelID string, m store.Actor) error {
 	col, err := memberColumn(m.Kind)
 	if err != nil {
 		return err

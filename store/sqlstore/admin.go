@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -39,11 +39,11 @@ func memberColumn(kind store.MemberKind) (string, error) {
 	case store.MemberBot:
 		return "bot_id", nil
 	}
-	return "", fmt.Errorf("sqlite: unknown member kind %q", kind)
+	return "", fmt.Errorf("sqlstore: unknown member kind %q", kind)
 }
 
 // GetAppInstanceAdmin implements store.AppInstanceAdminReader.
-func (t readTx) GetAppInstanceAdmin(ctx context.Context, appInstanceID string, kind store.MemberKind, memberID string) (store.AppInstanceAdmin, error) {
+func (t ReadTx) GetAppInstanceAdmin(ctx context.Context, appInstanceID string, kind store.MemberKind, memberID string) (store.AppInstanceAdmin, error) {
 	col, err := memberColumn(kind)
 	if err != nil {
 		return store.AppInstanceAdmin{}, err
@@ -53,18 +53,18 @@ func (t readTx) GetAppInstanceAdmin(ctx context.Context, appInstanceID string, k
 }
 
 // ListAppInstanceAdmins implements store.AppInstanceAdminReader.
-func (t readTx) ListAppInstanceAdmins(ctx context.Context, appInstanceID string, p store.Page) ([]store.AppInstanceAdmin, error) {
+func (t ReadTx) ListAppInstanceAdmins(ctx context.Context, appInstanceID string, p store.Page) ([]store.AppInstanceAdmin, error) {
 	return list(ctx, t, "admins", scanAdmin,
-		adminSelect+` WHERE a.app_instance_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`, appInstanceID, p.After, sqlLimit(p))
+		adminSelect+` WHERE a.app_instance_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`, appInstanceID, p.After, t.d.limit(p))
 }
 
 // CountAppInstanceAdmins implements store.AppInstanceAdminReader.
-func (t readTx) CountAppInstanceAdmins(ctx context.Context, appInstanceID string) (int, error) {
+func (t ReadTx) CountAppInstanceAdmins(ctx context.Context, appInstanceID string) (int, error) {
 	return t.count(ctx, "admins", `SELECT COUNT(*) FROM app_instance_admins WHERE app_instance_id = ?`, appInstanceID)
 }
 
 // CreateAppInstanceAdmin implements store.AppInstanceAdminWriter.
-func (t writeTx) CreateAppInstanceAdmin(ctx context.Context, a store.AppInstanceAdmin) (store.AppInstanceAdmin, error) {
+func (t Tx) CreateAppInstanceAdmin(ctx context.Context, a store.AppInstanceAdmin) (store.AppInstanceAdmin, error) {
 	col, err := memberColumn(a.Kind)
 	if err != nil {
 		return a, err
@@ -72,13 +72,13 @@ func (t writeTx) CreateAppInstanceAdmin(ctx context.Context, a store.AppInstance
 	err = t.queryRow(ctx, `INSERT INTO app_instance_admins (app_instance_id, `+col+`, created_at) VALUES (?, ?, ?) RETURNING seq`,
 		a.AppInstanceID, a.MemberID, ms(a.CreatedAt)).Scan(&a.Seq)
 	if err != nil {
-		return a, fmt.Errorf("sqlite: create admin %s: %w", a.MemberID, translate(err))
+		return a, fmt.Errorf("%s: create admin %s: %w", t.d.Name, a.MemberID, t.d.Translate(err))
 	}
 	return t.GetAppInstanceAdmin(ctx, a.AppInstanceID, a.Kind, a.MemberID)
 }
 
 // DeleteAppInstanceAdmin implements store.AppInstanceAdminWriter.
-func (t writeTx) DeleteAppInstanceAdmin(ctx context.Context, appInstanceID string, kind store.MemberKind, memberID string) error {
+func (t Tx) DeleteAppInstanceAdmin(ctx context.Context, appInstanceID string, kind store.MemberKind, memberID string) error {
 	col, err := memberColumn(kind)
 	if err != nil {
 		return err

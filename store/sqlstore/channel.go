@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -69,7 +69,7 @@ func channelExpirationArgs(c store.Channel) (crit, days, at any) {
 }
 
 // GetChannel implements store.ChannelReader.
-func (t readTx) GetChannel(ctx context.Context, appInstanceID, channelID string) (store.Channel, error) {
+func (t ReadTx) GetChannel(ctx context.Context, appInstanceID, channelID string) (store.Channel, error) {
 	return getOne(ctx, t, "channel "+channelID, scanChannel,
 		`SELECT `+channelColumns+` FROM channels c WHERE c.app_instance_id = ? AND c.channel_id = ?`, appInstanceID, channelID)
 }
@@ -85,32 +85,32 @@ const (
 )
 
 // ListChannels implements store.ChannelReader.
-func (t readTx) ListChannels(ctx context.Context, appInstanceID, privacy string, p store.Page) ([]store.Channel, error) {
+func (t ReadTx) ListChannels(ctx context.Context, appInstanceID, privacy string, p store.Page) ([]store.Channel, error) {
 	if privacy == "" {
-		return list(ctx, t, "channels", scanChannel, listChannelsQuery, appInstanceID, p.After, sqlLimit(p))
+		return list(ctx, t, "channels", scanChannel, listChannelsQuery, appInstanceID, p.After, t.d.limit(p))
 	}
-	return list(ctx, t, "channels", scanChannel, listChannelsByPrivacyQuery, appInstanceID, privacy, p.After, sqlLimit(p))
+	return list(ctx, t, "channels", scanChannel, listChannelsByPrivacyQuery, appInstanceID, privacy, p.After, t.d.limit(p))
 }
 
 // CountChannels implements store.ChannelReader.
-func (t readTx) CountChannels(ctx context.Context, appInstanceID string) (int, error) {
+func (t ReadTx) CountChannels(ctx context.Context, appInstanceID string) (int, error) {
 	return t.count(ctx, "channels", `SELECT COUNT(*) FROM channels WHERE app_instance_id = ?`, appInstanceID)
 }
 
 // CountElasticChannels implements store.ChannelReader.
-func (t readTx) CountElasticChannels(ctx context.Context, appInstanceID string) (int, error) {
+func (t ReadTx) CountElasticChannels(ctx context.Context, appInstanceID string) (int, error) {
 	return t.count(ctx, "elastic channels",
 		`SELECT COUNT(*) FROM channels WHERE app_instance_id = ? AND elastic_max_sub_channels IS NOT NULL`, appInstanceID)
 }
 
 // ListExpiredChannels implements store.ChannelReader.
-func (t readTx) ListExpiredChannels(ctx context.Context, now time.Time, limit int) ([]store.Channel, error) {
-	return list(ctx, t, "expired channels", scanChannel, listExpiredChannelsQuery, ms(now), sqlLimit(store.Page{Limit: limit}))
+func (t ReadTx) ListExpiredChannels(ctx context.Context, now time.Time, limit int) ([]store.Channel, error) {
+	return list(ctx, t, "expired channels", scanChannel, listExpiredChannelsQuery, ms(now), t.d.limit(store.Page{Limit: limit}))
 }
 
 // SearchChannels implements store.ChannelReader.
-func (t readTx) SearchChannels(ctx context.Context, appInstanceID string, clauses []store.MemberClause, memberOf *store.Actor, p store.Page) ([]store.Channel, error) {
-	q, args, err := searchChannelsQuery(appInstanceID, clauses, memberOf, p)
+func (t ReadTx) SearchChannels(ctx context.Context, appInstanceID string, clauses []store.MemberClause, memberOf *store.Actor, p store.Page) ([]store.Channel, error) {
+	q, args, err := searchChannelsQuery(t.d, appInstanceID, clauses, memberOf, p)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (t readTx) SearchChannels(ctx context.Context, appInstanceID string, clause
 // memberships rather than from all the app instance's channels: a member
 // belongs to few of them, so sorting its channels by seq costs less than
 // scanning every channel in seq order.
-func searchChannelsQuery(appInstanceID string, clauses []store.MemberClause, memberOf *store.Actor, p store.Page) (string, []any, error) {
+func searchChannelsQuery(d *Dialect, appInstanceID string, clauses []store.MemberClause, memberOf *store.Actor, p store.Page) (string, []any, error) {
 	type required struct {
 		a       store.Actor
 		anyType bool // memberOf: a HIDDEN membership counts too
@@ -162,8 +162,8 @@ func searchChannelsQuery(appInstanceID string, clauses []store.MemberClause, mem
 		if err != nil {
 			return "", nil, err
 		}
-		// CROSS JOIN keeps the memberships as the outer loop.
-		b.WriteString(`SELECT ` + channelColumns + ` FROM channel_memberships d CROSS JOIN channels c
+		// Led by the memberships of the first required member.
+		b.WriteString(`SELECT ` + channelColumns + ` FROM channel_memberships d ` + d.MembershipJoin + ` channels c
 			ON c.app_instance_id = d.app_instance_id AND c.channel_id = d.channel_id
 			WHERE d.app_instance_id = ? AND d.` + col + ` = ?`)
 		args = append(args, appInstanceID, reqs[0].a.ID)
@@ -196,14 +196,14 @@ func searchChannelsQuery(appInstanceID string, clauses []store.MemberClause, mem
 		args = append(args, n)
 	}
 	b.WriteString(` ORDER BY c.seq LIMIT ?`)
-	args = append(args, sqlLimit(p))
+	args = append(args, d.limit(p))
 	return b.String(), args, nil
 }
 
 // CreateChannel implements store.ChannelWriter. The channels' foreign key
 // to their flow makes a FlowID naming no flow of the app instance
 // ErrNotFound, here and in UpdateChannel.
-func (t writeTx) CreateChannel(ctx context.Context, c store.Channel) (store.Channel, error) {
+func (t Tx) CreateChannel(ctx context.Context, c store.Channel) (store.Channel, error) {
 	var elMax, elTarget, elMin any
 	if e := c.Elastic; e != nil {
 		elMax, elTarget, elMin = e.MaximumSubChannels, e.TargetMembershipsPerSubChannel, e.MinimumMembershipPercentage
@@ -218,13 +218,13 @@ func (t writeTx) CreateChannel(ctx context.Context, c store.Channel) (store.Chan
 		string(c.CreatedByKind), c.CreatedByID, c.CreatedByName, nullString(c.FlowID),
 		elMax, elTarget, elMin, crit, days, at, msOrNull(c.LastMessageAt), ms(c.CreatedAt), ms(c.UpdatedAt)).Scan(&c.Seq)
 	if err != nil {
-		return c, fmt.Errorf("sqlite: create channel %s: %w", c.ChannelID, translate(err))
+		return c, fmt.Errorf("%s: create channel %s: %w", t.d.Name, c.ChannelID, t.d.Translate(err))
 	}
 	return c, nil
 }
 
 // UpdateChannel implements store.ChannelWriter.
-func (t writeTx) UpdateChannel(ctx context.Context, c store.Channel) error {
+func (t Tx) UpdateChannel(ctx context.Context, c store.Channel) error {
 	crit, days, at := channelExpirationArgs(c)
 	return t.execOne(ctx, "update channel "+c.ChannelID, `UPDATE channels
 		SET name = ?, mode = ?, metadata = ?, flow_id = ?, expiration_criterion = ?, expiration_days = ?, expires_at = ?,
@@ -237,7 +237,7 @@ func (t writeTx) UpdateChannel(ctx context.Context, c store.Channel) error {
 // DeleteChannel implements store.ChannelWriter. The schema's cascading
 // foreign keys delete the memberships, grants, messages, flow jobs and
 // idempotency records.
-func (t writeTx) DeleteChannel(ctx context.Context, appInstanceID, channelID string) error {
+func (t Tx) DeleteChannel(ctx context.Context, appInstanceID, channelID string) error {
 	if err := t.execOne(ctx, "delete channel "+channelID,
 		`DELETE FROM channels WHERE app_instance_id = ? AND channel_id = ?`, appInstanceID, channelID); err != nil {
 		return err

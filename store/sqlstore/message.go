@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -35,15 +35,15 @@ func scanMessage(s scanner) (store.ChannelMessage, error) {
 }
 
 // GetChannelMessage implements store.ChannelMessageReader.
-func (t readTx) GetChannelMessage(ctx context.Context, appInstanceID, channelID, messageID string) (store.ChannelMessage, error) {
+func (t ReadTx) GetChannelMessage(ctx context.Context, appInstanceID, channelID, messageID string) (store.ChannelMessage, error) {
 	return getOne(ctx, t, "message "+messageID, scanMessage,
 		`SELECT `+messageColumns+` FROM channel_messages WHERE message_id = ? AND app_instance_id = ? AND channel_id = ?`,
 		messageID, appInstanceID, channelID)
 }
 
 // ListChannelMessages implements store.ChannelMessageReader.
-func (t readTx) ListChannelMessages(ctx context.Context, appInstanceID, channelID string, q store.MessageQuery) ([]store.ChannelMessage, error) {
-	query, args := listMessagesQuery(appInstanceID, channelID, q)
+func (t ReadTx) ListChannelMessages(ctx context.Context, appInstanceID, channelID string, q store.MessageQuery) ([]store.ChannelMessage, error) {
+	query, args := listMessagesQuery(t.d, appInstanceID, channelID, q)
 	return list(ctx, t, "messages", scanMessage, query, args...)
 }
 
@@ -56,12 +56,12 @@ func (k msgKey) less(o msgKey) bool { return k.at < o.at || k.at == o.at && k.se
 //
 // The cursor and the time bounds all become at most one exclusive lower
 // and one exclusive upper bound on the row value (created_at, seq), which
-// PostgreSQL turns into one range of the history index, walked in either
+// the planner turns into one range of the history index, walked in either
 // direction: a page costs its own rows (plus the hidden ones skipped)
 // however long the history. Times are whole milliseconds, so created_at >=
 // t is (created_at, seq) > (t-1, MaxInt64), and created_at <= t is
 // (created_at, seq) < (t+1, MinInt64).
-func listMessagesQuery(appInstanceID, channelID string, q store.MessageQuery) (string, []any) {
+func listMessagesQuery(d *Dialect, appInstanceID, channelID string, q store.MessageQuery) (string, []any) {
 	var lo, hi *msgKey
 	raise := func(k msgKey) {
 		if lo == nil || lo.less(k) {
@@ -112,7 +112,7 @@ func listMessagesQuery(appInstanceID, channelID string, q store.MessageQuery) (s
 		b.WriteString(` ORDER BY created_at, seq`)
 	}
 	b.WriteString(` LIMIT ?`)
-	args = append(args, sqlLimit(store.Page{Limit: q.Limit}))
+	args = append(args, d.limit(store.Page{Limit: q.Limit}))
 	return b.String(), args
 }
 
@@ -125,7 +125,7 @@ func targetArgs(m store.ChannelMessage) (kind, id any) {
 }
 
 // CreateChannelMessage implements store.ChannelMessageWriter.
-func (t writeTx) CreateChannelMessage(ctx context.Context, m store.ChannelMessage) (store.ChannelMessage, error) {
+func (t Tx) CreateChannelMessage(ctx context.Context, m store.ChannelMessage) (store.ChannelMessage, error) {
 	targetKind, targetID := targetArgs(m)
 	err := t.queryRow(ctx, `INSERT INTO channel_messages
 		(app_instance_id, channel_id, message_id, content, metadata, content_type, type,
@@ -136,13 +136,13 @@ func (t writeTx) CreateChannelMessage(ctx context.Context, m store.ChannelMessag
 		string(m.Sender.Kind), m.Sender.ID, m.SenderName, m.Redacted, m.Status, m.StatusDetail, m.Attributes, m.PushNotification,
 		targetKind, targetID, nullString(m.SubChannelID), ms(m.CreatedAt), ms(m.UpdatedAt), msOrNull(m.EditedAt)).Scan(&m.Seq)
 	if err != nil {
-		return m, fmt.Errorf("postgres: create message %s: %w", m.MessageID, translate(err))
+		return m, fmt.Errorf("%s: create message %s: %w", t.d.Name, m.MessageID, t.d.Translate(err))
 	}
 	return m, nil
 }
 
 // UpdateChannelMessage implements store.ChannelMessageWriter.
-func (t writeTx) UpdateChannelMessage(ctx context.Context, m store.ChannelMessage) error {
+func (t Tx) UpdateChannelMessage(ctx context.Context, m store.ChannelMessage) error {
 	return t.execOne(ctx, "update message "+m.MessageID, `UPDATE channel_messages
 		SET content = ?, metadata = ?, content_type = ?, redacted = ?, status = ?, status_detail = ?,
 			attributes = ?, push_notification = ?, updated_at = ?, edited_at = ?
@@ -153,20 +153,21 @@ func (t writeTx) UpdateChannelMessage(ctx context.Context, m store.ChannelMessag
 }
 
 // DeleteChannelMessage implements store.ChannelMessageWriter.
-func (t writeTx) DeleteChannelMessage(ctx context.Context, appInstanceID, channelID, messageID string) error {
+func (t Tx) DeleteChannelMessage(ctx context.Context, appInstanceID, channelID, messageID string) error {
 	return t.execOne(ctx, "delete message "+messageID,
 		`DELETE FROM channel_messages WHERE message_id = ? AND app_instance_id = ? AND channel_id = ?`,
 		messageID, appInstanceID, channelID)
 }
 
 // deleteMessagesBeforeQuery picks the oldest messages from the retention
-// index: PostgreSQL has no DELETE ... LIMIT.
+// index: PostgreSQL has no DELETE ... LIMIT, and in SQLite it needs a
+// compile-time option builds rarely have.
 const deleteMessagesBeforeQuery = `DELETE FROM channel_messages WHERE seq IN (
 	SELECT seq FROM channel_messages WHERE app_instance_id = ? AND created_at < ? ORDER BY created_at LIMIT ?)`
 
 // DeleteChannelMessagesBefore implements store.ChannelMessageWriter. A
 // limit of 0 or less deletes every message before t.
-func (t writeTx) DeleteChannelMessagesBefore(ctx context.Context, appInstanceID string, before time.Time, limit int) (int, error) {
+func (t Tx) DeleteChannelMessagesBefore(ctx context.Context, appInstanceID string, before time.Time, limit int) (int, error) {
 	return t.execCount(ctx, "delete messages of "+appInstanceID, deleteMessagesBeforeQuery,
-		appInstanceID, ms(before), sqlLimit(store.Page{Limit: limit}))
+		appInstanceID, ms(before), t.d.limit(store.Page{Limit: limit}))
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -61,11 +61,11 @@ func grantKind(kind store.GrantKind) (string, error) {
 	case store.Moderator, store.Ban:
 		return string(kind), nil
 	}
-	return "", fmt.Errorf("sqlite: unknown grant kind %q", kind)
+	return "", fmt.Errorf("sqlstore: unknown grant kind %q", kind)
 }
 
 // GetChannelGrant implements store.ChannelGrantReader.
-func (t readTx) GetChannelGrant(ctx context.Context, kind store.GrantKind, appInstanceID, channelID string, m store.Actor) (store.ChannelGrant, error) {
+func (t ReadTx) GetChannelGrant(ctx context.Context, kind store.GrantKind, appInstanceID, channelID string, m store.Actor) (store.ChannelGrant, error) {
 	k, err := grantKind(kind)
 	if err != nil {
 		return store.ChannelGrant{}, err
@@ -91,16 +91,16 @@ func listModeratedQuery(col string) string {
 }
 
 // ListChannelGrants implements store.ChannelGrantReader.
-func (t readTx) ListChannelGrants(ctx context.Context, kind store.GrantKind, appInstanceID, channelID string, p store.Page) ([]store.ChannelGrant, error) {
+func (t ReadTx) ListChannelGrants(ctx context.Context, kind store.GrantKind, appInstanceID, channelID string, p store.Page) ([]store.ChannelGrant, error) {
 	k, err := grantKind(kind)
 	if err != nil {
 		return nil, err
 	}
-	return list(ctx, t, k+"s", scanGrant, listGrantsQuery, appInstanceID, channelID, k, p.After, sqlLimit(p))
+	return list(ctx, t, k+"s", scanGrant, listGrantsQuery, appInstanceID, channelID, k, p.After, t.d.limit(p))
 }
 
 // CountChannelGrants implements store.ChannelGrantReader.
-func (t readTx) CountChannelGrants(ctx context.Context, kind store.GrantKind, appInstanceID, channelID string) (int, error) {
+func (t ReadTx) CountChannelGrants(ctx context.Context, kind store.GrantKind, appInstanceID, channelID string) (int, error) {
 	k, err := grantKind(kind)
 	if err != nil {
 		return 0, err
@@ -110,16 +110,16 @@ func (t readTx) CountChannelGrants(ctx context.Context, kind store.GrantKind, ap
 }
 
 // ListChannelsModeratedBy implements store.ChannelGrantReader.
-func (t readTx) ListChannelsModeratedBy(ctx context.Context, appInstanceID string, m store.Actor, p store.Page) ([]store.ModeratedChannel, error) {
+func (t ReadTx) ListChannelsModeratedBy(ctx context.Context, appInstanceID string, m store.Actor, p store.Page) ([]store.ModeratedChannel, error) {
 	col, err := memberColumn(m.Kind)
 	if err != nil {
 		return nil, err
 	}
-	return list(ctx, t, "channels moderated by "+m.ID, scanModeratedChannel, listModeratedQuery(col), appInstanceID, m.ID, p.After, sqlLimit(p))
+	return list(ctx, t, "channels moderated by "+m.ID, scanModeratedChannel, listModeratedQuery(col), appInstanceID, m.ID, p.After, t.d.limit(p))
 }
 
 // CreateChannelGrant implements store.ChannelGrantWriter.
-func (t writeTx) CreateChannelGrant(ctx context.Context, kind store.GrantKind, g store.ChannelGrant) (store.ChannelGrant, error) {
+func (t Tx) CreateChannelGrant(ctx context.Context, kind store.GrantKind, g store.ChannelGrant) (store.ChannelGrant, error) {
 	k, err := grantKind(kind)
 	if err != nil {
 		return g, err
@@ -133,14 +133,14 @@ func (t writeTx) CreateChannelGrant(ctx context.Context, kind store.GrantKind, g
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.AppInstanceID, g.ChannelID, k, g.Member.ID, string(g.CreatedBy.Kind), g.CreatedBy.ID, g.CreatedByName, ms(g.CreatedAt))
 	if err != nil {
-		return g, fmt.Errorf("sqlite: create %s %s: %w", k, g.Member.ID, translate(err))
+		return g, fmt.Errorf("%s: create %s %s: %w", t.d.Name, k, g.Member.ID, t.d.Translate(err))
 	}
 	// Read back for Seq and the member's name.
 	return t.GetChannelGrant(ctx, kind, g.AppInstanceID, g.ChannelID, g.Member)
 }
 
 // DeleteChannelGrant implements store.ChannelGrantWriter.
-func (t writeTx) DeleteChannelGrant(ctx context.Context, kind store.GrantKind, appInstanceID, channelID string, m store.Actor) error {
+func (t Tx) DeleteChannelGrant(ctx context.Context, kind store.GrantKind, appInstanceID, channelID string, m store.Actor) error {
 	k, err := grantKind(kind)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 )
 
 // GetServerSecret implements store.ServerSecretReader.
-func (t readTx) GetServerSecret(ctx context.Context, name string) ([]byte, error) {
+func (t ReadTx) GetServerSecret(ctx context.Context, name string) ([]byte, error) {
 	return getOne(ctx, t, "server secret "+name, func(r scanner) ([]byte, error) {
 		var v []byte
 		err := r.Scan(&v)
@@ -16,12 +16,12 @@ func (t readTx) GetServerSecret(ctx context.Context, name string) ([]byte, error
 }
 
 // CreateServerSecret implements store.ServerSecretWriter.
-func (t writeTx) CreateServerSecret(ctx context.Context, name string, value []byte) error {
+func (t Tx) CreateServerSecret(ctx context.Context, name string, value []byte) error {
 	// created_at is for operators only, so reading the clock here does not
 	// make the store's behaviour depend on it.
 	if _, err := t.exec(ctx, `INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?)`,
 		name, value, time.Now().UnixMilli()); err != nil {
-		return fmt.Errorf("sqlite: create server secret %s: %w", name, translate(err))
+		return fmt.Errorf("%s: create server secret %s: %w", t.d.Name, name, t.d.Translate(err))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -24,18 +24,15 @@ func scanIdempotency(r scanner) (store.IdempotencyRecord, error) {
 	return rec, err
 }
 
-// Scopes are bytes (BYTEA): the service separates their parts with NUL,
-// which PostgreSQL's TEXT cannot hold.
-
 // GetIdempotencyRecord implements store.IdempotencyReader.
-func (t readTx) GetIdempotencyRecord(ctx context.Context, scope, token string) (store.IdempotencyRecord, error) {
+func (t ReadTx) GetIdempotencyRecord(ctx context.Context, scope, token string) (store.IdempotencyRecord, error) {
 	return getOne(ctx, t, "idempotency record", scanIdempotency,
 		`SELECT scope, token, fingerprint, result, created_at, app_instance_id, user_id, bot_id, endpoint_id, channel_id, flow_id
-		FROM idempotency_records WHERE scope = ? AND token = ?`, []byte(scope), token)
+		FROM idempotency_records WHERE scope = ? AND token = ?`, t.d.Bytes(scope), token)
 }
 
 // PutIdempotencyRecord implements store.IdempotencyWriter.
-func (t writeTx) PutIdempotencyRecord(ctx context.Context, r store.IdempotencyRecord) error {
+func (t Tx) PutIdempotencyRecord(ctx context.Context, r store.IdempotencyRecord) error {
 	_, err := t.exec(ctx, `INSERT INTO idempotency_records
 		(scope, token, fingerprint, result, created_at, app_instance_id, user_id, bot_id, endpoint_id, channel_id, flow_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -43,15 +40,15 @@ func (t writeTx) PutIdempotencyRecord(ctx context.Context, r store.IdempotencyRe
 			created_at = excluded.created_at, app_instance_id = excluded.app_instance_id, user_id = excluded.user_id,
 			bot_id = excluded.bot_id, endpoint_id = excluded.endpoint_id, channel_id = excluded.channel_id,
 			flow_id = excluded.flow_id`,
-		[]byte(r.Scope), r.Token, r.Fingerprint, r.Result, ms(r.CreatedAt), r.AppInstanceID,
+		t.d.Bytes(r.Scope), r.Token, r.Fingerprint, r.Result, ms(r.CreatedAt), r.AppInstanceID,
 		nullString(r.UserID), nullString(r.BotID), nullString(r.EndpointID), nullString(r.ChannelID), nullString(r.FlowID))
 	if err != nil {
-		return fmt.Errorf("postgres: put idempotency record: %w", translate(err))
+		return fmt.Errorf("%s: put idempotency record: %w", t.d.Name, t.d.Translate(err))
 	}
 	return nil
 }
 
 // DeleteIdempotencyRecordsBefore implements store.IdempotencyWriter.
-func (t writeTx) DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int, error) {
+func (t Tx) DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int, error) {
 	return t.execCount(ctx, "delete idempotency records", `DELETE FROM idempotency_records WHERE created_at < ?`, ms(before))
 }

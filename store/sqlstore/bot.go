@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -18,20 +18,20 @@ func scanBot(r scanner) (store.AppInstanceBot, error) {
 }
 
 // GetAppInstanceBot implements store.AppInstanceBotReader.
-func (t readTx) GetAppInstanceBot(ctx context.Context, appInstanceID, botID string) (store.AppInstanceBot, error) {
+func (t ReadTx) GetAppInstanceBot(ctx context.Context, appInstanceID, botID string) (store.AppInstanceBot, error) {
 	return getOne(ctx, t, "bot "+botID, scanBot,
 		`SELECT `+botColumns+` FROM app_instance_bots WHERE app_instance_id = ? AND bot_id = ?`, appInstanceID, botID)
 }
 
 // ListAppInstanceBots implements store.AppInstanceBotReader.
-func (t readTx) ListAppInstanceBots(ctx context.Context, appInstanceID string, p store.Page) ([]store.AppInstanceBot, error) {
+func (t ReadTx) ListAppInstanceBots(ctx context.Context, appInstanceID string, p store.Page) ([]store.AppInstanceBot, error) {
 	return list(ctx, t, "bots", scanBot,
 		`SELECT `+botColumns+` FROM app_instance_bots WHERE app_instance_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		appInstanceID, p.After, sqlLimit(p))
+		appInstanceID, p.After, t.d.limit(p))
 }
 
 // CreateAppInstanceBot implements store.AppInstanceBotWriter.
-func (t writeTx) CreateAppInstanceBot(ctx context.Context, b store.AppInstanceBot) (store.AppInstanceBot, error) {
+func (t Tx) CreateAppInstanceBot(ctx context.Context, b store.AppInstanceBot) (store.AppInstanceBot, error) {
 	if b.Configuration == nil {
 		b.Configuration = []byte{} // NOT NULL
 	}
@@ -40,13 +40,13 @@ func (t writeTx) CreateAppInstanceBot(ctx context.Context, b store.AppInstanceBo
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
 		b.AppInstanceID, b.BotID, b.Name, b.Metadata, b.Configuration, ms(b.CreatedAt), ms(b.UpdatedAt)).Scan(&b.Seq)
 	if err != nil {
-		return b, fmt.Errorf("sqlite: create bot %s: %w", b.BotID, translate(err))
+		return b, fmt.Errorf("%s: create bot %s: %w", t.d.Name, b.BotID, t.d.Translate(err))
 	}
 	return b, nil
 }
 
 // UpdateAppInstanceBot implements store.AppInstanceBotWriter.
-func (t writeTx) UpdateAppInstanceBot(ctx context.Context, b store.AppInstanceBot) error {
+func (t Tx) UpdateAppInstanceBot(ctx context.Context, b store.AppInstanceBot) error {
 	if b.Configuration == nil {
 		b.Configuration = []byte{}
 	}
@@ -56,7 +56,7 @@ func (t writeTx) UpdateAppInstanceBot(ctx context.Context, b store.AppInstanceBo
 }
 
 // DeleteAppInstanceBot implements store.AppInstanceBotWriter.
-func (t writeTx) DeleteAppInstanceBot(ctx context.Context, appInstanceID, botID string) error {
+func (t Tx) DeleteAppInstanceBot(ctx context.Context, appInstanceID, botID string) error {
 	if err := t.execOne(ctx, "delete bot "+botID,
 		`DELETE FROM app_instance_bots WHERE app_instance_id = ? AND bot_id = ?`, appInstanceID, botID); err != nil {
 		return err

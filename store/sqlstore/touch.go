@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 )
 
 // TouchChannel implements store.ChannelToucher.
-func (t writeTx) TouchChannel(ctx context.Context, appInstanceID, channelID string, lastMessageAt time.Time, expiresAt *time.Time) error {
+func (t Tx) TouchChannel(ctx context.Context, appInstanceID, channelID string, lastMessageAt time.Time, expiresAt *time.Time) error {
 	if expiresAt == nil {
 		return t.execOne(ctx, "touch channel "+channelID, `UPDATE channels SET last_message_at = ?
 			WHERE app_instance_id = ? AND channel_id = ?`, ms(lastMessageAt), appInstanceID, channelID)

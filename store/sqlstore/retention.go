@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -29,26 +29,26 @@ func scanRetention(r scanner) (store.RetentionSettings, error) {
 }
 
 // GetRetentionSettings implements store.RetentionSettingsReader.
-func (t readTx) GetRetentionSettings(ctx context.Context, appInstanceID string) (store.RetentionSettings, error) {
+func (t ReadTx) GetRetentionSettings(ctx context.Context, appInstanceID string) (store.RetentionSettings, error) {
 	return getOne(ctx, t, "retention settings of "+appInstanceID, scanRetention,
 		`SELECT app_instance_id, channel_retention_days, initiate_deletion_at, updated_at FROM app_instance_retention_settings WHERE app_instance_id = ?`,
 		appInstanceID)
 }
 
 // listDueRetentionQuery repeats the conditions of the partial index
-// app_instance_retention_settings_due, so that SQLite uses it.
+// app_instance_retention_settings_due, so that the planner uses it.
 const listDueRetentionQuery = `SELECT app_instance_id, channel_retention_days, initiate_deletion_at, updated_at
 	FROM app_instance_retention_settings
 	WHERE channel_retention_days IS NOT NULL AND initiate_deletion_at IS NOT NULL AND initiate_deletion_at <= ?
 	ORDER BY initiate_deletion_at, app_instance_id`
 
 // ListDueRetentionSettings implements store.RetentionSettingsReader.
-func (t readTx) ListDueRetentionSettings(ctx context.Context, now time.Time) ([]store.RetentionSettings, error) {
+func (t ReadTx) ListDueRetentionSettings(ctx context.Context, now time.Time) ([]store.RetentionSettings, error) {
 	return list(ctx, t, "due retention settings", scanRetention, listDueRetentionQuery, ms(now))
 }
 
 // PutRetentionSettings implements store.RetentionSettingsWriter.
-func (t writeTx) PutRetentionSettings(ctx context.Context, r store.RetentionSettings) error {
+func (t Tx) PutRetentionSettings(ctx context.Context, r store.RetentionSettings) error {
 	var days, init any
 	if r.ChannelRetentionDays != nil {
 		days = *r.ChannelRetentionDays
@@ -62,7 +62,7 @@ func (t writeTx) PutRetentionSettings(ctx context.Context, r store.RetentionSett
 			initiate_deletion_at = excluded.initiate_deletion_at, updated_at = excluded.updated_at`,
 		r.AppInstanceID, days, init, ms(r.UpdatedAt))
 	if err != nil {
-		return fmt.Errorf("sqlite: put retention settings of %s: %w", r.AppInstanceID, translate(err))
+		return fmt.Errorf("%s: put retention settings of %s: %w", t.d.Name, r.AppInstanceID, t.d.Translate(err))
 	}
 	return nil
 }

@@ -1,11 +1,10 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"time"
 
 	"github.com/belfryhq/belfry/store"
@@ -45,76 +44,76 @@ func nullString(s string) any {
 
 // execOne runs a write that must affect exactly one row; none is
 // ErrNotFound. what names the record for the error message.
-func (t writeTx) execOne(ctx context.Context, what, q string, args ...any) error {
+func (t Tx) execOne(ctx context.Context, what, q string, args ...any) error {
 	res, err := t.exec(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", what, translate(err))
+		return fmt.Errorf("%s: %s: %w", t.d.Name, what, t.d.Translate(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", what, err)
+		return fmt.Errorf("%s: %s: %w", t.d.Name, what, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("postgres: %s: %w", what, store.ErrNotFound)
+		return fmt.Errorf("%s: %s: %w", t.d.Name, what, store.ErrNotFound)
 	}
 	return nil
 }
 
 // execCount runs a write and returns how many rows it affected.
-func (t writeTx) execCount(ctx context.Context, what, q string, args ...any) (int, error) {
+func (t Tx) execCount(ctx context.Context, what, q string, args ...any) (int, error) {
 	res, err := t.exec(ctx, q, args...)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: %s: %w", what, translate(err))
+		return 0, fmt.Errorf("%s: %s: %w", t.d.Name, what, t.d.Translate(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("postgres: %s: %w", what, err)
+		return 0, fmt.Errorf("%s: %s: %w", t.d.Name, what, err)
 	}
 	return int(n), nil
 }
 
 // count runs a SELECT COUNT(*) query.
-func (t readTx) count(ctx context.Context, what, q string, args ...any) (int, error) {
+func (t ReadTx) count(ctx context.Context, what, q string, args ...any) (int, error) {
 	var n int
 	if err := t.queryRow(ctx, q, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: count %s: %w", what, err)
+		return 0, fmt.Errorf("%s: count %s: %w", t.d.Name, what, err)
 	}
 	return n, nil
 }
 
 // getOne scans one row with scan, mapping no row to ErrNotFound.
-func getOne[T any](ctx context.Context, t readTx, what string, scan func(scanner) (T, error), q string, args ...any) (T, error) {
+func getOne[T any](ctx context.Context, t ReadTx, what string, scan func(scanner) (T, error), q string, args ...any) (T, error) {
 	v, err := scan(t.queryRow(ctx, q, args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return v, fmt.Errorf("postgres: get %s: %w", what, store.ErrNotFound)
+	if errors.Is(err, t.d.NoRows) {
+		return v, fmt.Errorf("%s: get %s: %w", t.d.Name, what, store.ErrNotFound)
 	}
 	if err != nil {
-		return v, fmt.Errorf("postgres: get %s: %w", what, err)
+		return v, fmt.Errorf("%s: get %s: %w", t.d.Name, what, err)
 	}
 	return v, nil
 }
 
 // list scans every row of a query with scan; finding none is an empty,
 // non-nil slice.
-func list[T any](ctx context.Context, t readTx, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+func list[T any](ctx context.Context, t ReadTx, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list %s: %w", what, err)
+		return nil, fmt.Errorf("%s: list %s: %w", t.d.Name, what, err)
 	}
 	defer rows.Close()
 	out := []T{}
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: list %s: %w", what, err)
+			return nil, fmt.Errorf("%s: list %s: %w", t.d.Name, what, err)
 		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list %s: %w", what, err)
+		return nil, fmt.Errorf("%s: list %s: %w", t.d.Name, what, err)
 	}
 	return out, nil
 }
 
-// scanner is what pgx.Row and pgx.Rows have in common.
+// scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface{ Scan(...any) error }

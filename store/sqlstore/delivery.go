@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 )
 
 // ListStreamingConfigurations implements store.StreamingConfigurationReader.
-func (t readTx) ListStreamingConfigurations(ctx context.Context, appInstanceID string) ([]store.StreamingConfiguration, error) {
+func (t ReadTx) ListStreamingConfigurations(ctx context.Context, appInstanceID string) ([]store.StreamingConfiguration, error) {
 	return list(ctx, t, "streaming configurations", func(r scanner) (store.StreamingConfiguration, error) {
 		var c store.StreamingConfiguration
 		var created int64
@@ -22,21 +22,21 @@ func (t readTx) ListStreamingConfigurations(ctx context.Context, appInstanceID s
 }
 
 // PutStreamingConfigurations implements store.StreamingConfigurationWriter.
-func (t writeTx) PutStreamingConfigurations(ctx context.Context, appInstanceID string, cs []store.StreamingConfiguration) error {
+func (t Tx) PutStreamingConfigurations(ctx context.Context, appInstanceID string, cs []store.StreamingConfiguration) error {
 	if _, err := t.exec(ctx, `DELETE FROM streaming_configurations WHERE app_instance_id = ?`, appInstanceID); err != nil {
-		return fmt.Errorf("sqlite: put streaming configurations: %w", translate(err))
+		return fmt.Errorf("%s: put streaming configurations: %w", t.d.Name, t.d.Translate(err))
 	}
 	for _, c := range cs {
 		if _, err := t.exec(ctx, `INSERT INTO streaming_configurations (app_instance_id, data_type, resource_arn, created_at)
 			VALUES (?, ?, ?, ?)`, appInstanceID, c.DataType, c.ResourceArn, ms(c.CreatedAt)); err != nil {
-			return fmt.Errorf("sqlite: put streaming configuration %s: %w", c.DataType, translate(err))
+			return fmt.Errorf("%s: put streaming configuration %s: %w", t.d.Name, c.DataType, t.d.Translate(err))
 		}
 	}
 	return nil
 }
 
 // DeleteStreamingConfigurations implements store.StreamingConfigurationWriter.
-func (t writeTx) DeleteStreamingConfigurations(ctx context.Context, appInstanceID string) (int, error) {
+func (t Tx) DeleteStreamingConfigurations(ctx context.Context, appInstanceID string) (int, error) {
 	return t.execCount(ctx, "delete streaming configurations", `DELETE FROM streaming_configurations WHERE app_instance_id = ?`, appInstanceID)
 }
 
@@ -66,17 +66,17 @@ const (
 )
 
 // ListDueDeliveries implements store.DeliveryReader.
-func (t readTx) ListDueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
-	return list(ctx, t, "due deliveries", scanDelivery, listDueDeliveriesQuery, ms(now), sqlLimit(store.Page{Limit: limit}))
+func (t ReadTx) ListDueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
+	return list(ctx, t, "due deliveries", scanDelivery, listDueDeliveriesQuery, ms(now), t.d.limit(store.Page{Limit: limit}))
 }
 
 // GetDelivery implements store.DeliveryReader.
-func (t readTx) GetDelivery(ctx context.Context, id int64) (store.Delivery, error) {
+func (t ReadTx) GetDelivery(ctx context.Context, id int64) (store.Delivery, error) {
 	return getOne(ctx, t, fmt.Sprintf("delivery %d", id), scanDelivery, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ?`, id)
 }
 
 // ListDeliveries implements store.DeliveryReader.
-func (t readTx) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error) {
+func (t ReadTx) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error) {
 	q := `SELECT ` + deliveryColumns + ` FROM deliveries WHERE kind = ?`
 	args := []any{string(f.Kind)}
 	if f.AppInstanceID != "" {
@@ -88,17 +88,17 @@ func (t readTx) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]s
 		args = append(args, f.ChannelArn)
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, sqlLimit(store.Page{Limit: f.Limit}))
+	args = append(args, t.d.limit(store.Page{Limit: f.Limit}))
 	return list(ctx, t, "deliveries", scanDelivery, q, args...)
 }
 
 // GetDeliveryStats implements store.DeliveryReader.
-func (t readTx) GetDeliveryStats(ctx context.Context, kind store.DeliveryKind) (store.DeliveryStats, error) {
+func (t ReadTx) GetDeliveryStats(ctx context.Context, kind store.DeliveryKind) (store.DeliveryStats, error) {
 	var st store.DeliveryStats
 	var oldest *int64
 	err := t.queryRow(ctx, `SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE state = 'PENDING' AND kind = ?`, string(kind)).Scan(&st.Pending, &oldest)
 	if err != nil {
-		return st, fmt.Errorf("sqlite: delivery stats: %w", err)
+		return st, fmt.Errorf("%s: delivery stats: %w", t.d.Name, err)
 	}
 	if oldest != nil {
 		st.OldestPending = fromMS(*oldest)
@@ -114,12 +114,12 @@ func (t readTx) GetDeliveryStats(ctx context.Context, kind store.DeliveryKind) (
 const waitingForTurn = int64(1) << 53
 
 // CreateDelivery implements store.DeliveryWriter.
-func (t writeTx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error) {
+func (t Tx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error) {
 	next := ms(d.NextAttemptAt)
 	if d.OrderKey != "" && d.State == store.DeliveryPending {
 		var waiting bool
 		if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'PENDING' AND order_key = ?)`, d.OrderKey).Scan(&waiting); err != nil {
-			return 0, fmt.Errorf("sqlite: create delivery: %w", err)
+			return 0, fmt.Errorf("%s: create delivery: %w", t.d.Name, err)
 		}
 		if waiting {
 			next = waitingForTurn
@@ -132,13 +132,13 @@ func (t writeTx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, e
 		string(d.Kind), d.AppInstanceID, d.ChannelArn, d.OrderKey, d.Target, d.PartitionKey, d.Body, string(d.State), d.Attempts,
 		next, d.LastError, ms(d.CreatedAt), ms(d.UpdatedAt)).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: create delivery: %w", translate(err))
+		return 0, fmt.Errorf("%s: create delivery: %w", t.d.Name, t.d.Translate(err))
 	}
 	return id, nil
 }
 
 // UpdateDelivery implements store.DeliveryWriter.
-func (t writeTx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
+func (t Tx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 	n, err := t.execCount(ctx, fmt.Sprintf("update delivery %d", d.ID), `UPDATE deliveries
 		SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
 		string(d.State), d.Attempts, ms(d.NextAttemptAt), d.LastError, ms(d.UpdatedAt), d.ID)
@@ -146,7 +146,7 @@ func (t writeTx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlite: update delivery %d: %w", d.ID, store.ErrNotFound)
+		return fmt.Errorf("%s: update delivery %d: %w", t.d.Name, d.ID, store.ErrNotFound)
 	}
 	if d.State != store.DeliveryPending {
 		return t.promoteNext(ctx, d)
@@ -156,18 +156,18 @@ func (t writeTx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 
 // promoteNext makes the oldest delivery waiting behind settled d, of its
 // order key, due when d settled.
-func (t writeTx) promoteNext(ctx context.Context, d store.Delivery) error {
+func (t Tx) promoteNext(ctx context.Context, d store.Delivery) error {
 	_, err := t.exec(ctx, `UPDATE deliveries SET next_attempt_at = ? WHERE id = (
 		SELECT id FROM deliveries WHERE state = 'PENDING' AND order_key = (SELECT order_key FROM deliveries WHERE id = ?) AND order_key <> ''
 		ORDER BY id LIMIT 1) AND next_attempt_at = ?`, ms(d.UpdatedAt), d.ID, waitingForTurn)
 	if err != nil {
-		return fmt.Errorf("sqlite: update delivery %d: %w", d.ID, translate(err))
+		return fmt.Errorf("%s: update delivery %d: %w", t.d.Name, d.ID, t.d.Translate(err))
 	}
 	return nil
 }
 
 // PruneDeliveries implements store.DeliveryWriter.
-func (t writeTx) PruneDeliveries(ctx context.Context, kind store.DeliveryKind, keep int) (int, error) {
+func (t Tx) PruneDeliveries(ctx context.Context, kind store.DeliveryKind, keep int) (int, error) {
 	return t.execCount(ctx, "prune deliveries", pruneDeliveriesQuery, string(kind), string(kind), keep-1)
 }
 
@@ -182,7 +182,7 @@ const listPushTargetsQuery = `SELECT m.preferences, e.seq, e.app_instance_id, e.
 	ORDER BY m.seq, e.seq`
 
 // ListChannelPushTargets implements store.PushTargetReader.
-func (t readTx) ListChannelPushTargets(ctx context.Context, appInstanceID, channelID, subChannelID string, members []string) ([]store.PushTarget, error) {
+func (t ReadTx) ListChannelPushTargets(ctx context.Context, appInstanceID, channelID, subChannelID string, members []string) ([]store.PushTarget, error) {
 	q, args := listPushTargetsQuery, []any{appInstanceID, channelID}
 	if subChannelID != "" {
 		q = strings.Replace(q, "AND e.allow_messages", "AND m.sub_channel_id = ? AND e.allow_messages", 1)

@@ -1,13 +1,10 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
-
-	msqlite "modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/belfryhq/belfry/store"
 )
@@ -31,39 +28,39 @@ const (
 )
 
 // GetChannelFlow implements store.ChannelFlowReader.
-func (t readTx) GetChannelFlow(ctx context.Context, appInstanceID, flowID string) (store.ChannelFlow, error) {
+func (t ReadTx) GetChannelFlow(ctx context.Context, appInstanceID, flowID string) (store.ChannelFlow, error) {
 	return getOne(ctx, t, "channel flow "+flowID, scanChannelFlow,
 		`SELECT `+channelFlowColumns+` FROM channel_flows WHERE app_instance_id = ? AND flow_id = ?`, appInstanceID, flowID)
 }
 
 // ListChannelFlows implements store.ChannelFlowReader.
-func (t readTx) ListChannelFlows(ctx context.Context, appInstanceID string, p store.Page) ([]store.ChannelFlow, error) {
-	return list(ctx, t, "channel flows", scanChannelFlow, listChannelFlowsQuery, appInstanceID, p.After, sqlLimit(p))
+func (t ReadTx) ListChannelFlows(ctx context.Context, appInstanceID string, p store.Page) ([]store.ChannelFlow, error) {
+	return list(ctx, t, "channel flows", scanChannelFlow, listChannelFlowsQuery, appInstanceID, p.After, t.d.limit(p))
 }
 
 // CountChannelFlows implements store.ChannelFlowReader.
-func (t readTx) CountChannelFlows(ctx context.Context, appInstanceID string) (int, error) {
+func (t ReadTx) CountChannelFlows(ctx context.Context, appInstanceID string) (int, error) {
 	return t.count(ctx, "channel flows", `SELECT COUNT(*) FROM channel_flows WHERE app_instance_id = ?`, appInstanceID)
 }
 
 // ListChannelsWithFlow implements store.ChannelFlowReader.
-func (t readTx) ListChannelsWithFlow(ctx context.Context, appInstanceID, flowID string, p store.Page) ([]store.Channel, error) {
-	return list(ctx, t, "channels with flow "+flowID, scanChannel, listChannelsWithFlowQuery, appInstanceID, flowID, p.After, sqlLimit(p))
+func (t ReadTx) ListChannelsWithFlow(ctx context.Context, appInstanceID, flowID string, p store.Page) ([]store.Channel, error) {
+	return list(ctx, t, "channels with flow "+flowID, scanChannel, listChannelsWithFlowQuery, appInstanceID, flowID, p.After, t.d.limit(p))
 }
 
 // CreateChannelFlow implements store.ChannelFlowWriter.
-func (t writeTx) CreateChannelFlow(ctx context.Context, f store.ChannelFlow) (store.ChannelFlow, error) {
+func (t Tx) CreateChannelFlow(ctx context.Context, f store.ChannelFlow) (store.ChannelFlow, error) {
 	err := t.queryRow(ctx, `INSERT INTO channel_flows (app_instance_id, flow_id, name, processors, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
 		f.AppInstanceID, f.FlowID, f.Name, f.Processors, ms(f.CreatedAt), ms(f.UpdatedAt)).Scan(&f.Seq)
 	if err != nil {
-		return f, fmt.Errorf("sqlite: create channel flow %s: %w", f.FlowID, translate(err))
+		return f, fmt.Errorf("%s: create channel flow %s: %w", t.d.Name, f.FlowID, t.d.Translate(err))
 	}
 	return f, nil
 }
 
 // UpdateChannelFlow implements store.ChannelFlowWriter.
-func (t writeTx) UpdateChannelFlow(ctx context.Context, f store.ChannelFlow) error {
+func (t Tx) UpdateChannelFlow(ctx context.Context, f store.ChannelFlow) error {
 	return t.execOne(ctx, "update channel flow "+f.FlowID,
 		`UPDATE channel_flows SET name = ?, processors = ?, updated_at = ? WHERE app_instance_id = ? AND flow_id = ?`,
 		f.Name, f.Processors, ms(f.UpdatedAt), f.AppInstanceID, f.FlowID)
@@ -73,23 +70,24 @@ func (t writeTx) UpdateChannelFlow(ctx context.Context, f store.ChannelFlow) err
 // foreign key to their flow refuses the delete while one names it; the
 // schema's cascading foreign keys delete the idempotency records the flow
 // owns.
-func (t writeTx) DeleteChannelFlow(ctx context.Context, appInstanceID, flowID string) error {
+func (t Tx) DeleteChannelFlow(ctx context.Context, appInstanceID, flowID string) error {
 	what := "delete channel flow " + flowID
 	res, err := t.exec(ctx, `DELETE FROM channel_flows WHERE app_instance_id = ? AND flow_id = ?`, appInstanceID, flowID)
-	var se *msqlite.Error
-	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+	// Translate reports a foreign key violation, and only that, as
+	// ErrNotFound.
+	if err != nil && errors.Is(t.d.Translate(err), store.ErrNotFound) {
 		// The only key that refuses, rather than cascades, a flow's delete.
-		return fmt.Errorf("sqlite: %s: channels are associated with it: %w", what, store.ErrConflict)
+		return fmt.Errorf("%s: %s: channels are associated with it: %w", t.d.Name, what, store.ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, translate(err))
+		return fmt.Errorf("%s: %s: %w", t.d.Name, what, t.d.Translate(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
+		return fmt.Errorf("%s: %s: %w", t.d.Name, what, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlite: %s: %w", what, store.ErrNotFound)
+		return fmt.Errorf("%s: %s: %w", t.d.Name, what, store.ErrNotFound)
 	}
 	return t.deleteTagsOf(ctx, appInstanceID, "channel-flow", flowID)
 }
@@ -114,31 +112,27 @@ const (
 		WHERE app_instance_id = ? AND channel_id = ? AND message_id = ? AND state <> 'DONE'`
 	listDueFlowJobsQuery = `SELECT ` + flowJobColumns + ` FROM flow_jobs
 		WHERE state = 'INVOKING' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
-	// As deleteMessagesBeforeQuery, the oldest first from the index, which
-	// holds the rowids the delete looks the rows up by.
-	deleteFlowJobsBeforeQuery = `DELETE FROM flow_jobs WHERE rowid IN (
-		SELECT rowid FROM flow_jobs WHERE deadline < ? ORDER BY deadline LIMIT ?)`
 )
 
 // GetFlowJob implements store.FlowJobReader.
-func (t readTx) GetFlowJob(ctx context.Context, callbackID string) (store.FlowJob, error) {
+func (t ReadTx) GetFlowJob(ctx context.Context, callbackID string) (store.FlowJob, error) {
 	return getOne(ctx, t, "flow job "+callbackID, scanFlowJob,
 		`SELECT `+flowJobColumns+` FROM flow_jobs WHERE callback_id = ?`, callbackID)
 }
 
 // GetOpenFlowJobForMessage implements store.FlowJobReader.
-func (t readTx) GetOpenFlowJobForMessage(ctx context.Context, appInstanceID, channelID, messageID string) (store.FlowJob, error) {
+func (t ReadTx) GetOpenFlowJobForMessage(ctx context.Context, appInstanceID, channelID, messageID string) (store.FlowJob, error) {
 	return getOne(ctx, t, "open flow job of message "+messageID, scanFlowJob, getOpenFlowJobQuery, appInstanceID, channelID, messageID)
 }
 
 // ListDueFlowJobs implements store.FlowJobReader. A limit of 0 or less
 // lists every due job.
-func (t readTx) ListDueFlowJobs(ctx context.Context, now time.Time, limit int) ([]store.FlowJob, error) {
-	return list(ctx, t, "due flow jobs", scanFlowJob, listDueFlowJobsQuery, ms(now), sqlLimit(store.Page{Limit: limit}))
+func (t ReadTx) ListDueFlowJobs(ctx context.Context, now time.Time, limit int) ([]store.FlowJob, error) {
+	return list(ctx, t, "due flow jobs", scanFlowJob, listDueFlowJobsQuery, ms(now), t.d.limit(store.Page{Limit: limit}))
 }
 
 // CreateFlowJob implements store.FlowJobWriter.
-func (t writeTx) CreateFlowJob(ctx context.Context, j store.FlowJob) error {
+func (t Tx) CreateFlowJob(ctx context.Context, j store.FlowJob) error {
 	_, err := t.exec(ctx, `INSERT INTO flow_jobs
 		(callback_id, app_instance_id, channel_id, message_id, is_update, message, flow_id, processor_arn, fallback,
 		 state, attempts, next_attempt_at, deadline, outcome, fingerprint, created_at, updated_at)
@@ -146,13 +140,13 @@ func (t writeTx) CreateFlowJob(ctx context.Context, j store.FlowJob) error {
 		j.CallbackID, j.AppInstanceID, j.ChannelID, j.MessageID, j.Update, j.Message, j.FlowID, j.ProcessorArn, j.Fallback,
 		string(j.State), j.Attempts, ms(j.NextAttemptAt), ms(j.Deadline), j.Outcome, j.Fingerprint, ms(j.CreatedAt), ms(j.UpdatedAt))
 	if err != nil {
-		return fmt.Errorf("sqlite: create flow job %s: %w", j.CallbackID, translate(err))
+		return fmt.Errorf("%s: create flow job %s: %w", t.d.Name, j.CallbackID, t.d.Translate(err))
 	}
 	return nil
 }
 
 // UpdateFlowJob implements store.FlowJobWriter.
-func (t writeTx) UpdateFlowJob(ctx context.Context, j store.FlowJob) error {
+func (t Tx) UpdateFlowJob(ctx context.Context, j store.FlowJob) error {
 	return t.execOne(ctx, "update flow job "+j.CallbackID, `UPDATE flow_jobs
 		SET state = ?, attempts = ?, next_attempt_at = ?, outcome = ?, fingerprint = ?, updated_at = ?
 		WHERE callback_id = ?`,
@@ -161,6 +155,6 @@ func (t writeTx) UpdateFlowJob(ctx context.Context, j store.FlowJob) error {
 
 // DeleteFlowJobsBefore implements store.FlowJobWriter. A limit of 0 or
 // less deletes every job whose deadline is before t.
-func (t writeTx) DeleteFlowJobsBefore(ctx context.Context, before time.Time, limit int) (int, error) {
-	return t.execCount(ctx, "delete flow jobs", deleteFlowJobsBeforeQuery, ms(before), sqlLimit(store.Page{Limit: limit}))
+func (t Tx) DeleteFlowJobsBefore(ctx context.Context, before time.Time, limit int) (int, error) {
+	return t.execCount(ctx, "delete flow jobs", t.d.DeleteFlowJobsBefore, ms(before), t.d.limit(store.Page{Limit: limit}))
 }
