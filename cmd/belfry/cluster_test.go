@@ -19,7 +19,15 @@ import (
 // startNATS runs an embedded NATS server with JetStream for the test.
 func startNATS(t *testing.T) string {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, JetStream: true, StoreDir: t.TempDir()})
+	return startNATSAt(t, server.RANDOM_PORT, t.TempDir()).ClientURL()
+}
+
+// startNATSAt starts an embedded NATS server with JetStream on port, keeping
+// its stream in dir, so that a test can stop it and start it again on the
+// same address and data.
+func startNATSAt(t *testing.T, port int, dir string) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true, JetStream: true, StoreDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +36,23 @@ func startNATS(t *testing.T) string {
 		t.Fatal("nats server not ready")
 	}
 	t.Cleanup(s.Shutdown)
-	return s.ClientURL()
+	return s
+}
+
+// mustCall sends a root-signed API request to ts, with bearer as
+// x-amz-chime-bearer unless empty, and fails the test unless the answer has
+// status want.
+func mustCall(t *testing.T, ts *testServer, method, path, body, bearer string, want int) map[string]any {
+	t.Helper()
+	hdr := map[string]string{}
+	if bearer != "" {
+		hdr["x-amz-chime-bearer"] = bearer
+	}
+	status, _, res := send(t, http.DefaultClient, signedRequest(t, method, ts.httpURL+path, body, ts.root.AccessKeyID, ts.root.SecretAccessKey, hdr))
+	if status != want {
+		t.Fatalf("%s %s: %d %v", method, path, status, res)
+	}
+	return res
 }
 
 // readEvent reads the next frame, passing over the CREATE_CHANNEL_MEMBERSHIP
@@ -70,24 +94,12 @@ func testTwoNodesOnNATS(t *testing.T, store string) {
 	n1 := startServerWith(t, dir, root, withBus)
 	n2 := startServerWith(t, dir, root, withBus)
 
-	mustSend := func(ts *testServer, method, path, body, bearer string, want int) map[string]any {
-		t.Helper()
-		hdr := map[string]string{}
-		if bearer != "" {
-			hdr["x-amz-chime-bearer"] = bearer
-		}
-		status, _, res := send(t, http.DefaultClient, signedRequest(t, method, ts.httpURL+path, body, root.AccessKeyID, root.SecretAccessKey, hdr))
-		if status != want {
-			t.Fatalf("%s %s: %d %v", method, path, status, res)
-		}
-		return res
-	}
-	app := mustSend(n1, "POST", "/app-instances", `{"Name":"app","ClientRequestToken":"tok-app"}`, "", 201)["AppInstanceArn"].(string)
+	app := mustCall(t, n1, "POST", "/app-instances", `{"Name":"app","ClientRequestToken":"tok-app"}`, "", 201)["AppInstanceArn"].(string)
 	user := func(id string) string {
-		return mustSend(n1, "POST", "/app-instance-users", `{"AppInstanceArn":"`+app+`","AppInstanceUserId":"`+id+`","Name":"`+id+`","ClientRequestToken":"tok-`+id+`"}`, "", 201)["AppInstanceUserArn"].(string)
+		return mustCall(t, n1, "POST", "/app-instance-users", `{"AppInstanceArn":"`+app+`","AppInstanceUserId":"`+id+`","Name":"`+id+`","ClientRequestToken":"tok-`+id+`"}`, "", 201)["AppInstanceUserArn"].(string)
 	}
 	alice, bob := user("alice"), user("bob")
-	channel := mustSend(n1, "POST", "/channels", `{"AppInstanceArn":"`+app+`","Name":"general","Mode":"UNRESTRICTED","Privacy":"PUBLIC","ClientRequestToken":"tok-ch"}`, alice, 201)["ChannelArn"].(string)
+	channel := mustCall(t, n1, "POST", "/channels", `{"AppInstanceArn":"`+app+`","Name":"general","Mode":"UNRESTRICTED","Privacy":"PUBLIC","ClientRequestToken":"tok-ch"}`, alice, 201)["ChannelArn"].(string)
 
 	connect := func(ts *testServer, userArn string) *websocket.Conn {
 		t.Helper()
@@ -106,7 +118,7 @@ func testTwoNodesOnNATS(t *testing.T, store string) {
 	b := connect(n1, bob)
 
 	// bob joins through node 1: alice hears of it on node 2, bob on node 1.
-	mustSend(n1, "POST", "/channels/"+url.PathEscape(channel)+"/memberships", `{"MemberArn":"`+bob+`","Type":"DEFAULT"}`, alice, 201)
+	mustCall(t, n1, "POST", "/channels/"+url.PathEscape(channel)+"/memberships", `{"MemberArn":"`+bob+`","Type":"DEFAULT"}`, alice, 201)
 	for _, conn := range []*websocket.Conn{a, b} {
 		if f := readEvent(t, conn, alice); f.Headers["x-amz-chime-event-type"] != "CREATE_CHANNEL_MEMBERSHIP" || !strings.Contains(f.Payload, bob) {
 			t.Fatalf("membership frame %+v", f)
@@ -119,7 +131,7 @@ func testTwoNodesOnNATS(t *testing.T, store string) {
 		if i%2 == 1 {
 			node, sender = n2, bob
 		}
-		mustSend(node, "POST", "/channels/"+url.PathEscape(channel)+"/messages",
+		mustCall(t, node, "POST", "/channels/"+url.PathEscape(channel)+"/messages",
 			`{"Content":"m`+strconv.Itoa(i)+`","Type":"STANDARD","Persistence":"PERSISTENT","ClientRequestToken":"tok-m`+strconv.Itoa(i)+`"}`, sender, 201)
 	}
 	for _, conn := range []*websocket.Conn{a, b} {
@@ -176,38 +188,14 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	root := rootKey{AccessKeyID: "AKIDTESTROOT", SecretAccessKey: "rootsecret"}
 	dir, natsDir := t.TempDir(), t.TempDir()
 	port := freeTCPPort(t)
-	startNATSAt := func() *server.Server {
-		s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true, JetStream: true, StoreDir: natsDir})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("nats server not ready")
-		}
-		t.Cleanup(s.Shutdown)
-		return s
-	}
-	ns := startNATSAt()
+	ns := startNATSAt(t, port, natsDir)
 	withBus := func(c *config) { c.Bus = ns.ClientURL(); c.TLSListen = "off" }
 	n1 := startServerWith(t, dir, root, withBus)
 	n2 := startServerWith(t, dir, root, withBus)
 
-	mustSend := func(ts *testServer, method, path, body, bearer string, want int) map[string]any {
-		t.Helper()
-		hdr := map[string]string{}
-		if bearer != "" {
-			hdr["x-amz-chime-bearer"] = bearer
-		}
-		status, _, res := send(t, http.DefaultClient, signedRequest(t, method, ts.httpURL+path, body, root.AccessKeyID, root.SecretAccessKey, hdr))
-		if status != want {
-			t.Fatalf("%s %s: %d %v", method, path, status, res)
-		}
-		return res
-	}
-	app := mustSend(n1, "POST", "/app-instances", `{"Name":"app","ClientRequestToken":"tok-app"}`, "", 201)["AppInstanceArn"].(string)
-	alice := mustSend(n1, "POST", "/app-instance-users", `{"AppInstanceArn":"`+app+`","AppInstanceUserId":"alice","Name":"alice","ClientRequestToken":"tok-alice"}`, "", 201)["AppInstanceUserArn"].(string)
-	channel := mustSend(n1, "POST", "/channels", `{"AppInstanceArn":"`+app+`","Name":"general","Mode":"UNRESTRICTED","Privacy":"PUBLIC","ClientRequestToken":"tok-ch"}`, alice, 201)["ChannelArn"].(string)
+	app := mustCall(t, n1, "POST", "/app-instances", `{"Name":"app","ClientRequestToken":"tok-app"}`, "", 201)["AppInstanceArn"].(string)
+	alice := mustCall(t, n1, "POST", "/app-instance-users", `{"AppInstanceArn":"`+app+`","AppInstanceUserId":"alice","Name":"alice","ClientRequestToken":"tok-alice"}`, "", 201)["AppInstanceUserArn"].(string)
+	channel := mustCall(t, n1, "POST", "/channels", `{"AppInstanceArn":"`+app+`","Name":"general","Mode":"UNRESTRICTED","Privacy":"PUBLIC","ClientRequestToken":"tok-ch"}`, alice, 201)["ChannelArn"].(string)
 	conn, res, err := websocket.DefaultDialer.Dial(presignConnect(t, "ws", strings.TrimPrefix(n2.httpURL, "http://"), root.AccessKeyID, root.SecretAccessKey, url.Values{"userArn": {alice}, "sessionId": {"1"}}), nil)
 	if err != nil {
 		t.Fatalf("dial: %v (%v)", err, res)
@@ -218,7 +206,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	}
 	sendN := func(from, to int) {
 		for i := from; i < to; i++ {
-			mustSend(n1, "POST", "/channels/"+url.PathEscape(channel)+"/messages",
+			mustCall(t, n1, "POST", "/channels/"+url.PathEscape(channel)+"/messages",
 				`{"Content":"m`+strconv.Itoa(i)+`","Type":"STANDARD","Persistence":"PERSISTENT","ClientRequestToken":"tok-m`+strconv.Itoa(i)+`"}`, alice, 201)
 		}
 	}
@@ -226,7 +214,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	sendN(5, 15) // acknowledged while NATS is down
-	startNATSAt()
+	startNATSAt(t, port, natsDir)
 	sendN(15, 20)
 	for i := range 20 {
 		f := readEvent(t, conn, alice)
