@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/belfryhq/belfry/internal/retry"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -303,7 +304,7 @@ func (w *Worker) attempt(ctx context.Context, d store.Delivery) error {
 		d.Attempts++
 		d.LastError = err.Error()
 		switch {
-		case isPermanent(err):
+		case retry.IsPermanent(err):
 			d.State = store.DeliveryFailed
 			w.log.Warn("delivery refused; giving up", "kind", kind, "target", s.Target(d), "id", d.ID, "attempts", d.Attempts, "err", err)
 		case now.Sub(d.CreatedAt) >= w.cfg.MaxAge:
@@ -369,10 +370,4 @@ func (w *Worker) prune(ctx context.Context) {
 			w.log.Error("pruning deliveries failed", "err", err)
 		}
 	}
-}
-
-// isPermanent reports whether retrying err is pointless.
-func isPermanent(err error) bool {
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
 }
