@@ -138,22 +138,10 @@ func (s *suite) belfrySessions(ctx context.Context, env fanoutEnv, n, perUser in
 		return presignConnect(p.httpAddr, env.users[u], "idle"+strconv.Itoa(i/len(env.users)))
 	})
 	defer closeAll(conns)
-	pt.Connected, pt.ConnectS = n-failed, round1(took.Seconds())
-	if err != nil {
-		pt.Error = fmt.Sprintf("%d of %d failed to connect: %v", failed, n, err)
-	}
-	if pt.Connected == 0 {
-		return pt
-	}
-	time.Sleep(settle)
-	after, err := rssBytes(pid)
-	if err != nil {
-		pt.Error = err.Error()
+	if !pt.measure(pid, n, failed, took, err, before) {
 		return pt
 	}
 	goAfter := goRuntimeBytes(p.base())
-	pt.RSSBeforeMiB, pt.RSSAfterMiB = round1(float64(before)/(1<<20)), round1(float64(after)/(1<<20))
-	pt.KiBPerSession = round3(float64(after-before) / float64(pt.Connected) / 1024)
 	if goBefore > 0 && goAfter > 0 {
 		pt.GoKiBPerSession = round3(float64(goAfter-goBefore) / float64(pt.Connected) / 1024)
 	}
@@ -186,23 +174,33 @@ func (s *suite) rawSessions(ctx context.Context, n int, useTLS bool) (pt Session
 		return scheme + raw.addr + "/connect?i=" + strconv.Itoa(i), nil
 	})
 	defer closeAll(conns)
+	if pt.measure(pid, n, failed, took, err, before) {
+		raw.Kill()
+	}
+	return pt
+}
+
+// measure records the outcome of connecting n sessions in pt and, when
+// any connected, lets the server settle and records its RSS growth per
+// session from before (the server's RSS before connecting). It reports
+// whether it measured.
+func (pt *SessionsPoint) measure(pid, n, failed int, took time.Duration, connectErr error, before int64) bool {
 	pt.Connected, pt.ConnectS = n-failed, round1(took.Seconds())
-	if err != nil {
-		pt.Error = fmt.Sprintf("%d of %d failed to connect: %v", failed, n, err)
+	if connectErr != nil {
+		pt.Error = fmt.Sprintf("%d of %d failed to connect: %v", failed, n, connectErr)
 	}
 	if pt.Connected == 0 {
-		return pt
+		return false
 	}
 	time.Sleep(settle)
 	after, err := rssBytes(pid)
 	if err != nil {
 		pt.Error = err.Error()
-		return pt
+		return false
 	}
 	pt.RSSBeforeMiB, pt.RSSAfterMiB = round1(float64(before)/(1<<20)), round1(float64(after)/(1<<20))
 	pt.KiBPerSession = round3(float64(after-before) / float64(pt.Connected) / 1024)
-	raw.Kill()
-	return pt
+	return true
 }
 
 // goRuntimeBytes is heap in use plus stacks in use from belfry's /metrics

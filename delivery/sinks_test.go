@@ -10,6 +10,7 @@ import (
 
 	ptypes "github.com/aws/aws-sdk-go-v2/service/pinpoint/types"
 
+	"github.com/belfryhq/belfry/internal/retry"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -94,8 +95,8 @@ func TestAWSSinkOutcomes(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = s.Deliver(t.Context(), d)
-			if (err != nil) != tc.wantErr || isPermanent(err) != tc.permanent {
-				t.Errorf("err = %v (permanent %v), want error %v permanent %v", err, isPermanent(err), tc.wantErr, tc.permanent)
+			if (err != nil) != tc.wantErr || retry.IsPermanent(err) != tc.permanent {
+				t.Errorf("err = %v (permanent %v), want error %v permanent %v", err, retry.IsPermanent(err), tc.wantErr, tc.permanent)
 			}
 			if err != nil && strings.Contains(err.Error(), "secret") {
 				t.Errorf("error leaks the secret: %v", err)

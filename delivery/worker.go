@@ -18,11 +18,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/belfryhq/belfry/internal/claimloop"
+	"github.com/belfryhq/belfry/internal/retry"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -157,46 +158,28 @@ func (w *Worker) Run(ctx context.Context) {
 			w.log.Error("delivery recovery failed", "err", err)
 		}
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	slots := make(chan struct{}, w.cfg.Concurrency)
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
 	var lastGauges, lastPrune time.Time
-	for {
-		if now := w.cfg.Now(); now.Sub(lastGauges) >= time.Second {
-			lastGauges = now
-			w.refreshGauges(ctx)
-		}
-		if now := w.cfg.Now(); now.Sub(lastPrune) >= 10*time.Second {
-			lastPrune = now
-			w.prune(ctx)
-		}
-		if free := cap(slots) - len(slots); free > 0 {
-			ds, err := w.claim(ctx, free)
-			if err != nil && ctx.Err() == nil {
-				w.log.Error("delivery dispatch failed", "err", err)
+	claimloop.Loop[store.Delivery]{
+		Concurrency: w.cfg.Concurrency,
+		Claim:       w.claim,
+		Do:          w.attempt,
+		Wake:        w.wake,
+		Poke:        w.Wake,
+		Round: func(ctx context.Context) {
+			if now := w.cfg.Now(); now.Sub(lastGauges) >= time.Second {
+				lastGauges = now
+				w.refreshGauges(ctx)
 			}
-			for _, d := range ds {
-				slots <- struct{}{}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := w.attempt(ctx, d); err != nil && ctx.Err() == nil {
-						w.log.Error("recording a delivery failed", "id", d.ID, "err", err)
-					}
-					<-slots
-					w.Wake()
-				}()
+			if now := w.cfg.Now(); now.Sub(lastPrune) >= 10*time.Second {
+				lastPrune = now
+				w.prune(ctx)
 			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.wake:
-		case <-t.C:
-		}
-	}
+		},
+		ClaimFailed: func(err error) { w.log.Error("delivery dispatch failed", "err", err) },
+		DoFailed: func(d store.Delivery, err error) {
+			w.log.Error("recording a delivery failed", "id", d.ID, "err", err)
+		},
+	}.Run(ctx)
 }
 
 // RunOnce claims the due deliveries, attempts them and records the
@@ -206,19 +189,10 @@ func (w *Worker) RunOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(ds))
-	for i, d := range ds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = w.attempt(ctx, d)
-		}()
-	}
-	wg.Wait()
+	err = claimloop.Each(ctx, ds, w.attempt)
 	w.refreshGauges(ctx)
 	w.prune(ctx)
-	return errors.Join(errs...)
+	return err
 }
 
 // reclaim makes every pending delivery due now.
@@ -303,7 +277,7 @@ func (w *Worker) attempt(ctx context.Context, d store.Delivery) error {
 		d.Attempts++
 		d.LastError = err.Error()
 		switch {
-		case isPermanent(err):
+		case retry.IsPermanent(err):
 			d.State = store.DeliveryFailed
 			w.log.Warn("delivery refused; giving up", "kind", kind, "target", s.Target(d), "id", d.ID, "attempts", d.Attempts, "err", err)
 		case now.Sub(d.CreatedAt) >= w.cfg.MaxAge:
@@ -369,10 +343,4 @@ func (w *Worker) prune(ctx context.Context) {
 			w.log.Error("pruning deliveries failed", "err", err)
 		}
 	}
-}
-
-// isPermanent reports whether retrying err is pointless.
-func isPermanent(err error) bool {
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
 }

@@ -44,15 +44,13 @@ func (b *Memory) Subscribe(ctx context.Context) (Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s := &memorySub{bus: b, out: make(chan Event), done: make(chan struct{})}
-	s.cond = sync.NewCond(&s.mu)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil, ErrClosed
 	}
+	s := &memorySub{bus: b, feed: NewFeed(nil)}
 	b.subs[s] = struct{}{}
-	go s.run()
 	return s, nil
 }
 
@@ -69,56 +67,26 @@ func (b *Memory) Close() {
 
 type memorySub struct {
 	bus    *Memory
-	out    chan Event
-	done   chan struct{}
+	feed   *Feed
 	once   sync.Once
 	mu     sync.Mutex
-	cond   *sync.Cond
 	scope  scope
-	queue  []Event
 	closed bool
 }
 
 func (s *memorySub) push(evs []Event) {
+	var matched []Event
 	s.mu.Lock()
-	n := len(s.queue)
 	for i := range evs {
 		if s.scope.matches(&evs[i]) {
-			s.queue = append(s.queue, evs[i])
+			matched = append(matched, evs[i])
 		}
 	}
-	added := len(s.queue) > n
 	s.mu.Unlock()
-	if added {
-		s.cond.Signal()
-	}
+	s.feed.Push(matched...)
 }
 
-func (s *memorySub) run() {
-	defer close(s.out)
-	for {
-		s.mu.Lock()
-		for len(s.queue) == 0 && !s.closed {
-			s.cond.Wait()
-		}
-		if s.closed {
-			s.mu.Unlock()
-			return
-		}
-		batch := s.queue
-		s.queue = nil
-		s.mu.Unlock()
-		for _, e := range batch {
-			select {
-			case s.out <- e:
-			case <-s.done:
-				return
-			}
-		}
-	}
-}
-
-func (s *memorySub) C() <-chan Event { return s.out }
+func (s *memorySub) C() <-chan Event { return s.feed.C() }
 
 func (s *memorySub) Watch(topics ...Topic) error { return s.setScope(topics, true) }
 
@@ -148,8 +116,7 @@ func (s *memorySub) Close() {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
-		s.cond.Signal()
-		close(s.done)
+		s.feed.Close()
 	})
 }
 

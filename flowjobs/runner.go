@@ -12,9 +12,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
+	"github.com/belfryhq/belfry/internal/claimloop"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -99,37 +99,17 @@ func (r *Runner) Run(ctx context.Context) {
 			r.log.Error("channel flow recovery failed", "err", err)
 		}
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	slots := make(chan struct{}, Concurrency)
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if free := cap(slots) - len(slots); free > 0 {
-			jobs, err := r.Claim(ctx, free)
-			if err != nil && ctx.Err() == nil {
-				r.log.Error("channel flow dispatch failed", "err", err)
-			}
-			for _, j := range jobs {
-				slots <- struct{}{}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := r.runJob(ctx, j); err != nil && ctx.Err() == nil {
-						r.log.Error("channel flow processing failed", "callback_id", j.CallbackID, "err", err)
-					}
-					<-slots
-					r.Wake()
-				}()
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.wake:
-		case <-t.C:
-		}
-	}
+	claimloop.Loop[store.FlowJob]{
+		Concurrency: Concurrency,
+		Claim:       r.Claim,
+		Do:          r.runJob,
+		Wake:        r.wake,
+		Poke:        r.Wake,
+		ClaimFailed: func(err error) { r.log.Error("channel flow dispatch failed", "err", err) },
+		DoFailed: func(j store.FlowJob, err error) {
+			r.log.Error("channel flow processing failed", "callback_id", j.CallbackID, "err", err)
+		},
+	}.Run(ctx)
 }
 
 // Reclaim makes every leased job due now.
@@ -194,17 +174,7 @@ func (r *Runner) Dispatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(jobs))
-	for i, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = r.runJob(ctx, j)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return claimloop.Each(ctx, jobs, r.runJob)
 }
 
 // errNoInvoker is the invocation error of a server without processors.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/events"
+	"github.com/belfryhq/belfry/internal/retry"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -95,12 +96,6 @@ func (s *Service) FlowProcessorEvent(j store.FlowJob) ([]byte, error) {
 	return payload(p.ProcessorEvent(j.CallbackID)), nil
 }
 
-// isPermanent reports whether retrying err is pointless.
-func isPermanent(err error) bool {
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
-}
-
 // FlowJobInvoked implements flowjobs.Jobs: it records the outcome of one
 // invocation: WAITING on success; on failure a retry with backoff, or the
 // FallbackAction once the attempts are spent or the failure is permanent.
@@ -120,7 +115,7 @@ func (s *Service) FlowJobInvoked(ctx context.Context, callbackID string, invokeE
 			return tx.UpdateFlowJob(ctx, j)
 		}
 		j.Attempts++
-		if !isPermanent(invokeErr) && j.Attempts < FlowInvokeAttempts {
+		if !retry.IsPermanent(invokeErr) && j.Attempts < FlowInvokeAttempts {
 			j.NextAttemptAt = now.Add(FlowRetryBase << (j.Attempts - 1))
 			return tx.UpdateFlowJob(ctx, j)
 		}

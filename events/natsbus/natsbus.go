@@ -333,7 +333,6 @@ func (b *Bus) SubscribeScoped() *Subscription {
 	s.mu.Unlock()
 	s.confirm()
 	go s.pump()
-	go s.feed()
 	return s
 }
 

@@ -54,11 +54,7 @@ type Subscription struct {
 
 	// The queue between pump and C: unbounded, so that reading NATS never
 	// waits on the consumer (the hub bounds memory per session itself).
-	qmu     sync.Mutex
-	cond    *sync.Cond
-	queue   []envelope
-	qclosed bool
-	out     chan events.Event
+	feed *events.Feed
 }
 
 // catchUp is a new subscription's share of the next replay: the events
@@ -74,14 +70,17 @@ func newSubscription(b *Bus) *Subscription {
 		msgs:      make(chan *nats.Msg, 1<<14),
 		poke:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
-		out:       make(chan events.Event),
 		nsubs:     map[string]*nats.Subscription{},
 		in:        interest{audiences: map[string]bool{}, users: map[string]bool{}},
 		proactive: map[string]time.Time{},
 		keys:      newSeenSet(b.opts.DedupWindow),
 		ids:       newIDSet(b.opts.DedupWindow),
 	}
-	s.cond = sync.NewCond(&s.qmu)
+	s.feed = events.NewFeed(func(e *events.Event) {
+		if e.ID != 0 {
+			s.lastHanded.Store(e.ID)
+		}
+	})
 	s.reconnects = b.nc.Stats().Reconnects
 	return s
 }
@@ -204,7 +203,7 @@ func (s *Subscription) Settled() bool {
 }
 
 // C implements events.Subscription.
-func (s *Subscription) C() <-chan events.Event { return s.out }
+func (s *Subscription) C() <-chan events.Event { return s.feed.C() }
 
 // Close implements events.Subscription.
 func (s *Subscription) Close() {
@@ -220,10 +219,7 @@ func (s *Subscription) Close() {
 		s.nsubs = nil
 		s.mu.Unlock()
 		close(s.done)
-		s.qmu.Lock()
-		s.qclosed = true
-		s.qmu.Unlock()
-		s.cond.Signal()
+		s.feed.Close()
 	})
 }
 
@@ -382,10 +378,7 @@ func (s *Subscription) deliver(env envelope) {
 	// The audience a local user joins is followed before the join is
 	// handed on: the hub, handling it, finds it followed already.
 	follow := s.followJoin(&env)
-	s.qmu.Lock()
-	s.queue = append(s.queue, env)
-	s.qmu.Unlock()
-	s.cond.Signal()
+	s.feed.Push(env.Event)
 	if follow != nil {
 		follow()
 	}
@@ -505,33 +498,5 @@ func (s *Subscription) retry(what string, f func(context.Context) (uint64, error
 		case <-t.C:
 		}
 		wait = min(2*wait, 5*time.Second)
-	}
-}
-
-// feed hands the queue to C in order.
-func (s *Subscription) feed() {
-	defer close(s.out)
-	for {
-		s.qmu.Lock()
-		for len(s.queue) == 0 && !s.qclosed {
-			s.cond.Wait()
-		}
-		if s.qclosed {
-			s.qmu.Unlock()
-			return
-		}
-		batch := s.queue
-		s.queue = nil
-		s.qmu.Unlock()
-		for _, env := range batch {
-			select {
-			case s.out <- env.Event:
-				if env.ID != 0 {
-					s.lastHanded.Store(env.ID)
-				}
-			case <-s.done:
-				return
-			}
-		}
 	}
 }

@@ -82,12 +82,8 @@ func (t Tx) DeleteChannelFlow(ctx context.Context, appInstanceID, flowID string)
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", t.d.Name, what, t.d.Translate(err))
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("%s: %s: %w", t.d.Name, what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: %s: %w", t.d.Name, what, store.ErrNotFound)
+	if err := t.oneRow(what, res); err != nil {
+		return err
 	}
 	return t.deleteTagsOf(ctx, appInstanceID, "channel-flow", flowID)
 }

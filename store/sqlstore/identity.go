@@ -49,6 +49,12 @@ func (t Tx) execOne(ctx context.Context, what, q string, args ...any) error {
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", t.d.Name, what, t.d.Translate(err))
 	}
+	return t.oneRow(what, res)
+}
+
+// oneRow checks that a write affected exactly one row; none is
+// ErrNotFound.
+func (t Tx) oneRow(what string, res Result) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", t.d.Name, what, err)
