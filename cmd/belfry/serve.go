@@ -23,7 +23,6 @@ import (
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/connlimit"
 	"github.com/belfryhq/belfry/console"
-	"github.com/belfryhq/belfry/delivery"
 	"github.com/belfryhq/belfry/flowjobs"
 	"github.com/belfryhq/belfry/flows"
 	"github.com/belfryhq/belfry/httpapi"
@@ -337,8 +336,8 @@ func build(ctx context.Context, cfg config, root rootKey, st store.Store, ls *li
 	// Belfry's own extensions live under /_belfry/: what push notifications
 	// and streaming records were (or would have been) sent, and temporary
 	// credentials for apps.
-	mux.Handle("GET /_belfry/push-notifications", delivery.InspectHandler(st, keys, store.DeliveryPush))
-	mux.Handle("GET /_belfry/stream-records", delivery.InspectHandler(st, keys, store.DeliveryStream))
+	mux.Handle("GET /_belfry/push-notifications", httpapi.InspectHandler(st, keys, log, store.DeliveryPush))
+	mux.Handle("GET /_belfry/stream-records", httpapi.InspectHandler(st, keys, log, store.DeliveryStream))
 	mux.Handle("POST /_belfry/credentials", httpapi.CredentialsHandler(keys, log, func(ctx context.Context, userArn string, ttl time.Duration) (httpapi.TemporaryCredentials, error) {
 		s, err := keyring.IssueSession(ctx, st, cfg.Region, cfg.AccountID, userArn, ttl, time.Now())
 		return httpapi.TemporaryCredentials{AccessKeyID: s.AccessKeyID, SecretAccessKey: s.SecretAccessKey, SessionToken: s.SessionToken, Expiration: s.Expiration}, err

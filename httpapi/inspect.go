@@ -1,11 +1,14 @@
-package delivery
+package httpapi
 
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
@@ -25,14 +28,29 @@ const (
 	MaxInspectResults     = 1000
 )
 
-// Authenticator verifies a request's SigV4 signature (keyring.Keyring).
-type Authenticator interface {
-	Authenticate(r *http.Request, body []byte) (chime.Principal, error)
-}
-
 // InspectHandler serves one inspection endpoint for deliveries of kind.
-func InspectHandler(st store.Store, auth Authenticator, kind store.DeliveryKind) http.Handler {
+// It reads the store directly: the deliveries are Belfry's own records, not
+// a Chime resource the service would authorize.
+func InspectHandler(st store.Store, auth Authenticator, log *slog.Logger, kind store.DeliveryKind) http.Handler {
+	h := &Handler{log: log}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqID := uuid.NewString()
+		w.Header().Set("x-amzn-RequestId", reqID)
+		SetCORS(w, r)
+		// The body's Code is the exception name, as this endpoint has
+		// always answered (the API's own errors carry the models' Code).
+		writeError := func(w http.ResponseWriter, err error) {
+			var ce *chime.Error
+			if !errors.As(err, &ce) {
+				h.log.Error("internal error", "request_id", reqID, "err", err)
+				ce = chime.Errorf(chime.ServiceFailure, "The deliveries could not be read. Request id %s.", reqID)
+			}
+			status, _ := wireInfo(ce.Kind)
+			WriteError(w, status, string(ce.Kind), string(ce.Kind), ce.Message)
+		}
 		p, err := auth.Authenticate(r, nil)
 		if err != nil {
 			writeError(w, err)
@@ -109,25 +127,4 @@ func entry(d store.Delivery) map[string]any {
 	e["Delivery"] = deliveryMeta{Id: d.ID, State: string(d.State), Attempts: d.Attempts, LastError: d.LastError,
 		CreatedTimestamp: d.CreatedAt.UTC().Format(time.RFC3339Nano), LastUpdatedTimestamp: d.UpdatedAt.UTC().Format(time.RFC3339Nano)}
 	return e
-}
-
-// writeError answers with an AWS-style JSON error.
-func writeError(w http.ResponseWriter, err error) {
-	var ce *chime.Error
-	if !errors.As(err, &ce) {
-		ce = chime.Errorf(chime.ServiceFailure, "The deliveries could not be read.")
-	}
-	// Signature failures and refusals are 403, as on the API.
-	status := http.StatusForbidden
-	switch ce.Kind {
-	case chime.BadRequest:
-		status = http.StatusBadRequest
-	case chime.ServiceFailure:
-		status = http.StatusInternalServerError
-	}
-	b, _ := json.Marshal(map[string]string{"Code": string(ce.Kind), "Message": ce.Message})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Amzn-ErrorType", string(ce.Kind))
-	w.WriteHeader(status)
-	w.Write(b)
 }
