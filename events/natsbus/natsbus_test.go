@@ -3,7 +3,6 @@ package natsbus
 import (
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,40 +14,21 @@ import (
 
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/events/bustest"
+	"github.com/belfryhq/belfry/internal/natstest"
 )
 
 // startServer runs an embedded NATS server with JetStream on port (0: any
 // free port), keeping the stream in storeDir ("": a new directory).
 func startServer(t *testing.T, port int, storeDir ...string) *server.Server {
 	t.Helper()
-	if port == 0 {
-		port = freePort(t)
-	}
-	dir := t.TempDir()
+	dir := ""
 	if len(storeDir) > 0 {
 		dir = storeDir[0]
 	}
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true, JetStream: true, StoreDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(s.Shutdown)
-	return s
+	return natstest.Start(t, port, dir)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return natstest.FreePort(t) }
 
 // outbox is an in-memory stand-in for the store's outbox: committed
 // records with increasing IDs, and a relay cursor.
