@@ -152,6 +152,13 @@ describe('web console in Chromium', { skip: MISSING }, () => {
       await addMember.getByLabel('User ARN').fill(bobArn);
       await addMember.getByRole('button', { name: 'Add member' }).click();
       await alicePage.getByRole('cell', { name: 'Bob', exact: true }).waitFor();
+      // The list shows one membership type at a time, and says which.
+      const channelMembers = alicePage.getByRole('region', { name: 'Members', exact: true });
+      await channelMembers.getByRole('row', { name: /Bob/ }).getByRole('cell', { name: 'DEFAULT', exact: true }).waitFor();
+      await channelMembers.getByLabel('Showing').selectOption('HIDDEN');
+      await channelMembers.getByRole('cell', { name: 'None yet.' }).waitFor();
+      await channelMembers.getByLabel('Showing').selectOption('DEFAULT');
+      await channelMembers.getByRole('cell', { name: 'Bob', exact: true }).waitFor();
       await shot(alicePage, 'channel');
 
       // Alice's live chat.

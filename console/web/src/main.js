@@ -592,6 +592,9 @@ async function channelPage(channelArn) {
   // Elastic channels: memberships are listed per sub-channel ("" lists what the API lists without
   // one: a member's own sub-channel, the whole channel for moderators and admins).
   let memberSub = '';
+  // ListChannelMemberships returns one type per call (DEFAULT unless asked for HIDDEN), and its
+  // summaries carry no type: the page's type is the one asked for.
+  let memberType = 'DEFAULT';
   const subPickers = []; // the "Sub-channel" selects to refill when the sub-channel list changes
   const subSelect = (label, firstOption, onChange) => {
     const id = nextId('sub');
@@ -620,18 +623,32 @@ async function channelPage(channelArn) {
     load: async (token) => {
       const r = await messaging(new M.ListChannelMembershipsCommand({
         ChannelArn: channelArn, ChimeBearer: bearer(), MaxResults: 10, NextToken: token, SubChannelId: memberSub || undefined,
+        Type: elastic ? undefined : memberType,
       }));
-      return { items: r.ChannelMemberships ?? [], next: r.NextToken };
+      const type = elastic ? 'DEFAULT' : memberType;
+      return { items: (r.ChannelMemberships ?? []).map((m) => ({ ...m, Type: type })), next: r.NextToken };
     },
     columns: [{ label: 'Name', value: (m) => m.Member?.Name ?? '' }, { label: 'Type', value: (m) => m.Type ?? '', cls: 'opt' }, { label: 'ARN', value: (m) => m.Member?.Arn, cls: 'arn' }],
     actions: (m, refresh) => [danger('Remove', `Remove ${m.Member?.Name}?`, async () => {
-      // Without a SubChannelId: a member's one membership, or all of a moderator's.
-      await messaging(new M.DeleteChannelMembershipCommand({ ChannelArn: channelArn, MemberArn: m.Member.Arn, ChimeBearer: bearer() }));
+      // With the sub-channel shown: that membership only. Without: a member's one
+      // membership, or all of a moderator's.
+      await messaging(new M.DeleteChannelMembershipCommand({
+        ChannelArn: channelArn, MemberArn: m.Member.Arn, SubChannelId: memberSub || undefined, ChimeBearer: bearer(),
+      }));
       refresh();
       subChannels?.refresh();
     })],
     extra: [
       memberFilter?.label,
+      elastic ? null : (() => {
+        const id = nextId('mt');
+        const select = h('select', { id }, h('option', { value: 'DEFAULT' }, 'Default members'), h('option', { value: 'HIDDEN' }, 'Hidden members'));
+        select.addEventListener('change', () => {
+          memberType = select.value;
+          memberships.refresh();
+        });
+        return h('label', { for: id }, 'Showing', select);
+      })(),
       elastic ? memberForm('Add a member', 'Add member', async (v) => {
         // A member is placed by the service; a moderator (or admin) chooses the sub-channel.
         const r = await messaging(new M.CreateChannelMembershipCommand({
