@@ -24,7 +24,7 @@ func openBus(cfg config, log *slog.Logger, reg prometheus.Registerer) (events.Bu
 	if cfg.Bus == "" {
 		return events.NewMemory(), func() {}, nil, nil
 	}
-	b, err := natsbus.Connect(cfg.Bus, natsbus.Options{Name: "belfry", Logger: log})
+	b, err := natsbus.Connect(cfg.Bus, natsbus.Options{Name: "belfry", Logger: log, Replicas: cfg.BusReplicas})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("--bus: %w", err)
 	}
