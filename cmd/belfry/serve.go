@@ -262,7 +262,7 @@ func build(ctx context.Context, cfg config, root rootKey, st store.Store, ls *li
 	}
 	// The relay publishes the outbox on the bus: events committed by the
 	// service, and any a previous run committed but did not publish.
-	outboxRelay := relay.New(st, bus, relay.Options{Logger: log})
+	outboxRelay := relay.New(st, bus, relay.Options{Logger: log, Registerer: reg})
 	// The flow-job runner drives the service's job state machine; the
 	// service wakes it, so each needs the other.
 	var flowRunner *flowjobs.Runner
