@@ -230,6 +230,7 @@ describe('three nodes behind a load balancer, on PostgreSQL and NATS', () => {
         }
       }
     };
+    const loadStart = performance.now();
     const loops = Array.from({ length: SENDERS }, (_, i) => senderLoop(i));
     const progress = () => `acked ${acked.length}, failures ${failures.join('; ') || 'none'}`;
     try {
@@ -238,6 +239,7 @@ describe('three nodes behind a load balancer, on PostgreSQL and NATS', () => {
 
       // kill -9 of node 2 (sessions and senders on it, requests in flight).
       const killedAt = performance.now();
+      const ackedBeforeKill = acked.length;
       await nodes[KILLED].kill('SIGKILL');
       const victims = sessions.filter((s) => s.node === KILLED);
       const survivors = sessions.filter((s) => s.node !== KILLED);
@@ -301,7 +303,8 @@ describe('three nodes behind a load balancer, on PostgreSQL and NATS', () => {
       assert.ok(retries >= onKilled, `${retries} retried sends; the killed node had ${onKilled} senders`);
       const reconnectMs = Math.round(backAt - killedAt);
       const sendsAfterBack = acked.filter((a) => a.startedAt > backAt).length;
-      console.log(`# cluster-kill: ${acked.length} sends acknowledged by ${SENDERS} senders (${BEFORE_KILL}+ before the kill, ${retries} retried on another node); the killed node's sessions were back after ${reconnectMs} ms; ${sendsAfterBack} sends after that`);
+      const rate = Math.round(ackedBeforeKill / ((killedAt - loadStart) / 1000));
+      console.log(`# cluster-kill: ${acked.length} sends acknowledged by ${SENDERS} senders (${ackedBeforeKill} before the kill, ${rate}/s over 3 nodes into one channel; ${retries} retried on another node); the killed node's sessions were back after ${reconnectMs} ms; ${sendsAfterBack} sends after that`);
     } finally {
       stop = true;
       await Promise.all(loops);
