@@ -1,7 +1,7 @@
 // nats-server for the end-to-end tests that run several nodes: the server built from the Go module
 // the repository pins (go build, into a temp dir), run with JetStream on a free loopback port.
 //
-//   const nats = await startNATS();   // { url: 'nats://127.0.0.1:PORT', stop() }
+//   const nats = await startNATS();   // { url: 'nats://127.0.0.1:PORT', monitor: 'http://127.0.0.1:PORT', stop() }
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,13 +31,15 @@ export async function startNATS() {
   const build = await run('go', ['build', '-o', bin, 'github.com/nats-io/nats-server/v2'], { cwd: REPO_ROOT, timeoutMs: BUILD_TIMEOUT_MS });
   if (build.code !== 0) throw new Error(`go build nats-server failed:\n${build.stdout}${build.stderr}`);
   const port = await freePort();
-  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const monitorPort = await freePort();
+  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', path.join(dir, 'js')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (b) => { out += b; });
   child.stderr.on('data', (b) => { out += b; });
   await waitForPort(port, child, () => out);
   return {
     url: `nats://127.0.0.1:${port}`,
+    monitor: `http://127.0.0.1:${monitorPort}`,
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) { resolve(); return; }
       child.once('exit', () => { fs.rmSync(dir, { recursive: true, force: true }); resolve(); });

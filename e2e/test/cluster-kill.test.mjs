@@ -200,6 +200,10 @@ describe('three nodes behind a load balancer, on PostgreSQL and NATS', () => {
       sessions.push(s);
     }
     assert.deepEqual(sessions.map((s) => s.node).sort(), [0, 0, 1, 1, 2, 2], `sessions per node (balancer log ${wsLB.log})`);
+    // What each node subscribes to on NATS (a measurement for docs/deployment.md, not a check).
+    const connz = await (await fetch(`${nats.monitor}/connz?subs=1`)).json();
+    const subs = connz.connections.filter((c) => c.name === 'belfry').map((c) => (c.subscriptions_list ?? []).filter((x) => x.startsWith('belfry.')).length);
+    console.log(`# cluster-kill: NATS subscriptions on belfry.* per node connection, with 1 channel and 2 local users each: ${subs.join(', ')}`);
 
     // 16 senders, sender i on node i % 3, each sending without pause until told to stop.
     const acked = []; // { id, sender, n, startedAt }
