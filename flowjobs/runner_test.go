@@ -31,7 +31,9 @@ type jobs struct {
 	invoked []string
 }
 
-func (j *jobs) FlowProcessorEvent(job store.FlowJob) ([]byte, error) { return []byte(job.CallbackID), nil }
+func (j *jobs) FlowProcessorEvent(job store.FlowJob) ([]byte, error) {
+	return []byte(job.CallbackID), nil
+}
 
 func (j *jobs) FlowJobInvoked(ctx context.Context, callbackID string, _ error) error {
 	j.mu.Lock()
