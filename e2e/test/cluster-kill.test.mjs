@@ -10,7 +10,7 @@
 // 2. Under load, kill -9 of a node: 16 JS SDK v3 senders, spread over the three nodes, send into
 //    one channel without pause; amazon-chime-sdk-js sessions, two per node, listen. One node is
 //    killed mid-load. Then:
-//    - every send that was acknowledged (HTTP 200) is stored (ListChannelMessages), and nothing
+//    - every send that was acknowledged (HTTP 201, the SDK resolved) is stored (ListChannelMessages), and nothing
 //      else is: a sender whose node died retries the same message, with the same
 //      ClientRequestToken, on a survivor (as a client behind a load balancer would), so a send the
 //      dead node committed but never answered is not stored twice;
