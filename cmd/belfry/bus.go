@@ -49,28 +49,23 @@ func openBus(cfg config, log *slog.Logger, reg prometheus.Registerer) (events.Bu
 // verdict, for people and scripts; load balancers read the status.
 func healthz(n *node, st interface{ Ping(context.Context) error }, busConnected func() bool, nodeName string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ok := true
 		storeState, busState := "ok", "in-process"
-		if n.draining.Load() {
-			ok = false
-		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		err := st.Ping(ctx)
-		cancel()
-		if err != nil {
-			ok, storeState = false, "unreachable"
+		if err := st.Ping(ctx); err != nil {
+			storeState = "unreachable"
 		}
+		cancel()
 		if busConnected != nil {
 			busState = "connected"
 			if !busConnected() {
-				ok, busState = false, "disconnected"
+				busState = "disconnected"
 			}
 		}
 		verdict, code := "ok", http.StatusOK
 		switch {
 		case n.draining.Load():
 			verdict, code = "shutting down", http.StatusServiceUnavailable
-		case !ok:
+		case storeState != "ok" || busState == "disconnected":
 			verdict, code = "unavailable", http.StatusServiceUnavailable
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
