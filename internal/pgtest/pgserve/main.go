@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/belfryhq/belfry/internal/pgtest"
@@ -35,7 +36,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "pgserve:", err)
 		os.Exit(1)
 	}
-	fmt.Println(s.URL("")[:len(s.URL(""))-1]) // without the trailing slash
+	fmt.Println(strings.TrimSuffix(s.URL(""), "/")) // the server's URL: append /DBNAME
 	done := make(chan struct{})
 	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(done) }()
 	sig := make(chan os.Signal, 1)
