@@ -100,3 +100,51 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// TestNodeTakesBackItsOwnLeases: on a shared store, a node that restarts
+// (same Node name) takes back the deliveries it had leased at once, while a
+// node of another name leaves them alone until the lease runs out, and
+// then takes them over.
+func TestNodeTakesBackItsOwnLeases(t *testing.T) {
+	u := pgtest.MigratedURL(t)
+	open := func() store.Store {
+		st, err := postgres.Open(t.Context(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	st := open()
+	queue(t, st, clk.Now(), "", "a1", "b1")
+
+	// Node a leases a1, node b leases b1; then both die mid-attempt.
+	for _, c := range []struct{ node, body string }{{"a", "a1"}, {"b", "b1"}} {
+		w := New(Config{Store: open(), Push: &fakeSink{}, Now: clk.Now, Node: c.node})
+		got, err := w.claim(t.Context(), 1)
+		if err != nil || len(got) != 1 || got[0].Body != c.body || got[0].LeaseOwner != c.node {
+			t.Fatalf("node %s claimed %+v, %v", c.node, got, err)
+		}
+	}
+	// a starts again: its own lease is due at once, b's is not.
+	sink := &fakeSink{}
+	a := New(Config{Store: open(), Push: sink, Now: clk.Now, Node: "a"})
+	if err := a.reclaim(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.got(); !slices.Equal(got, []string{"a1"}) {
+		t.Fatalf("restarted node a delivered %v, want [a1]", got)
+	}
+	// b's lease runs out: a takes it over.
+	clk.Advance(31 * time.Second)
+	if err := a.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sink.got(); !slices.Equal(got, []string{"a1", "b1"}) {
+		t.Fatalf("after b's lease ran out node a delivered %v, want [a1 b1]", got)
+	}
+}

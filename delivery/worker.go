@@ -62,6 +62,11 @@ type Config struct {
 	Keep int
 	// Concurrency bounds the attempts in flight; 0 means 16.
 	Concurrency int
+	// Node names this process among the nodes sharing the store (belfry
+	// serve --node-id), recorded as the owner of its leases. It must be
+	// unique among live nodes and the same across this node's restarts:
+	// a node that starts takes back the leases recorded under its name.
+	Node string
 }
 
 // Worker runs the delivery queue.
@@ -149,14 +154,13 @@ func (w *Worker) sink(k store.DeliveryKind) Sink {
 
 // Run delivers until ctx ends: at once when woken, and every quarter
 // second for retries. It starts by taking back the leases of a previous
-// run: in a process that has just started, no attempt can be in flight.
+// run: in a process that has just started, no attempt of its own can be in
+// flight. With nodes sharing the store (store.IsShared) it takes back only
+// the leases of its own Node; another node's run out, as that node may
+// still be attempting them.
 func (w *Worker) Run(ctx context.Context) {
-	// With nodes sharing the store, another node may hold a lease: leases
-	// then run out instead.
-	if !store.IsShared(w.cfg.Store) {
-		if err := w.reclaim(ctx); err != nil && ctx.Err() == nil {
-			w.log.Error("delivery recovery failed", "err", err)
-		}
+	if err := w.reclaim(ctx); err != nil && ctx.Err() == nil {
+		w.log.Error("delivery recovery failed", "err", err)
 	}
 	var lastGauges, lastPrune time.Time
 	claimloop.Loop[store.Delivery]{
@@ -195,8 +199,10 @@ func (w *Worker) RunOnce(ctx context.Context) error {
 	return err
 }
 
-// reclaim makes every pending delivery due now.
+// reclaim makes every pending delivery due now: on a shared store, those
+// this node leased.
 func (w *Worker) reclaim(ctx context.Context) error {
+	shared := store.IsShared(w.cfg.Store)
 	return w.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		now := w.cfg.Now().UTC()
 		ds, err := tx.ListDueDeliveries(ctx, now.Add(w.cfg.Lease+w.cfg.RetryMax), 0)
@@ -204,6 +210,9 @@ func (w *Worker) reclaim(ctx context.Context) error {
 			return err
 		}
 		for _, d := range ds {
+			if shared && d.LeaseOwner != w.cfg.Node {
+				continue
+			}
 			if d.NextAttemptAt.After(now) {
 				d.NextAttemptAt, d.UpdatedAt = now, now
 				if err := tx.UpdateDelivery(ctx, d); err != nil {
@@ -245,7 +254,7 @@ func (w *Worker) claim(ctx context.Context, limit int) ([]store.Delivery, error)
 				// The next of its order key is due now.
 				tx.AfterCommit(w.Wake)
 			} else {
-				d.NextAttemptAt = now.Add(w.cfg.Lease)
+				d.NextAttemptAt, d.LeaseOwner = now.Add(w.cfg.Lease), w.cfg.Node
 				out = append(out, d)
 			}
 			if err := tx.UpdateDelivery(ctx, d); err != nil {

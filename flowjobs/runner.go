@@ -49,6 +49,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives failures; nil discards them.
 	Logger *slog.Logger
+	// Node names this process among the nodes sharing the store (belfry
+	// serve --node-id), recorded as the owner of its leases: unique among
+	// live nodes, the same across this node's restarts.
+	Node string
 }
 
 // Runner invokes the processors of pending messages.
@@ -58,6 +62,7 @@ type Runner struct {
 	inv  Invoker
 	now  func() time.Time
 	log  *slog.Logger
+	node string
 	wake chan struct{}
 }
 
@@ -70,7 +75,7 @@ func New(st store.Store, jobs Jobs, inv Invoker, opts Options) *Runner {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{st: st, jobs: jobs, inv: inv, now: opts.Now, log: opts.Logger, wake: make(chan struct{}, 1)}
+	return &Runner{st: st, jobs: jobs, inv: inv, now: opts.Now, log: opts.Logger, node: opts.Node, wake: make(chan struct{}, 1)}
 }
 
 // Wake tells Run there is work, without waiting; the service calls it
@@ -90,14 +95,13 @@ func (r *Runner) clock() time.Time { return r.now().UTC().Truncate(time.Millisec
 // on its own, so one slow processor delays no other.
 //
 // It starts by taking back the jobs a previous run had claimed: in a
-// process that has just started, no invocation can be in flight. With
-// several nodes sharing the store (store.IsShared), another node's
-// invocation may be, so the leases are left to run out.
+// process that has just started, no invocation of its own can be in
+// flight. With several nodes sharing the store (store.IsShared), another
+// node's invocation may be, so it takes back only the jobs leased under
+// its own Node and leaves the others' leases to run out.
 func (r *Runner) Run(ctx context.Context) {
-	if !store.IsShared(r.st) {
-		if err := r.Reclaim(ctx); err != nil && ctx.Err() == nil {
-			r.log.Error("channel flow recovery failed", "err", err)
-		}
+	if err := r.Reclaim(ctx); err != nil && ctx.Err() == nil {
+		r.log.Error("channel flow recovery failed", "err", err)
 	}
 	claimloop.Loop[store.FlowJob]{
 		Concurrency: Concurrency,
@@ -112,8 +116,10 @@ func (r *Runner) Run(ctx context.Context) {
 	}.Run(ctx)
 }
 
-// Reclaim makes every leased job due now.
+// Reclaim makes every leased job due now: on a shared store, those leased
+// under this runner's Node.
 func (r *Runner) Reclaim(ctx context.Context) error {
+	shared := store.IsShared(r.st)
 	return r.st.Update(ctx, func(tx store.Tx) error {
 		now := r.clock()
 		jobs, err := tx.ListDueFlowJobs(ctx, now.Add(Lease), 0)
@@ -121,6 +127,9 @@ func (r *Runner) Reclaim(ctx context.Context) error {
 			return err
 		}
 		for _, j := range jobs {
+			if shared && j.LeaseOwner != r.node {
+				continue
+			}
 			if j.NextAttemptAt.After(now) {
 				j.NextAttemptAt, j.UpdatedAt = now, now
 				if err := tx.UpdateFlowJob(ctx, j); err != nil {
@@ -144,7 +153,7 @@ func (r *Runner) Claim(ctx context.Context, limit int) ([]store.FlowJob, error) 
 			return err
 		}
 		for i := range jobs {
-			jobs[i].NextAttemptAt, jobs[i].UpdatedAt = now.Add(Lease), now
+			jobs[i].NextAttemptAt, jobs[i].UpdatedAt, jobs[i].LeaseOwner = now.Add(Lease), now, r.node
 			if err := tx.UpdateFlowJob(ctx, jobs[i]); err != nil {
 				return err
 			}

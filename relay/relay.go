@@ -27,7 +27,10 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/store"
@@ -58,6 +61,8 @@ type Options struct {
 	Retry time.Duration
 	// Logger receives failures; nil discards them.
 	Logger *slog.Logger
+	// Registerer receives the relay's metrics; nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // Relay publishes the outbox on a bus.
@@ -76,6 +81,13 @@ type Relay struct {
 	// marks are (time, published) pairs, oldest first, for its trims.
 	shared bool
 	marks  []mark
+
+	// stalledSince is when the relay first failed to publish events it
+	// had read and has not published since, in Unix nanoseconds (0 while
+	// it keeps up); atomic, as a publish may hold mu for long.
+	stalledSince atomic.Int64
+	failures     prometheus.Counter
+	publishedSeq prometheus.Gauge
 }
 
 // mark records that everything up to seq was published at at.
@@ -99,7 +111,27 @@ func New(st store.Store, bus events.Bus, opts Options) *Relay {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Relay{st: st, bus: bus, opts: opts, log: log, wake: make(chan struct{}, 1), shared: store.IsShared(st)}
+	r := &Relay{st: st, bus: bus, opts: opts, log: log, wake: make(chan struct{}, 1), shared: store.IsShared(st),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_outbox_publish_failures_total",
+			Help: "Attempts of this node's outbox relay to publish committed events on the bus that failed (each is retried)."}),
+		publishedSeq: prometheus.NewGauge(prometheus.GaugeOpts{Name: "belfry_outbox_published_seq",
+			Help: "The outbox sequence number (event ID) up to which this node's relay has published; its rate is the cluster's event rate."}),
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(r.failures, r.publishedSeq, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "belfry_outbox_stalled_seconds",
+			Help: "How long committed events this node's relay has read have waited for the bus to take them; 0 while it keeps up."},
+			r.stalledFor))
+	}
+	return r
+}
+
+// stalledFor is how long the relay has been failing to publish.
+func (r *Relay) stalledFor() float64 {
+	since := r.stalledSince.Load()
+	if since == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, since)).Seconds()
 }
 
 // Wake tells Run that events were committed. It never blocks; the service
@@ -194,9 +226,15 @@ func (r *Relay) Flush(ctx context.Context) error {
 			evs = append(evs, e)
 		}
 		if err := r.bus.Publish(ctx, evs...); err != nil {
+			if ctx.Err() == nil {
+				r.failures.Inc()
+				r.stalledSince.CompareAndSwap(0, time.Now().UnixNano())
+			}
 			return err
 		}
+		r.stalledSince.Store(0)
 		r.published = rows[len(rows)-1].Seq
+		r.publishedSeq.Set(float64(r.published))
 		if r.shared {
 			r.marks = append(r.marks, mark{at: time.Now(), seq: r.published})
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/relay"
 	"github.com/belfryhq/belfry/store"
@@ -161,5 +163,53 @@ func TestRetriesFailedPublish(t *testing.T) {
 	defer stop()
 	if e := next(t, sub); string(e.Payload) != `"x"` {
 		t.Fatalf("got %s", e.Payload)
+	}
+}
+
+// TestMetrics: failed publishes count, and the relay reports how long
+// events have waited for the bus until a publish succeeds.
+func TestMetrics(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := prometheus.NewRegistry()
+	r := relay.New(st, &failingBus{Bus: events.NewMemory(), fails: 2}, relay.Options{Registerer: reg})
+	metric := func(name string) float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				m := mf.GetMetric()[0]
+				return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+		t.Fatalf("no metric %s", name)
+		return 0
+	}
+	commit(t, st, "x", "y")
+	for i := 1; i <= 2; i++ {
+		if err := r.Flush(t.Context()); err == nil {
+			t.Fatalf("publish %d succeeded on a failing bus", i)
+		}
+		if got := metric("belfry_outbox_publish_failures_total"); got != float64(i) {
+			t.Errorf("failures after %d = %v", i, got)
+		}
+	}
+	if got := metric("belfry_outbox_stalled_seconds"); got <= 0 {
+		t.Errorf("stalled seconds while failing = %v", got)
+	}
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := metric("belfry_outbox_stalled_seconds"); got != 0 {
+		t.Errorf("stalled seconds once published = %v", got)
+	}
+	if got := metric("belfry_outbox_published_seq"); got != 2 {
+		t.Errorf("published seq = %v, want 2", got)
 	}
 }

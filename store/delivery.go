@@ -83,8 +83,11 @@ type Delivery struct {
 	NextAttemptAt time.Time
 	// LastError is the last attempt's error, "" if none.
 	LastError string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// LeaseOwner is the node that claimed the delivery last (the lease
+	// runs until NextAttemptAt); "" if none has.
+	LeaseOwner string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // DeliveryKind says what a delivery is.

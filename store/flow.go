@@ -92,8 +92,11 @@ type FlowJob struct {
 	// fallback did).
 	Outcome     chime.ChannelMessageStatus
 	Fingerprint string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// LeaseOwner is the node that claimed the job last (the lease runs
+	// until NextAttemptAt); "" if none has.
+	LeaseOwner string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // FlowJobState is where a FlowJob is in its life.

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/belfryhq/belfry/internal/natstest"
@@ -221,3 +224,66 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 }
 
 func freeTCPPort(t *testing.T) int { return natstest.FreePort(t) }
+
+// TestHealthzSaysWhetherTheNodeCanServe: /healthz is 200 while the node
+// reaches its store and NATS, 503 while NATS is away (saying so) and 200
+// again once it is back, and 503 once the store is gone.
+func TestHealthzSaysWhetherTheNodeCanServe(t *testing.T) {
+	root := rootKey{AccessKeyID: "AKIDTESTROOT", SecretAccessKey: "rootsecret"}
+	dbURL := pgtest.MigratedURL(t)
+	port, natsDir := freeTCPPort(t), t.TempDir()
+	ns := startNATSAt(t, port, natsDir)
+	ts := startServerWith(t, t.TempDir(), root, func(c *config) {
+		c.Bus, c.Store, c.TLSListen, c.NodeID = ns.ClientURL(), dbURL, "off", "node-a"
+	})
+	health := func() (int, string) {
+		res, err := (&http.Client{Timeout: 5 * time.Second}).Get(ts.httpURL + "/healthz")
+		if err != nil {
+			t.Fatalf("/healthz: %v", err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	waitFor := func(what string, wantCode int, wantLines ...string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			code, body := health()
+			ok := code == wantCode
+			for _, l := range wantLines {
+				ok = ok && strings.Contains(body, l+"\n")
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: /healthz = %d %q, want %d with %q", what, code, body, wantCode, wantLines)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor("all up", 200, "ok", "node: node-a", "store: ok", "bus: connected")
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	waitFor("NATS down", 503, "unavailable", "store: ok", "bus: disconnected")
+	startNATSAt(t, port, natsDir)
+	waitFor("NATS back", 200, "ok", "bus: connected")
+
+	// The database goes away (dropped, its connections ended).
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := *u
+	admin.Path = "/postgres"
+	conn, err := pgx.Connect(t.Context(), admin.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "DROP DATABASE "+strings.TrimPrefix(u.Path, "/")+" WITH (FORCE)"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("store gone", 503, "unavailable", "store: unreachable", "bus: connected")
+}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/belfryhq/belfry/connlimit"
 	"github.com/belfryhq/belfry/realtime"
@@ -66,6 +68,11 @@ type config struct {
 	Bus                   string
 	// Store is the --store URL: "" for the embedded SQLite store.
 	Store string
+	// NodeID names this node among those sharing the store; "" means the
+	// default (nodeID).
+	NodeID string
+	// BusReplicas is the replica count of the JetStream stream.
+	BusReplicas int
 }
 
 // commonFlags are shared by every command that opens the data dir.
@@ -112,6 +119,8 @@ func serveFlags(c *config) *flag.FlagSet {
 	fs.StringVar(&c.StreamWebhookSecret, "stream-webhook-secret", "", "HMAC-SHA256 key that signs --stream-webhook requests; default: --delivery-webhook-secret")
 	fs.DurationVar(&c.DeliveryRetryMax, "delivery-retry-max", 30*time.Second, "longest wait between two attempts of a push notification or streaming record whose sink failed (the backoff doubles from 250ms up to this)")
 	fs.StringVar(&c.Bus, "bus", "", `event bus between the nodes of a cluster: nats://HOST:4222 (a comma-separated list for a NATS cluster; tls:// for TLS), shared by every node; default: the in-process bus of a single node`)
+	fs.IntVar(&c.BusReplicas, "bus-replicas", 1, "with --bus: copies of the JetStream stream BELFRY_EVENTS that the NATS servers keep (1, or 3 on a NATS cluster so that losing a NATS server loses none of the replay window); set the same on every node")
+	fs.StringVar(&c.NodeID, "node-id", "", "this node's name among the nodes sharing a --store, recorded as the owner of the delivery and channel-flow leases it takes: unique among the running nodes and the same across this node's restarts, so a restarted node takes its own leases back at once; default: HOSTNAME:PORT of the plain listener (of the TLS one with --listen off)")
 	return fs
 }
 
@@ -249,12 +258,38 @@ func (c *config) validateServe() error {
 	if err := validateBus(c.Bus); err != nil {
 		return usageError{err}
 	}
+	if c.BusReplicas < 0 || c.BusReplicas > 5 { // 0: natsbus's default, 1
+		return usageError{fmt.Errorf("--bus-replicas must be 1 to 5 (JetStream's limit), got %d", c.BusReplicas)}
+	}
 	host, err := normalizePublicHost(c.WSPublicHost)
 	if err != nil {
 		return usageError{err}
 	}
 	c.WSPublicHost = host
+	if len(c.NodeID) > 200 || strings.IndexFunc(c.NodeID, func(r rune) bool { return !unicode.IsGraphic(r) }) >= 0 || strings.TrimSpace(c.NodeID) != c.NodeID {
+		return usageError{fmt.Errorf("--node-id must be at most 200 printable characters without leading or trailing spaces, got %q", c.NodeID)}
+	}
 	return nil
+}
+
+// nodeID is the name this node's leases are recorded under: --node-id, or
+// the host name and the port of the listener it serves on (a restart on
+// the same machine and port is the same node; two nodes of one machine
+// differ by port). httpAddr and tlsAddr are the bound addresses.
+func nodeID(c config, httpAddr, tlsAddr string) string {
+	if c.NodeID != "" {
+		return c.NodeID
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	addr := httpAddr
+	if addr == "" {
+		addr = tlsAddr
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort(host, port)
 }
 
 // validateBus checks a --bus value: empty, or NATS server URLs.

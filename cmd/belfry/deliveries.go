@@ -13,7 +13,7 @@ import (
 
 // newDeliveryWorker builds the sinks the flags name and the worker that
 // feeds them.
-func newDeliveryWorker(ctx context.Context, cfg config, st store.Store, log *slog.Logger, reg prometheus.Registerer) (*delivery.Worker, error) {
+func newDeliveryWorker(ctx context.Context, cfg config, st store.Store, node string, log *slog.Logger, reg prometheus.Registerer) (*delivery.Worker, error) {
 	var push, stream delivery.Sink
 	var err error
 	switch {
@@ -36,7 +36,7 @@ func newDeliveryWorker(ctx context.Context, cfg config, st store.Store, log *slo
 			return nil, fmt.Errorf("streaming: %w", err)
 		}
 	}
-	return delivery.New(delivery.Config{Store: st, Push: push, Stream: stream, Logger: log, Registerer: reg, RetryMax: cfg.DeliveryRetryMax}), nil
+	return delivery.New(delivery.Config{Store: st, Push: push, Stream: stream, Logger: log, Registerer: reg, RetryMax: cfg.DeliveryRetryMax, Node: node}), nil
 }
 
 // awsEndpoint maps the flag value "aws" (the standard endpoints) to the

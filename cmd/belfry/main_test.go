@@ -316,6 +316,9 @@ func TestCommandLine(t *testing.T) {
 		{args: []string{"serve", "--max-sessions-per-user", "0"}, wantErr: "--max-sessions-per-user"},
 		{args: []string{"serve"}, env: map[string]string{"BELFRY_WS_PING_INTERVAL": "10ms"}, wantErr: "--ws-ping-interval"},
 		{args: []string{"serve", "--ws-public-host", "wss://chat.example.com"}, wantErr: "--ws-public-host"},
+		{args: []string{"serve", "--node-id", "a\tb"}, wantErr: "--node-id"},
+		{args: []string{"serve"}, env: map[string]string{"BELFRY_NODE_ID": " padded"}, wantErr: "--node-id"},
+		{args: []string{"serve", "--bus-replicas", "7"}, wantErr: "--bus-replicas"},
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()
@@ -333,7 +336,8 @@ func TestCommandLine(t *testing.T) {
 	var help bytes.Buffer
 	err := run(context.Background(), []string{"serve", "--help"}, func(string) string { return "" }, io.Discard, &help)
 	for _, want := range []string{"-listen", "BELFRY_LISTEN", "-tls-listen", "-data-dir", "-region", "-account-id", "BELFRY_ACCESS_KEY_ID",
-		"-ws-public-host", "BELFRY_WS_PUBLIC_HOST", "-max-sessions-per-user", "BELFRY_MAX_SESSIONS_PER_USER", "-ws-ping-interval"} {
+		"-ws-public-host", "BELFRY_WS_PUBLIC_HOST", "-max-sessions-per-user", "BELFRY_MAX_SESSIONS_PER_USER", "-ws-ping-interval",
+		"-node-id", "BELFRY_NODE_ID", "-bus-replicas"} {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("serve --help lacks %q (err %v):\n%s", want, err, help.String())
 		}

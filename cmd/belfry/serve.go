@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg config, root rootKey, stdout, stderr io.Writ
 			log.Error("--demo: seeding the demo data failed", "err", err)
 		}
 	}
-	log.Info("belfry ready", "http", ls.httpAddr, "https", ls.tlsAddr, "messaging_endpoint", ls.wsEndpoint, "region", cfg.Region, "account", cfg.AccountID,
+	log.Info("belfry ready", "node", nodeID(cfg, ls.httpAddr, ls.tlsAddr), "http", ls.httpAddr, "https", ls.tlsAddr, "messaging_endpoint", ls.wsEndpoint, "region", cfg.Region, "account", cfg.AccountID,
 		"data_dir", cfg.DataDir, "root_access_key_id", root.AccessKeyID, "startup", time.Since(start).Round(time.Microsecond))
 	if ready != nil {
 		ready(ls.httpAddr, ls.tlsAddr)
@@ -237,7 +237,7 @@ func build(ctx context.Context, cfg config, root rootKey, st store.Store, ls *li
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), ls.connsRefused)
 	reg.MustRegister(storeCollectors(st)...)
-	bus, closeBus, err := openBus(cfg, log, reg)
+	bus, closeBus, busConnected, err := openBus(cfg, log, reg)
 	if err != nil {
 		return n, err
 	}
@@ -255,13 +255,14 @@ func build(ctx context.Context, cfg config, root rootKey, st store.Store, ls *li
 	if err != nil {
 		return n, fmt.Errorf("channel-flow processors: %w", err)
 	}
-	deliveries, err := newDeliveryWorker(ctx, cfg, st, log, reg)
+	nodeName := nodeID(cfg, ls.httpAddr, ls.tlsAddr)
+	deliveries, err := newDeliveryWorker(ctx, cfg, st, nodeName, log, reg)
 	if err != nil {
 		return n, err
 	}
 	// The relay publishes the outbox on the bus: events committed by the
 	// service, and any a previous run committed but did not publish.
-	outboxRelay := relay.New(st, bus, relay.Options{Logger: log})
+	outboxRelay := relay.New(st, bus, relay.Options{Logger: log, Registerer: reg})
 	// The flow-job runner drives the service's job state machine; the
 	// service wakes it, so each needs the other.
 	var flowRunner *flowjobs.Runner
@@ -271,7 +272,7 @@ func build(ctx context.Context, cfg config, root rootKey, st store.Store, ls *li
 		return n, fmt.Errorf("start service: %w", err)
 	}
 	n.svc = svc
-	flowRunner = flowjobs.New(st, svc, invoker, flowjobs.Options{Logger: log})
+	flowRunner = flowjobs.New(st, svc, invoker, flowjobs.Options{Logger: log, Node: nodeName})
 	keys := keyring.New(root.AccessKeyID, root.SecretAccessKey, st, keyring.Options{Region: cfg.Region, MaxSkew: cfg.MaxClockSkew, Registerer: reg})
 	// The hub subscribes to the bus before anything can publish: the
 	// relay and the API start below.
@@ -311,17 +312,7 @@ func build(ctx context.Context, cfg config, root rootKey, st store.Store, ls *li
 	})
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if n.draining.Load() {
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		if err := st.Ping(r.Context()); err != nil {
-			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ok\n"))
-	})
+	mux.HandleFunc("GET /healthz", healthz(n, st, busConnected, nodeName))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The web console, and / sends a browser there. No API operation has
 	// the path /, so nothing an SDK sends is taken away from the API.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"sync"
 	"testing"
 
@@ -58,6 +59,23 @@ func TestStoreFlagValidated(t *testing.T) {
 		c := config{AccountID: "111122223333", Region: "us-east-1", DataDir: "d", Store: tc.store}
 		if err := c.validateCommon(); (err == nil) != tc.ok {
 			t.Errorf("--store %q: err = %v, want ok=%v", tc.store, err, tc.ok)
+		}
+	}
+}
+
+// TestNodeID: --node-id wins; the default is the host name and the port
+// of the listener the node serves on.
+func TestNodeID(t *testing.T) {
+	host, _ := os.Hostname()
+	for _, tt := range []struct {
+		id, http, tls, want string
+	}{
+		{"node-7", "127.0.0.1:8400", "127.0.0.1:8401", "node-7"},
+		{"", "127.0.0.1:8400", "127.0.0.1:8401", host + ":8400"},
+		{"", "", "[::1]:8443", host + ":8443"},
+	} {
+		if got := nodeID(config{NodeID: tt.id}, tt.http, tt.tls); got != tt.want {
+			t.Errorf("nodeID(%q, %q, %q) = %q, want %q", tt.id, tt.http, tt.tls, got, tt.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@
 //   server.endpoint                       // http://127.0.0.1:<port>   (REST APIs)
 //   server.tlsEndpoint                    // https://127.0.0.1:<port>  (messaging-session websocket)
 //   server.credentials                    // random root key pair handed to the server via env
+//   server.storeArgs                      // --data-dir … [--store …] for `belfry credentials` etc.
 //   await server.stop()                   // SIGTERM, resolves { code, signal } once it has exited
 //   await server.kill()                   // SIGKILL (a crash), keeps the data dir for a restart
 //   server = await restartBelfry(server)  // same data dir, ports, root credential, args and env
@@ -246,6 +247,12 @@ async function startOnce(bin, options) {
     port,
     tlsPort,
     pid: child.pid,
+    /**
+     * The flags a `belfry credentials` (or any other command that opens the store) needs to reach
+     * this server's store: its data dir, region and account, and its --store when it has one.
+     */
+    storeArgs: ['--data-dir', dataDir, '--region', REGION, '--account-id', ACCOUNT_ID,
+      ...(extraArgs.includes('--store') ? ['--store', extraArgs[extraArgs.indexOf('--store') + 1]] : [])],
     /** What restartBelfry passes to startBelfry to start this server again. */
     startOptions: { extraArgs, extraEnv, dataDir, port, tlsPort, credentials },
     /** What the server printed so far: { stdout, stderr }. */

@@ -4,73 +4,26 @@
 // in the channel's one order (the same on both nodes, each sender's messages in send order).
 //
 // NATS is the nats-server built from the Go module the repository already pins (go build, into
-// a temp dir), run with JetStream. The store is PostgreSQL when BELFRY_E2E_POSTGRES names a server
-// (one database for the three nodes), else one SQLite data dir the three nodes share.
-// Without boto3: skipped locally with the reason, a failure when $CI is set.
+// a temp dir), run with JetStream. The store is one PostgreSQL database for the three nodes: on the
+// server BELFRY_E2E_POSTGRES names, else on a throwaway cluster (lib/postgres.mjs).
+// Without boto3 or PostgreSQL: skipped locally with the reason, a failure when $CI is set.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as M from '@aws-sdk/client-chime-sdk-messaging';
 import { messagingClient, send } from '../lib/aws.mjs';
 import { CLI_TIMEOUT_MS, PYTHON, isolatedAwsEnv, probeTool } from '../lib/cli.mjs';
-import { BUILD_TIMEOUT_MS, REPO_ROOT, SETUP_TIMEOUT_MS, STOP_TIMEOUT_MS, freePort, run, startBelfry, withServerOutput } from '../lib/server.mjs';
+import { BUILD_TIMEOUT_MS, SETUP_TIMEOUT_MS, STOP_TIMEOUT_MS, run, startBelfry, withServerOutput } from '../lib/server.mjs';
 import { EVENT_TIMEOUT_MS, openSession, trustBelfryCA } from '../lib/session.mjs';
+import { startNATS } from '../lib/nats.mjs';
+import { e2ePostgres } from '../lib/postgres.mjs';
 
 const boto3 = await probeTool('boto3', PYTHON, ['-c', 'import boto3; print("boto3", boto3.__version__)'], 'install it with `pip install boto3` (or the python3-boto3 package)');
 const SCRIPT = path.join(import.meta.dirname, '..', 'py', 'cluster_boto3.py');
 const PER_SENDER = 40;
-const OPTS = { timeout: 2 * CLI_TIMEOUT_MS, skip: boto3.skip ?? false };
-
-async function waitForPort(port, child, output) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited (${child.exitCode}):\n${output()}`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nats-server not listening on ${port} after 20s:\n${output()}`);
-}
-
-/** nats-server with JetStream on a free loopback port; resolves { url, stop }. */
-async function startNATS() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'belfry-e2e-nats-'));
-  const bin = path.join(dir, 'nats-server');
-  const build = await run('go', ['build', '-o', bin, 'github.com/nats-io/nats-server/v2'], { cwd: REPO_ROOT, timeoutMs: BUILD_TIMEOUT_MS });
-  if (build.code !== 0) throw new Error(`go build nats-server failed:\n${build.stdout}${build.stderr}`);
-  const port = await freePort();
-  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(dir, 'js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (b) => { out += b; });
-  child.stderr.on('data', (b) => { out += b; });
-  await waitForPort(port, child, () => out);
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) { resolve(); return; }
-      child.once('exit', () => { fs.rmSync(dir, { recursive: true, force: true }); resolve(); });
-      child.kill('SIGTERM');
-    }),
-  };
-}
-
-/** The --store arguments the three nodes share: one fresh PostgreSQL database, or none (SQLite). */
-async function sharedStore() {
-  const pg = process.env.BELFRY_E2E_POSTGRES;
-  if (!pg) return [];
-  const db = `belfry_cluster_${process.pid}`;
-  const { code, stderr } = await run('psql', [`${pg}/postgres`, '-c', `CREATE DATABASE ${db}`], { timeoutMs: 30_000 });
-  if (code !== 0) throw new Error(`BELFRY_E2E_POSTGRES: creating database ${db}: ${stderr}`);
-  return ['--store', `${pg}/${db}`];
-}
+const pg = await e2ePostgres();
+const OPTS = { timeout: 2 * CLI_TIMEOUT_MS, skip: boto3.skip ?? pg.skip ?? false };
 
 describe('three nodes on one store and one NATS', () => {
   let nats;
@@ -78,9 +31,9 @@ describe('three nodes on one store and one NATS', () => {
   const withOutput = (fn) => withServerOutput(() => nodes[0], withServerOutput(() => nodes[1], withServerOutput(() => nodes[2], fn)));
 
   before(async () => {
-    if (boto3.skip) return;
+    if (OPTS.skip || boto3.failure || pg.failure) return;
     nats = await startNATS();
-    const args = ['--bus', nats.url, ...await sharedStore()];
+    const args = ['--bus', nats.url, '--store', await pg.createDatabase('cluster')];
     nodes.push(await startBelfry({ extraArgs: args }));
     // The same data dir (TLS CA, and the SQLite store without PostgreSQL) and root credential.
     for (let i = 1; i < 3; i++) nodes.push(await startBelfry({ extraArgs: args, dataDir: nodes[0].dataDir, credentials: nodes[0].credentials }));
@@ -104,6 +57,7 @@ describe('three nodes on one store and one NATS', () => {
 
   test('boto3 through node 1 and the JS SDK v3 through node 2; sessions on nodes 2 and 3 get every message once, in one order', OPTS, withOutput(async () => {
     if (boto3.failure) assert.fail(boto3.failure);
+    if (pg.failure) assert.fail(pg.failure);
     const arns = await boto3Step(nodes[0], { E2E_STEP: 'setup' });
 
     // bob's session on node 2, carol's on node 3: each SDK asks its node for the endpoint.

@@ -32,7 +32,7 @@ async function patient(fn) {
 async function temporaryCredentials(server, userArn, ttl) {
   const bin = await buildBelfry();
   const res = await run(bin, ['credentials', 'create', '--user', userArn, '--session', '--ttl', ttl,
-    '--data-dir', server.dataDir, '--region', server.region, '--account-id', server.accountId], { timeoutMs: 30_000 });
+    ...server.storeArgs], { timeoutMs: 30_000 });
   assert.equal(res.code, 0, `belfry credentials create --session: ${res.stdout}${res.stderr}`);
   const c = JSON.parse(res.stdout);
   for (const k of ['AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration']) assert.ok(c[k], `${k} missing from ${res.stdout}`);

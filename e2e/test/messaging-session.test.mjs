@@ -525,7 +525,7 @@ describe('messaging session (amazon-chime-sdk-js DefaultMessagingSession over ws
       // A key scoped to alice (belfry credentials create).
       const bin = await buildBelfry();
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BELFRY_') && !k.startsWith('AWS_')));
-      const res = await run(bin, ['credentials', 'create', '--user', w.alice, '--data-dir', server.dataDir, '--region', server.region, '--account-id', server.accountId],
+      const res = await run(bin, ['credentials', 'create', '--user', w.alice, ...server.storeArgs],
         { env, timeoutMs: REQUEST_TIMEOUT_MS });
       assert.equal(res.code, 0, `belfry credentials create: ${res.stdout}${res.stderr}`);
       const key = JSON.parse(res.stdout);

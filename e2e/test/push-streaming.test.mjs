@@ -299,7 +299,7 @@ describe('push notifications and streaming export (JS SDK v3; fake Pinpoint, Kin
     const { AppInstanceUserArn: alice } = await id(new I.CreateAppInstanceUserCommand({ AppInstanceArn: app, AppInstanceUserId: 'alice', Name: 'alice', ClientRequestToken: crypto.randomUUID() }));
     const bin = await buildBelfry();
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BELFRY_') && !k.startsWith('AWS_')));
-    const res = await run(bin, ['credentials', 'create', '--user', alice, '--data-dir', hookServer.dataDir, '--region', REGION, '--account-id', ACCOUNT_ID],
+    const res = await run(bin, ['credentials', 'create', '--user', alice, ...hookServer.storeArgs],
       { env, timeoutMs: REQUEST_TIMEOUT_MS });
     assert.equal(res.code, 0, `belfry credentials create: ${res.stdout}${res.stderr}`);
     const key = JSON.parse(res.stdout);

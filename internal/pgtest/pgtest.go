@@ -49,6 +49,7 @@ var (
 type server struct {
 	dir    string // removed on stop
 	socket string // the unix socket's directory
+	port   int    // the loopback TCP port, 0 for the unix socket only
 	cmd    *exec.Cmd
 	done   chan struct{}
 }
@@ -66,16 +67,44 @@ func Stop() {
 	if cluster == nil {
 		return
 	}
-	_ = cluster.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
-	select {
-	case <-cluster.done:
-	case <-time.After(10 * time.Second):
-		_ = cluster.cmd.Process.Kill()
-		<-cluster.done
-	}
-	_ = os.RemoveAll(cluster.dir)
+	cluster.stop()
 	cluster = nil
 }
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	_ = os.RemoveAll(s.dir)
+}
+
+// Server is a throwaway cluster of its own that also listens on a
+// loopback TCP port, for processes other than the test binary (the
+// end-to-end tests' `belfry serve` nodes): see cmd pgserve.
+type Server struct{ s *server }
+
+// Launch starts a Server on TCP port (127.0.0.1), in a new temporary
+// directory, as Main's cluster is started.
+func Launch(port int) (*Server, error) {
+	s, err := start(port)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{s}, nil
+}
+
+// URL is the TCP connection URL of database db, as user postgres (trust
+// authentication: any local process may connect).
+func (s *Server) URL(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s", s.s.port, db)
+}
+
+// Stop stops the server and removes its directory.
+func (s *Server) Stop() { s.s.stop() }
 
 // InCI reports whether the tests run in CI: $CI set to anything but "",
 // "0" or "false" (CI systems set CI=true), as the end-to-end tests read it.
@@ -115,7 +144,7 @@ func ready(t testing.TB) {
 		}
 		t.Skipf("skipping: PostgreSQL is not installed (%v); install Debian's postgresql package to run this test", err)
 	}
-	once.Do(func() { cluster, startErr = start() })
+	once.Do(func() { cluster, startErr = start(0) })
 	if startErr != nil {
 		t.Fatalf("start PostgreSQL: %v", startErr)
 	}
@@ -207,6 +236,9 @@ func dbName(u string) string {
 
 func (s *server) url(db string) string {
 	q := url.Values{"host": {s.socket}}
+	if s.port != 0 { // the socket's name has the port
+		q.Set("port", strconv.Itoa(s.port))
+	}
 	return (&url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/" + db, RawQuery: q.Encode()}).String()
 }
 
@@ -227,7 +259,9 @@ func version(bin string) int {
 	return v
 }
 
-func start() (*server, error) {
+// start starts a cluster listening on its unix socket and, unless port is
+// 0, on 127.0.0.1:port.
+func start(port int) (*server, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -258,9 +292,13 @@ func start() (*server, error) {
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	// Durability is not what these tests check: skip the fsyncs.
-	pg := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir,
-		"-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=300", "-c", "shared_buffers=32MB", "-c", "max_pred_locks_per_transaction=256")
+	listen := []string{"-c", "listen_addresses="}
+	if port != 0 {
+		listen = []string{"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(port)}
+	}
+	pg := exec.Command(filepath.Join(bin, "postgres"), append(append([]string{"-D", data, "-k", dir}, listen...),
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=300", "-c", "shared_buffers=32MB", "-c", "max_pred_locks_per_transaction=256")...)
 	pg.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	pg.Dir = dir
 	logf, err := os.Create(filepath.Join(dir, "postgres.log"))
@@ -272,7 +310,7 @@ func start() (*server, error) {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &server{dir: dir, socket: dir, cmd: pg, done: make(chan struct{})}
+	s := &server{dir: dir, socket: dir, port: port, cmd: pg, done: make(chan struct{})}
 	go func() { _ = pg.Wait(); _ = logf.Close(); close(s.done) }()
 	// Ready once it accepts a connection.
 	deadline := time.Now().Add(30 * time.Second)
@@ -292,8 +330,7 @@ func start() (*server, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			cluster = s
-			Stop()
+			s.stop()
 			return nil, fmt.Errorf("postgres did not accept connections: %v", err)
 		}
 	}

@@ -41,7 +41,7 @@ func (t Tx) DeleteStreamingConfigurations(ctx context.Context, appInstanceID str
 }
 
 const deliveryColumns = `id, kind, app_instance_id, channel_arn, order_key, target, partition_key, body,
-	state, attempts, next_attempt_at, last_error, created_at, updated_at`
+	state, attempts, next_attempt_at, last_error, lease_owner, created_at, updated_at`
 
 func scanDelivery(r scanner) (store.Delivery, error) {
 	var (
@@ -49,7 +49,7 @@ func scanDelivery(r scanner) (store.Delivery, error) {
 		next, created, updated int64
 	)
 	err := r.Scan(&d.ID, &d.Kind, &d.AppInstanceID, &d.ChannelArn, &d.OrderKey, &d.Target, &d.PartitionKey, &d.Body,
-		&d.State, &d.Attempts, &next, &d.LastError, &created, &updated)
+		&d.State, &d.Attempts, &next, &d.LastError, &d.LeaseOwner, &created, &updated)
 	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromMS(next), fromMS(created), fromMS(updated)
 	return d, err
 }
@@ -140,8 +140,8 @@ func (t Tx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error)
 // UpdateDelivery implements store.DeliveryWriter.
 func (t Tx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 	n, err := t.execCount(ctx, fmt.Sprintf("update delivery %d", d.ID), `UPDATE deliveries
-		SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
-		string(d.State), d.Attempts, ms(d.NextAttemptAt), d.LastError, ms(d.UpdatedAt), d.ID)
+		SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, lease_owner = ?, updated_at = ? WHERE id = ?`,
+		string(d.State), d.Attempts, ms(d.NextAttemptAt), d.LastError, d.LeaseOwner, ms(d.UpdatedAt), d.ID)
 	if err != nil {
 		return err
 	}

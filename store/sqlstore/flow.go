@@ -89,7 +89,7 @@ func (t Tx) DeleteChannelFlow(ctx context.Context, appInstanceID, flowID string)
 }
 
 const flowJobColumns = `callback_id, app_instance_id, channel_id, message_id, is_update, message, flow_id, processor_arn, fallback,
-	state, attempts, next_attempt_at, deadline, outcome, fingerprint, created_at, updated_at`
+	state, attempts, next_attempt_at, deadline, outcome, fingerprint, lease_owner, created_at, updated_at`
 
 func scanFlowJob(r scanner) (store.FlowJob, error) {
 	var (
@@ -97,7 +97,7 @@ func scanFlowJob(r scanner) (store.FlowJob, error) {
 		next, deadline, created, updated int64
 	)
 	err := r.Scan(&j.CallbackID, &j.AppInstanceID, &j.ChannelID, &j.MessageID, &j.Update, &j.Message, &j.FlowID, &j.ProcessorArn, &j.Fallback,
-		&j.State, &j.Attempts, &next, &deadline, &j.Outcome, &j.Fingerprint, &created, &updated)
+		&j.State, &j.Attempts, &next, &deadline, &j.Outcome, &j.Fingerprint, &j.LeaseOwner, &created, &updated)
 	j.NextAttemptAt, j.Deadline, j.CreatedAt, j.UpdatedAt = fromMS(next), fromMS(deadline), fromMS(created), fromMS(updated)
 	return j, err
 }
@@ -144,9 +144,9 @@ func (t Tx) CreateFlowJob(ctx context.Context, j store.FlowJob) error {
 // UpdateFlowJob implements store.FlowJobWriter.
 func (t Tx) UpdateFlowJob(ctx context.Context, j store.FlowJob) error {
 	return t.execOne(ctx, "update flow job "+j.CallbackID, `UPDATE flow_jobs
-		SET state = ?, attempts = ?, next_attempt_at = ?, outcome = ?, fingerprint = ?, updated_at = ?
+		SET state = ?, attempts = ?, next_attempt_at = ?, outcome = ?, fingerprint = ?, lease_owner = ?, updated_at = ?
 		WHERE callback_id = ?`,
-		string(j.State), j.Attempts, ms(j.NextAttemptAt), j.Outcome, j.Fingerprint, ms(j.UpdatedAt), j.CallbackID)
+		string(j.State), j.Attempts, ms(j.NextAttemptAt), j.Outcome, j.Fingerprint, j.LeaseOwner, ms(j.UpdatedAt), j.CallbackID)
 }
 
 // DeleteFlowJobsBefore implements store.FlowJobWriter. A limit of 0 or

@@ -109,7 +109,7 @@ func testDeliveryQueue(t *testing.T, s store.Store) {
 			if err != nil {
 				return err
 			}
-			d.State, d.Attempts, d.LastError, d.UpdatedAt = state, 1, "e", epoch.Add(time.Second)
+			d.State, d.Attempts, d.LastError, d.UpdatedAt, d.LeaseOwner = state, 1, "e", epoch.Add(time.Second), "node-1:8400"
 			return tx.UpdateDelivery(ctx(t), d)
 		})
 	}
@@ -128,7 +128,7 @@ func testDeliveryQueue(t *testing.T, s store.Store) {
 			t.Errorf("stream stats %+v", st)
 		}
 		d, err := tx.GetDelivery(ctx(t), ids["k1-a"])
-		if err != nil || d.State != store.DeliveryDelivered || d.Attempts != 1 || d.LastError != "e" || !d.UpdatedAt.Equal(epoch.Add(time.Second)) {
+		if err != nil || d.State != store.DeliveryDelivered || d.Attempts != 1 || d.LastError != "e" || d.LeaseOwner != "node-1:8400" || !d.UpdatedAt.Equal(epoch.Add(time.Second)) {
 			t.Errorf("settled delivery %+v, %v", d, err)
 		}
 		if _, err := tx.GetDelivery(ctx(t), 1<<40); !errors.Is(err, store.ErrNotFound) {

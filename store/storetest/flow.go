@@ -481,6 +481,7 @@ func testFlowJobLifecycle(t *testing.T, s store.Store) {
 	// the listed fields and nothing else.
 	want := j1
 	want.State, want.Attempts, want.NextAttemptAt, want.UpdatedAt = store.FlowJobWaiting, 1, epoch.Add(time.Hour), epoch.Add(time.Minute)
+	want.LeaseOwner = "node-1:8400"
 	in := want
 	in.AppInstanceID, in.ChannelID, in.MessageID, in.Update, in.Message = "a2", "other", "m9", true, "{}"
 	in.FlowID, in.ProcessorArn, in.Fallback, in.Deadline, in.CreatedAt = "other", "arn:other", "ABORT", epoch, epoch.Add(time.Hour)
