@@ -28,6 +28,7 @@ type ElasticResult struct {
 	MsPerJoin    float64 `json:"ms_per_join"` // wall time / members
 	Latency      Latency `json:"latency"`     // of one CreateChannelMembership call
 	CountedTotal int     `json:"counted_total"`
+	CPU          CPUUse  `json:"cpu"` // over the joins
 	Error        string  `json:"error,omitempty"`
 }
 
@@ -36,9 +37,20 @@ const (
 	elasticClients = 16
 )
 
-func runElastic(ctx context.Context, s *suite) (res ElasticResult) {
+func runElastic(ctx context.Context, s *suite, pg bool) (res ElasticResult) {
 	res.Members, res.Clients, res.Config = elasticMembers, elasticClients, "10x1000x40"
-	p, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: filepath.Join(s.work, "elastic")})
+	name, dir := "elastic", filepath.Join(s.work, "elastic")
+	var extra []string
+	if pg {
+		name, dir = "elastic-pg", filepath.Join(s.work, "elastic-pg")
+		u, err := s.pg.database(ctx, "bench_elastic")
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		extra = []string{"--store", u}
+	}
+	p, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: dir, extra: extra})
 	if err != nil {
 		res.Error = err.Error()
 		return res
@@ -50,7 +62,7 @@ func runElastic(ctx context.Context, s *suite) (res ElasticResult) {
 		res.Error = "setup: " + err.Error()
 		return res
 	}
-	s.logf("elastic: creating %d users", elasticMembers+1)
+	s.logf("%s: creating %d users", name, elasticMembers+1)
 	users, err := a.createUsers(ctx, app, "member", elasticMembers+1, 8)
 	if err != nil {
 		res.Error = "setup: " + err.Error()
@@ -66,7 +78,8 @@ func runElastic(ctx context.Context, s *suite) (res ElasticResult) {
 		return res
 	}
 
-	s.logf("elastic: %d members join from %d clients", elasticMembers, elasticClients)
+	s.logf("%s: %d members join from %d clients", name, elasticMembers, elasticClients)
+	cpu := cpuWindow(p.cmd.Process.Pid)
 	var (
 		h        hist
 		next     atomic.Int64
@@ -97,6 +110,7 @@ func runElastic(ctx context.Context, s *suite) (res ElasticResult) {
 	}
 	wg.Wait()
 	wall := time.Since(start)
+	res.CPU = cpu()
 	if firstErr != nil {
 		res.Error = "CreateChannelMembership: " + firstErr.Error()
 		return res
@@ -132,7 +146,7 @@ func runElastic(ctx context.Context, s *suite) (res ElasticResult) {
 	if res.CountedTotal != elasticMembers {
 		res.Error = fmt.Sprintf("ListSubChannels counts %d memberships, want %d", res.CountedTotal, elasticMembers)
 	}
-	s.logf("elastic: %d joins in %.2f s: %.0f joins/s, %.3f ms per join; call p50 %.1f ms p99 %.1f ms; %d sub-channels",
-		elasticMembers, res.WallS, res.JoinsPerS, res.MsPerJoin, res.Latency.P50ms, res.Latency.P99ms, res.SubChannels)
+	s.logf("%s: %d joins in %.2f s: %.0f joins/s, %.3f ms per join; call p50 %.1f ms p99 %.1f ms; %d sub-channels",
+		name, elasticMembers, res.WallS, res.JoinsPerS, res.MsPerJoin, res.Latency.P50ms, res.Latency.P99ms, res.SubChannels)
 	return res
 }

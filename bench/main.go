@@ -102,14 +102,14 @@ type suite struct {
 	nofile     uint64
 	fileLimit  string
 	start      time.Time
-	postgres   string // -postgres: the server the sends' store lives on
+	pg         *pgMode // the PostgreSQL mode; pg.Absent says why there is none
 }
 
 func (s *suite) logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(s.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-var allMeasurements = []string{"sends", "fanout", "sessions", "history", "startup", "elastic"}
+var allMeasurements = []string{"sends", "fanout", "sessions", "history", "startup", "elastic", "push"}
 
 func main() {
 	if len(os.Args) > 1 {
@@ -123,6 +123,12 @@ func main() {
 		case "__broadcast_tls":
 			runBroadcast(true)
 			return
+		case "__nats":
+			runNATS()
+			return
+		case "__sink":
+			runSink()
+			return
 		}
 	}
 	quick := flag.Bool("quick", false, "smaller sizes and shorter runs (about 2 minutes); for trying the suite, not for the record: docs/benchmarks.md is left alone unless -doc is given")
@@ -133,7 +139,7 @@ func main() {
 	doc := flag.String("doc", "docs/benchmarks.md", `markdown report to regenerate ("" for none)`)
 	workDir := flag.String("workdir", "", "where the temporary data dirs go (default: the system temp dir); they are removed at the end")
 	keep := flag.Bool("keep", false, "keep the temporary data dirs")
-	pgURL := flag.String("postgres", "", "postgres://USER[:PASSWORD]@HOST:PORT of a PostgreSQL server: the sends run against belfry --store on a fresh database there instead of the embedded SQLite store (with -doc \"\" and its own -out, to keep both side by side)")
+	pgURL := flag.String("postgres", "", "the PostgreSQL mode, which runs every measurement again with belfry --store on a fresh PostgreSQL database each, beside the SQLite run: \"\" (default) starts a throwaway cluster from Debian's postgresql server binaries when they are installed (and says so in the report when they are not); postgres://USER[:PASSWORD]@HOST:PORT uses that server instead; \"off\" runs SQLite only")
 	render := flag.String("render", "", "measure nothing: regenerate the -doc report from this results JSON file")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: bench/run [flags]   (or: go run ./bench [flags], from the repository root)\n\nMeasures Belfry against the machine's limits; see docs/benchmarks.md.\n\nFlags:\n")
@@ -144,7 +150,7 @@ func main() {
 	// pauses out of the latencies it records. Memory is plentiful.
 	debug.SetGCPercent(400)
 
-	s := &suite{cfg: fullConfig(), start: time.Now(), postgres: *pgURL}
+	s := &suite{cfg: fullConfig(), start: time.Now()}
 	if *quick {
 		s.cfg = quickConfig()
 		// A quick run is a try-out: it leaves the report alone unless told.
@@ -192,6 +198,7 @@ func main() {
 	go func() {
 		<-ctx.Done()
 		killChildren()
+		stopPostgres()
 	}()
 
 	s.nofile, s.fileLimit = raiseFileLimit()
@@ -246,31 +253,72 @@ func main() {
 	res.Machine.BusyBefore, res.Machine.LoadAvg = busy, loadAvg
 	res.Config = describeConfig(s.cfg)
 
-	var env fanoutEnv
-	var historyDir string
+	s.setupPostgres(ctx, strings.TrimSpace(*pgURL), *pgURL == "off")
+	defer stopPostgres()
+	res.Postgres = &PGResults{Server: s.pg.Server, Absent: s.pg.Absent}
+	pg := s.pg.Absent == ""
+	if !pg {
+		s.logf("postgres: %s", s.pg.Absent)
+	}
+
+	// Each measurement runs on SQLite, then on PostgreSQL, back to back.
+	var env, envPG fanoutEnv
+	var history, historyPG historyDB
 	if selected["sends"] && ctx.Err() == nil {
-		r := runSends(ctx, s)
+		r := runSends(ctx, s, false)
 		res.Sends = &r
+		if pg && ctx.Err() == nil {
+			r := runSends(ctx, s, true)
+			res.Postgres.Sends = &r
+		}
 	}
 	if selected["fanout"] && ctx.Err() == nil {
 		r, e := runFanout(ctx, s)
 		res.Fanout, env = &r, e
+		if pg && ctx.Err() == nil {
+			r, e := runFanoutPG(ctx, s)
+			res.Postgres.Fanout, envPG = &r, e
+		}
 	}
 	if selected["sessions"] && ctx.Err() == nil {
-		r := runSessions(ctx, s, env)
+		r := runSessions(ctx, s, env, false)
 		res.Sessions = &r
+		if pg && ctx.Err() == nil {
+			r := runSessions(ctx, s, envPG, true)
+			res.Postgres.Sessions = &r
+		}
 	}
 	if selected["history"] && ctx.Err() == nil {
-		r, dir := runHistory(ctx, s)
-		res.History, historyDir = &r, dir
+		r, h := runHistory(ctx, s, false)
+		res.History, history = &r, h
+		if pg && ctx.Err() == nil {
+			r, h := runHistory(ctx, s, true)
+			res.Postgres.History, historyPG = &r, h
+		}
 	}
 	if selected["startup"] && ctx.Err() == nil {
-		r := runStartup(ctx, s, historyDir)
+		r := runStartup(ctx, s, history, false)
 		res.Startup = &r
+		if pg && ctx.Err() == nil {
+			r := runStartup(ctx, s, historyPG, true)
+			res.Postgres.Startup = &r
+		}
 	}
 	if selected["elastic"] && ctx.Err() == nil {
-		r := runElastic(ctx, s)
+		r := runElastic(ctx, s, false)
 		res.Elastic = &r
+		if pg && ctx.Err() == nil {
+			r := runElastic(ctx, s, true)
+			res.Postgres.Elastic = &r
+		}
+	}
+	if selected["push"] && ctx.Err() == nil {
+		r := runPush(ctx, s, false)
+		res.Push = &r
+		if pg && ctx.Err() == nil {
+			r := runPush(ctx, s, true)
+			res.Postgres.Push = &r
+		}
 	}
 	res.DurationS = round1(time.Since(s.start).Seconds())
 	if ctx.Err() != nil {

@@ -38,6 +38,23 @@ type Results struct {
 	History     *HistoryResult    `json:"history,omitempty"`
 	Startup     *StartupResult    `json:"startup,omitempty"`
 	Elastic     *ElasticResult    `json:"elastic,omitempty"`
+	Push        *PushResult       `json:"push,omitempty"`
+	// Postgres is the PostgreSQL mode: the same measurements with belfry
+	// on `--store postgres://…`, beside the SQLite ones above.
+	Postgres *PGResults `json:"postgres,omitempty"`
+}
+
+// PGResults is every measurement of the PostgreSQL mode.
+type PGResults struct {
+	Server   string          `json:"server,omitempty"`
+	Absent   string          `json:"absent,omitempty"` // why there is no PostgreSQL mode
+	Sends    *SendsResult    `json:"sends,omitempty"`
+	Fanout   *FanoutResult   `json:"fanout,omitempty"`
+	Sessions *SessionsResult `json:"sessions,omitempty"`
+	History  *HistoryResult  `json:"history,omitempty"`
+	Startup  *StartupResult  `json:"startup,omitempty"`
+	Elastic  *ElasticResult  `json:"elastic,omitempty"`
+	Push     *PushResult     `json:"push,omitempty"`
 }
 
 func describeConfig(c config) map[string]string {
