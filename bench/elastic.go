@@ -32,12 +32,10 @@ type ElasticResult struct {
 	Error        string  `json:"error,omitempty"`
 }
 
-const (
-	elasticMembers = 10_000
-	elasticClients = 16
-)
+const elasticClients = 16
 
 func runElastic(ctx context.Context, s *suite, pg bool) (res ElasticResult) {
+	elasticMembers := s.cfg.elasticMembers
 	res.Members, res.Clients, res.Config = elasticMembers, elasticClients, "10x1000x40"
 	name, dir := "elastic", filepath.Join(s.work, "elastic")
 	var extra []string
@@ -117,7 +115,7 @@ func runElastic(ctx context.Context, s *suite, pg bool) (res ElasticResult) {
 	}
 	res.WallS = round3(wall.Seconds())
 	res.JoinsPerS = round3(float64(elasticMembers) / wall.Seconds())
-	res.MsPerJoin = round3(float64(wall.Microseconds()) / 1000 / elasticMembers)
+	res.MsPerJoin = round3(float64(wall.Microseconds()) / 1000 / float64(elasticMembers))
 	res.Latency = h.Summary()
 
 	// ListSubChannels must account for every member.

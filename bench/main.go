@@ -66,6 +66,8 @@ type config struct {
 	historyCalls int
 
 	startupRuns int
+
+	elasticMembers int
 }
 
 func fullConfig() config {
@@ -75,7 +77,7 @@ func fullConfig() config {
 		groups: 100, groupSize: 100, groupWindow: 4,
 		sessionCounts: []int{10_000, 50_000},
 		historyN:      1_000_000, historyCalls: 400,
-		startupRuns: 5,
+		startupRuns: 5, elasticMembers: 10_000,
 	}
 }
 
@@ -86,7 +88,7 @@ func quickConfig() config {
 		groups: 10, groupSize: 100, groupWindow: 4,
 		sessionCounts: []int{2_000},
 		historyN:      100_000, historyCalls: 100,
-		startupRuns: 3,
+		startupRuns: 3, elasticMembers: 2_000,
 	}
 }
 

@@ -86,6 +86,8 @@ func (s *suite) setupPostgres(ctx context.Context, external string, disabled boo
 			"fsync off, each database `synchronous_commit = on`: a commit is written to the kernel before it is acknowledged, as the SQLite store's WAL with synchronous=NORMAL (both survive a crash of the process, neither fsyncs each commit)"
 		if pid := postmasterPid(u); pid > 0 {
 			pgPostmaster.Store(int64(pid))
+		} else {
+			s.logf("postgres: no postmaster pid in the data dir of %s: its CPU is not measured", u)
 		}
 	}
 }
@@ -159,10 +161,6 @@ func pgServerVersion(ctx context.Context, u string) string {
 // as for -postgres).
 var pgPostmaster atomic.Int64
 
-// pgActive is set while belfry runs on PostgreSQL: only then is the
-// cluster's CPU the database's rather than idle noise.
-var pgActive atomic.Bool
-
 // postmasterPid reads the postmaster's pid from the data directory of the
 // cluster whose socket directory the URL names (pgtest: <dir>/data).
 func postmasterPid(u string) int {
@@ -187,7 +185,7 @@ func postmasterPid(u string) int {
 // WAL writer, checkpointer) so far; false without a local cluster.
 func dbCPU() (time.Duration, bool) {
 	pm := int(pgPostmaster.Load())
-	if pm == 0 || !pgActive.Load() {
+	if pm == 0 {
 		return 0, false
 	}
 	total, ok := cpuTime(pm)

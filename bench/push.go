@@ -133,7 +133,7 @@ func runPush(ctx context.Context, s *suite, pg bool) (res PushResult) {
 	s.logf("%s: plain: %.0f msg/s p99 %.2f ms", name, res.Plain.MsgPerS, res.Plain.Latency.P99ms)
 
 	if err := a.call(ctx, "PUT", "/app-instances/"+url.PathEscape(app)+"/streaming-configurations", map[string]any{
-		"StreamingConfigurations": []map[string]string{{"DataType": "ChannelMessage", "ResourceArn": "arn:aws:kinesis:us-east-1:" + account + ":stream/bench"}},
+		"StreamingConfigurations": []map[string]string{{"DataType": "ChannelMessage", "ResourceArn": "arn:aws:kinesis:us-east-1:" + account + ":stream/chime-messaging-bench"}},
 	}, "", 200, nil); err != nil {
 		return fail("PutMessagingStreamingConfigurations", err)
 	}
