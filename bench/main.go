@@ -10,12 +10,21 @@
 //     beside the bare gorilla server;
 //  4. history: ListChannelMessages, a page of 50, at depths 0, 10k and 1M
 //     of a 1M-message channel, both orders, beside a raw keyset read;
-//  5. startup: exec to the first /healthz 200, empty and 1M-message data dir.
+//  5. startup: exec to the first /healthz 200, empty and 1M-message data dir;
+//  6. elastic: 10,000 members join one elastic channel;
+//  7. push: sends with a push notification and a streaming record,
+//     delivered to a local webhook receiver, beside plain sends.
+//
+// Each runs on the embedded SQLite store and then on PostgreSQL (a
+// throwaway cluster of internal/pgtest, or -postgres URL); the fan-out
+// adds two nodes on that PostgreSQL and a NATS bus. Sends report the
+// server's CPU and allocations per send, and the machine budget of the
+// 10,000 msg/s target.
 //
 // Run it from the repository root:
 //
-//	bench/run              # the whole suite, under 10 minutes on 2 cores
-//	bench/run -quick       # smaller sizes, about 2 minutes
+//	bench/run              # the whole suite, about 15 minutes on 2 cores
+//	bench/run -quick       # smaller sizes, a few minutes
 //	bench/run -only sends,history
 //
 // It writes bench/results/<date>-<commit>.json and regenerates
@@ -133,7 +142,7 @@ func main() {
 			return
 		}
 	}
-	quick := flag.Bool("quick", false, "smaller sizes and shorter runs (about 2 minutes); for trying the suite, not for the record: docs/benchmarks.md is left alone unless -doc is given")
+	quick := flag.Bool("quick", false, "smaller sizes and shorter runs (a few minutes); for trying the suite, not for the record: docs/benchmarks.md is left alone unless -doc is given")
 	only := flag.String("only", "", "comma-separated measurements to run, of: "+strings.Join(allMeasurements, ",")+" (default all; sessions needs fanout's users, startup's 1M dir comes from history)")
 	profile := flag.Bool("profile", true, "build a second belfry with net/http/pprof compiled in (go build -overlay; the tree is not touched) and capture CPU profiles of the 64-client sends and the fan-out")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the harness itself (load generators, websocket clients) to this file")

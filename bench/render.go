@@ -328,11 +328,15 @@ func renderSends(b *md, r *Results) {
 	b.p("the machine with something else and reads low.")
 	b.p("")
 	for _, q := range s.SQLite {
-		b.p("%s", rawLine("Raw SQLite insert, %d row(s) per transaction (WAL, synchronous=NORMAL, message-shaped rows with a unique random id and the history index)", q))
+		b.p("%s", rawLine("Raw SQLite insert, %d row(s) per transaction (WAL, synchronous=NORMAL, message-shaped rows with a unique random id and the history index; in the harness's process)", q))
 	}
 	if pg.Sends != nil {
 		for _, q := range pg.Sends.Postgres {
-			b.p("%s", rawLine("Raw PostgreSQL insert through pgx, one connection, %d row(s) per transaction (a pipelined pgx.Batch; the same table and index)", q))
+			how := "%d rows per transaction (one pipelined pgx.Batch and its commit)"
+			if q.BatchSize == 1 {
+				how = "%d row per transaction (autocommit)"
+			}
+			b.p("%s", rawLine("Raw PostgreSQL insert through pgx, one connection, the same table and index, "+how, q))
 		}
 	}
 	for _, x := range []*SendsResult{s, pg.Sends} {
@@ -359,9 +363,22 @@ func renderSends(b *md, r *Results) {
 		}
 		if bg, ok := machineBudget(x, s); ok {
 			b.p("- %s: **%s**, against %d cores.", storeName(x.Store == "postgres"), bg, r.Machine.Cores)
+			if l := level64(x); l != nil && l.Belfry.ServerCPUus > 0 {
+				own := (bg.loadgenUS + l.Belfry.ServerCPUus + l.Belfry.DBCPUus) * targetRate / 1e6
+				b.p("  With Belfry as measured at 64 clients instead of the hello-world server and the raw insert: (load generator %s µs +", msf(bg.loadgenUS))
+				b.p("  Belfry %s µs%s) × 10,000/s = **%.2f cores**: Belfry's own CPU per send is what stops the target below %s msg/s.",
+					msf(l.Belfry.ServerCPUus), dbPart(l.Belfry.DBCPUus), own, num(float64(r.Machine.Cores)*1e6/(bg.loadgenUS+l.Belfry.ServerCPUus+l.Belfry.DBCPUus)))
+			}
 		}
 	}
 	b.p("")
+}
+
+func dbPart(us float64) string {
+	if us == 0 {
+		return ""
+	}
+	return " + database " + msf(us) + " µs"
 }
 
 func warnOther(u CPUUse) string {

@@ -83,7 +83,9 @@ func describeConfig(c config) map[string]string {
 		"history_calls":       strconv.Itoa(c.historyCalls),
 		"startup_runs":        strconv.Itoa(c.startupRuns),
 		"belfry_log_level":    "warn",
-		"belfry_store":        "embedded SQLite (default)",
+		"belfry_store":        "embedded SQLite (default), then PostgreSQL (--store) when available",
+		"elastic_members":     strconv.Itoa(c.elasticMembers),
+		"push":                fmt.Sprintf("%d endpoints, %d clients, %s", pushMembers, pushClients, c.sendDur),
 		"belfry_ws_transport": "ws:// on the plain listener",
 	}
 }
