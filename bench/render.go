@@ -108,7 +108,7 @@ func renderTargets(b *md, r *Results) {
 	count := func(store string) (int, int) {
 		var m, n int
 		for _, l := range strings.Split(rows, "\n") {
-			if !strings.Contains(l, "| "+store+" |") {
+			if !strings.Contains(l, "| "+store+" |") && !strings.Contains(l, "| "+store+", ") {
 				continue
 			}
 			if strings.HasSuffix(l, "| **met** |") {
