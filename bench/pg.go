@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,7 +115,11 @@ func (p *pgMode) database(ctx context.Context, prefix string) (string, error) {
 	return u, nil
 }
 
-func stopPostgres() { pgtest.Stop() }
+// stopPostgres stops the throwaway cluster, if one started; once, whether
+// the run ends or is interrupted.
+func stopPostgres() { stopPGOnce.Do(pgtest.Stop) }
+
+var stopPGOnce sync.Once
 
 // freshDatabase creates a new database on the PostgreSQL server at base
 // (postgres://USER[:PASSWORD]@HOST:PORT, no database) and returns its URL.
