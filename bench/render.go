@@ -339,6 +339,14 @@ func renderSends(b *md, r *Results) {
 			b.p("%s", rawLine("Raw PostgreSQL insert through pgx, one connection, the same table and index, "+how, q))
 		}
 	}
+	if pg.Sends != nil {
+		for _, l := range pg.Sends.Levels {
+			if l.PGCommits > 0 {
+				b.p("- PostgreSQL, %d clients: %s transactions committed and %s rolled back in the database over the level, warm-up included (`pg_stat_database`; belfry's store runs SERIALIZABLE and retries a serialization failure): %s rollbacks per commit.",
+					l.Clients, num(float64(l.PGCommits)), num(float64(l.PGRollbacks)), strconv.FormatFloat(ratio(float64(l.PGRollbacks), float64(l.PGCommits)), 'f', 2, 64))
+			}
+		}
+	}
 	for _, x := range []*SendsResult{s, pg.Sends} {
 		if x == nil {
 			continue

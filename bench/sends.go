@@ -42,7 +42,12 @@ type LoadResult struct {
 type SendLevel struct {
 	Clients int        `json:"clients"`
 	Belfry  LoadResult `json:"belfry"`
-	Trivial LoadResult `json:"trivial_handler"`
+	Trivial LoadResult `json:"trivial_handler,omitempty"`
+	// On PostgreSQL: the database's transactions over the level (warm-up
+	// included, from pg_stat_database), committed and rolled back (a
+	// serialization failure that belfry retries is one of these).
+	PGCommits   int64 `json:"pg_xact_commit,omitempty"`
+	PGRollbacks int64 `json:"pg_xact_rollback,omitempty"`
 }
 
 // SQLiteResult is the raw insert limit, of SQLite (in the harness's
@@ -228,6 +233,10 @@ func runSends(ctx context.Context, s *suite, pg bool) (res SendsResult) {
 		if p.pprofAddr != "" && n == 64 {
 			profDone = captureProfile(ctx, p.pprofAddr, cfg.sendWarm+cfg.sendDur/4, cfg.sendDur/2)
 		}
+		var c0, r0 int64
+		if pg {
+			c0, r0 = pgXacts(ctx, dbURL)
+		}
 		b := closedLoop(ctx, []int{p.cmd.Process.Pid}, p.base(), n, cfg.sendWarm, cfg.sendDur, 201, reqFor(belfryURL))
 		if profDone != nil {
 			pr := <-profDone
@@ -238,6 +247,13 @@ func runSends(ctx context.Context, s *suite, pg bool) (res SendsResult) {
 			}
 		}
 		lvl := SendLevel{Clients: n, Belfry: b}
+		if pg {
+			// The statistics reach pg_stat_database within a second.
+			time.Sleep(1100 * time.Millisecond)
+			c1, r1 := pgXacts(ctx, dbURL)
+			lvl.PGCommits, lvl.PGRollbacks = c1-c0, r1-r0
+			s.logf("%s: %d clients: %d transactions committed, %d rolled back", name, n, lvl.PGCommits, lvl.PGRollbacks)
+		}
 		s.logf("%s: %d clients: belfry %.0f msg/s p99 %.2f ms (%.2f cores, %.0f µs and %.0f allocs a send; harness %.2f; database %.2f)",
 			name, n, b.MsgPerS, b.Latency.P99ms, b.CPU.Server, b.ServerCPUus, b.AllocsPerOp, b.CPU.Harness, b.CPU.DB)
 		if trivial != nil {
@@ -272,6 +288,17 @@ func runSends(ctx context.Context, s *suite, pg bool) (res SendsResult) {
 		s.logf("sends: raw SQLite, batch %d: %.0f rows/s, %.1f µs CPU a row", batch, r.RowsPerS, r.CPUusPerRow)
 	}
 	return res
+}
+
+// pgXacts is the database's committed and rolled-back transactions so far.
+func pgXacts(ctx context.Context, url string) (commits, rollbacks int64) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return 0, 0
+	}
+	defer conn.Close(ctx)
+	_ = conn.QueryRow(ctx, "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()").Scan(&commits, &rollbacks)
+	return commits, rollbacks
 }
 
 // measureRaw runs a raw insert measurement and adds the CPU it took: the
