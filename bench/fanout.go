@@ -637,9 +637,11 @@ func (s *suite) twoNodes(ctx context.Context, env fanoutEnv, st fanSetup) (out F
 	defer n2.Kill()
 	s.logf("fanout-2nodes: NATS on %s; sends through node 1 (%s), %d sessions on node 2 (%s)", nats.addr, n1.httpAddr, s.cfg.fanMembers, n2.httpAddr)
 	send, gsend := s.senders(n1.base(), st)
-	out, _, _ = s.fanoutPhases(ctx, s.cfg, st.groups, send, gsend, func(i int) (string, error) {
+	var frame []byte
+	out, frame, _ = s.fanoutPhases(ctx, s.cfg, st.groups, send, gsend, func(i int) (string, error) {
 		return presignConnect(n2.httpAddr, st.users[i], "fan2-"+strconv.Itoa(i))
 	}, -1, nil, []int{n1.cmd.Process.Pid, n2.cmd.Process.Pid, nats.cmd.Process.Pid}, "two nodes", 30)
+	out.FrameBytes = len(frame)
 	_ = n2.Stop(20 * time.Second)
 	_ = n1.Stop(20 * time.Second)
 	return out
