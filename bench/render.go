@@ -341,9 +341,10 @@ func renderSends(b *md, r *Results) {
 	}
 	if pg.Sends != nil {
 		for _, l := range pg.Sends.Levels {
-			if l.PGCommits > 0 {
-				b.p("- PostgreSQL, %d clients: %s transactions committed and %s rolled back in the database over the level, warm-up included (`pg_stat_database`; belfry's store runs SERIALIZABLE and retries a serialization failure): %s rollbacks per commit.",
-					l.Clients, num(float64(l.PGCommits)), num(float64(l.PGRollbacks)), strconv.FormatFloat(ratio(float64(l.PGRollbacks), float64(l.PGCommits)), 'f', 2, 64))
+			if l.PGCommits > 0 && l.Belfry.Answered > 0 {
+				b.p("- PostgreSQL, %d clients: %s database transactions for %s sends over the level, warm-up included: **%s a send** (%s committed, %s rolled back; `pg_stat_database`: the sends' own, read-only ones that end in a rollback, those retried after a serialization failure — the store runs SERIALIZABLE — and belfry's background work meanwhile).",
+					l.Clients, num(float64(l.PGCommits+l.PGRollbacks)), num(float64(l.Belfry.Answered)),
+					strconv.FormatFloat(float64(l.PGCommits+l.PGRollbacks)/float64(l.Belfry.Answered), 'f', 2, 64), num(float64(l.PGCommits)), num(float64(l.PGRollbacks)))
 			}
 		}
 	}

@@ -26,6 +26,8 @@ type LoadResult struct {
 	Errors   int64   `json:"errors"`
 	FirstErr string  `json:"first_error,omitempty"`
 	CPU      CPUUse  `json:"cpu"`
+	// Answered is every request answered as wanted, warm-up included.
+	Answered int64 `json:"answered"`
 	// Per request in the measured window: CPU µs of the server (summed
 	// over its processes), of the harness (the load generator) and of the
 	// PostgreSQL cluster; heap allocations of the server and their bytes
@@ -44,8 +46,9 @@ type SendLevel struct {
 	Belfry  LoadResult `json:"belfry"`
 	Trivial LoadResult `json:"trivial_handler,omitempty"`
 	// On PostgreSQL: the database's transactions over the level (warm-up
-	// included, from pg_stat_database), committed and rolled back (a
-	// serialization failure that belfry retries is one of these).
+	// included, from pg_stat_database), committed and rolled back: the
+	// sends', read-only ones (which end in a rollback), retried ones, and
+	// belfry's background work (outbox relay, leases) meanwhile.
 	PGCommits   int64 `json:"pg_xact_commit,omitempty"`
 	PGRollbacks int64 `json:"pg_xact_rollback,omitempty"`
 }
@@ -93,7 +96,7 @@ type requestFunc func(ctx context.Context, c int) (*http.Request, error)
 // warm+dur; requests that start and end in the last dur are measured.
 func closedLoop(ctx context.Context, pids []int, metricsBase string, n int, warm, dur time.Duration, want int, next requestFunc) LoadResult {
 	var h hist
-	var done, errs atomic.Int64
+	var done, errs, answered atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
 	measureFrom := start.Add(warm)
@@ -136,6 +139,7 @@ func closedLoop(ctx context.Context, pids []int, metricsBase string, n int, warm
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("HTTP %d: %s", res.StatusCode, truncateString(string(b), 200)))
 					continue
 				}
+				answered.Add(1)
 				if !t0.Before(measureFrom) && !t1.After(end) {
 					h.Record(t1.Sub(t0))
 					done.Add(1)
@@ -145,7 +149,7 @@ func closedLoop(ctx context.Context, pids []int, metricsBase string, n int, warm
 	}
 	wg.Wait()
 	w := <-win
-	r := LoadResult{Clients: n, MsgPerS: round1(float64(done.Load()) / dur.Seconds()), Latency: h.Summary(), Errors: errs.Load(), CPU: w.cpu}
+	r := LoadResult{Clients: n, MsgPerS: round1(float64(done.Load()) / dur.Seconds()), Latency: h.Summary(), Errors: errs.Load(), CPU: w.cpu, Answered: answered.Load()}
 	r.perOp(w)
 	if s, ok := firstErr.Load().(string); ok {
 		r.FirstErr = s
@@ -252,7 +256,7 @@ func runSends(ctx context.Context, s *suite, pg bool) (res SendsResult) {
 			time.Sleep(1100 * time.Millisecond)
 			c1, r1 := pgXacts(ctx, dbURL)
 			lvl.PGCommits, lvl.PGRollbacks = c1-c0, r1-r0
-			s.logf("%s: %d clients: %d transactions committed, %d rolled back", name, n, lvl.PGCommits, lvl.PGRollbacks)
+			s.logf("%s: %d clients: %d transactions committed, %d rolled back, for %d sends", name, n, lvl.PGCommits, lvl.PGRollbacks, b.Answered)
 		}
 		s.logf("%s: %d clients: belfry %.0f msg/s p99 %.2f ms (%.2f cores, %.0f µs and %.0f allocs a send; harness %.2f; database %.2f)",
 			name, n, b.MsgPerS, b.Latency.P99ms, b.CPU.Server, b.ServerCPUus, b.AllocsPerOp, b.CPU.Harness, b.CPU.DB)
