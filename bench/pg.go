@@ -70,10 +70,11 @@ func pgtestURL() (u string, err error) {
 func (s *suite) setupPostgres(ctx context.Context, external string, disabled bool) {
 	s.pg = &pgMode{external: external}
 	switch {
+	case disabled:
+		s.pg.external = ""
+		s.pg.Absent = "not run (`-postgres off`)"
 	case external != "":
 		s.pg.Server = "the server given with `-postgres` (its own settings)"
-	case disabled:
-		s.pg.Absent = "not run: `-postgres off`"
 	case !pgtest.Available():
 		s.pg.Absent = "**not run: PostgreSQL's server binaries are not installed** (no /usr/lib/postgresql/*/bin/initdb; Debian: `apt-get install postgresql`)"
 	default:
