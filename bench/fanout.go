@@ -446,14 +446,38 @@ func (s *suite) setupFanout(ctx context.Context, base, name string) (fanSetup, e
 	}
 	st.groups = min(cfg.groups, cfg.fanMembers/cfg.groupSize)
 	st.groupChans = make([]string, st.groups)
-	for g := range st.groups {
-		if err != nil {
-			break
-		}
-		members := users[g*cfg.groupSize : (g+1)*cfg.groupSize]
-		if st.groupChans[g], err = a.createChannel(ctx, app, "group-"+strconv.Itoa(g), members[0]); err == nil {
-			err = a.addMembers(ctx, st.groupChans[g], members[0], members[1:])
-		}
+	if err != nil {
+		return st, err
+	}
+	// The group channels are independent of each other: 8 at a time.
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && firstErr.Load() == nil {
+				g := int(next.Add(1) - 1)
+				if g >= st.groups {
+					return
+				}
+				members := users[g*cfg.groupSize : (g+1)*cfg.groupSize]
+				ch, err := a.createChannel(ctx, app, "group-"+strconv.Itoa(g), members[0])
+				if err == nil {
+					err = a.addMembers(ctx, ch, members[0], members[1:])
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				st.groupChans[g] = ch
+			}
+		}()
+	}
+	wg.Wait()
+	if e, ok := firstErr.Load().(error); ok {
+		err = e
 	}
 	st.setupS = round1(time.Since(start).Seconds())
 	return st, err
