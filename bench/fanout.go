@@ -434,6 +434,7 @@ func (s *suite) setupFanout(ctx context.Context, base, name string) (fanSetup, e
 		return st, err
 	}
 	users := st.users
+	s.logf("%s: %d users in %.1fs; memberships", name, cfg.fanMembers, time.Since(start).Seconds())
 	st.big, err = a.createChannel(ctx, app, "fanout", users[0])
 	if err == nil {
 		err = a.addMembers(ctx, st.big, users[0], users[1:])
