@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,9 +14,8 @@ import (
 // The elastic measurement: 10,000 users join one elastic channel through
 // the REST API (CreateChannelMembership, SigV4-signed, over keep-alive
 // connections), from 16 concurrent clients, as an event's audience
-// arriving at once would. It is reported in the results JSON and logged;
-// docs/benchmarks.md records it by hand, beside the service-level
-// benchmark (service.BenchmarkElasticJoin10k).
+// arriving at once would. It is a row of the report's targets table (no
+// design target) and its section 6, on both stores.
 
 // ElasticResult is the elastic measurement's outcome.
 type ElasticResult struct {
@@ -34,13 +34,23 @@ type ElasticResult struct {
 
 const elasticClients = 16
 
-func runElastic(ctx context.Context, s *suite, pg bool) (res ElasticResult) {
+// runElastic is the elastic measurement on SQLite or PostgreSQL (pg).
+// With the fan-out's store (env: its data dir, store flags and users) it
+// reuses those users, which are members of other channels there, and
+// creates one more; without, it starts on a new store and creates them.
+func runElastic(ctx context.Context, s *suite, pg bool, env fanoutEnv) (res ElasticResult) {
 	elasticMembers := s.cfg.elasticMembers
 	res.Members, res.Clients, res.Config = elasticMembers, elasticClients, "10x1000x40"
 	name, dir := "elastic", filepath.Join(s.work, "elastic")
 	var extra []string
+	reuse := len(env.users) >= elasticMembers
 	if pg {
 		name, dir = "elastic-pg", filepath.Join(s.work, "elastic-pg")
+	}
+	switch {
+	case reuse:
+		dir, extra = env.dir, env.extra
+	case pg:
 		u, err := s.pg.database(ctx, "bench_elastic")
 		if err != nil {
 			res.Error = err.Error()
@@ -55,17 +65,29 @@ func runElastic(ctx context.Context, s *suite, pg bool) (res ElasticResult) {
 	}
 	defer p.Kill()
 	a := newAPI(p.base(), elasticClients)
-	app, err := a.createAppInstance(ctx, "bench-elastic")
-	if err != nil {
-		res.Error = "setup: " + err.Error()
-		return res
+	var users []string
+	if reuse {
+		app, _, _ := strings.Cut(env.users[0], "/user/")
+		s.logf("%s: the fan-out's users and one more", name)
+		extraUser, err := a.createUser(ctx, app, "elastic-extra")
+		if err != nil {
+			res.Error = "setup: " + err.Error()
+			return res
+		}
+		users = append(append([]string(nil), env.users[:elasticMembers]...), extraUser)
+	} else {
+		app, err := a.createAppInstance(ctx, "bench-elastic")
+		if err != nil {
+			res.Error = "setup: " + err.Error()
+			return res
+		}
+		s.logf("%s: creating %d users", name, elasticMembers+1)
+		if users, err = a.createUsers(ctx, app, "member", elasticMembers+1, 8); err != nil {
+			res.Error = "setup: " + err.Error()
+			return res
+		}
 	}
-	s.logf("%s: creating %d users", name, elasticMembers+1)
-	users, err := a.createUsers(ctx, app, "member", elasticMembers+1, 8)
-	if err != nil {
-		res.Error = "setup: " + err.Error()
-		return res
-	}
+	app, _, _ := strings.Cut(users[0], "/user/")
 	moderator, members := users[0], users[1:]
 	var ch struct{ ChannelArn string }
 	if err := a.call(ctx, "POST", "/channels", map[string]any{

@@ -316,10 +316,10 @@ func main() {
 		}
 	}
 	if selected["elastic"] && ctx.Err() == nil {
-		r := runElastic(ctx, s, false)
+		r := runElastic(ctx, s, false, env)
 		res.Elastic = &r
 		if pg && ctx.Err() == nil {
-			r := runElastic(ctx, s, true)
+			r := runElastic(ctx, s, true, envPG)
 			res.Postgres.Elastic = &r
 		}
 	}

@@ -702,7 +702,8 @@ func renderElastic(b *md, r *Results) {
 	b.p("")
 	b.p("N AppInstanceUsers join one elastic channel (MaximumSubChannels × TargetMembershipsPerSubChannel ×")
 	b.p("MinimumMembershipPercentage as below), each with its own signed CreateChannelMembership, from %d concurrent clients on", elasticClients)
-	b.p("keep-alive connections, as an audience arriving at once would; then ListSubChannels must count every member.")
+	b.p("keep-alive connections, as an audience arriving at once would; then ListSubChannels must count every member. The")
+	b.p("users are the fan-out's (members of its channels on the same store) and one more; with `-only elastic`, new ones.")
 	b.p("")
 	b.header("store", "members", "configuration", "wall s", "joins/s", "ms a join (wall ÷ N)", "one call p50 ms", "p99 ms", "sub-channels", "CPU cores: Belfry / harness / database / other", "error")
 	for i, x := range []*ElasticResult{e, pe} {
