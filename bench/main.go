@@ -97,7 +97,7 @@ func quickConfig() config {
 		groups: 10, groupSize: 100, groupWindow: 4,
 		sessionCounts: []int{2_000},
 		historyN:      100_000, historyCalls: 100,
-		startupRuns: 3, elasticMembers: 2_000,
+		startupRuns: 3, elasticMembers: 1_000,
 	}
 }
 
