@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,5 +71,94 @@ func TestDocKeepsAnalysis(t *testing.T) {
 	b, _ = os.ReadFile(path)
 	if !strings.Contains(string(b), "Hand-written findings.") || !strings.Contains(string(b), "`def`") || strings.Contains(string(b), "`abc`") {
 		t.Fatalf("regenerated doc lost the analysis or kept the old run:\n%s", b)
+	}
+}
+
+// sampleResults is a run with both stores, as the report renders it.
+func sampleResults() *Results {
+	lvl := func(msg, serverCores, harnessCores, db float64) LoadResult {
+		l := LoadResult{Clients: 64, MsgPerS: msg, Latency: Latency{Count: 100, P99ms: 10}, CPU: CPUUse{Server: serverCores, Harness: harnessCores, DB: db}}
+		l.perOp(window{cpu: l.CPU, seconds: 1, mallocs: msg * 500, allocBytes: msg * 40 * 1024})
+		return l
+	}
+	sq := &SendsResult{Levels: []SendLevel{{Clients: 64, Belfry: lvl(4000, 1.6, 0.2, 0), Trivial: lvl(20000, 0.6, 1.0, 0)}},
+		SQLite: []SQLiteResult{{BatchSize: 100, RowsPerS: 50000, CPUusPerRow: 20}}}
+	pg := &SendsResult{Store: "postgres", Levels: []SendLevel{{Clients: 64, Belfry: lvl(2000, 1.0, 0.1, 0.6)}},
+		Postgres: []SQLiteResult{{BatchSize: 100, RowsPerS: 30000, CPUusPerRow: 30}}}
+	sat := func(d float64) *PhaseResult { return &PhaseResult{Members: 10000, Mode: "window 4", DeliveriesPS: d} }
+	return &Results{Date: "2026-01-01T00:00:00Z", Commit: "abc", Command: "bench/run", Machine: Machine{Cores: 2},
+		Sends:   sq,
+		Fanout:  &FanoutResult{Members: 10000, Belfry: FanoutServer{Saturated: sat(90000)}, Raw: FanoutServer{Saturated: sat(100000)}},
+		Elastic: &ElasticResult{Members: 10000, Clients: 16, JoinsPerS: 1200},
+		Push:    &PushResult{Members: 10, Clients: 16, DeliveriesPerS: 5000},
+		Postgres: &PGResults{Server: "PostgreSQL 15", Sends: pg,
+			Fanout:  &FanoutResult{Store: "postgres", Members: 10000, Belfry: FanoutServer{Saturated: sat(80000)}, TwoNodes: &FanoutServer{Saturated: sat(70000)}},
+			Elastic: &ElasticResult{Members: 10000, Clients: 16, JoinsPerS: 600},
+			Push:    &PushResult{Members: 10, Clients: 16, DeliveriesPerS: 3000, Store: "postgres"}},
+	}
+}
+
+func TestPerOp(t *testing.T) {
+	l := LoadResult{MsgPerS: 4000, CPU: CPUUse{Server: 1.6, Harness: 0.2, DB: 0.4}}
+	l.perOp(window{cpu: l.CPU, seconds: 2, mallocs: 4000 * 2 * 700, allocBytes: 4000 * 2 * 1024})
+	if l.ServerCPUus != 400 || l.HarnessCPUus != 50 || l.DBCPUus != 100 || l.AllocsPerOp != 700 || l.AllocBytesPerOp != 1024 {
+		t.Fatalf("perOp: %+v", l)
+	}
+	var none LoadResult
+	none.MsgPerS = 10
+	none.perOp(window{mallocs: -1, seconds: 1})
+	if none.AllocsPerOp != 0 {
+		t.Fatalf("allocations without /metrics: %+v", none)
+	}
+}
+
+func TestMachineBudget(t *testing.T) {
+	r := sampleResults()
+	bg, ok := machineBudget(r.Sends, r.Sends)
+	// hello-world: 1.0 harness cores and 0.6 server cores at 20,000 req/s
+	// are 50 and 30 µs a request; the raw insert 20 µs a row.
+	if !ok || bg.loadgenUS != 50 || bg.helloUS != 30 || bg.rawUS != 20 || bg.cores != 1 {
+		t.Fatalf("SQLite budget %+v %v", bg, ok)
+	}
+	bg, ok = machineBudget(r.Postgres.Sends, r.Sends)
+	if !ok || bg.rawUS != 30 || bg.cores != 1.1 || !strings.Contains(bg.rawName, "PostgreSQL") {
+		t.Fatalf("PostgreSQL budget %+v %v", bg, ok)
+	}
+}
+
+func TestReportSideBySide(t *testing.T) {
+	doc := renderDoc(sampleResults(), "x.json")
+	for _, want := range []string{
+		"| durable SendChannelMessage, SigV4, 64 clients: throughput | ≥ 10,000 msg/s | SQLite | 4,000 msg/s; 400 µs CPU, 500 allocs",
+		"| durable SendChannelMessage, SigV4, 64 clients: throughput | ≥ 10,000 msg/s | PostgreSQL | 2,000 msg/s; 500 µs CPU + 300 µs database",
+		"raw PostgreSQL batched insert 30,000 rows/s",
+		"| machine budget for 10,000 msg/s, before any of Belfry's work | ≤ 2 cores | SQLite | 1.00 cores",
+		"| PostgreSQL, 2 nodes + NATS | 70,000 deliveries/s | bare gorilla broadcast 100,000 deliveries/s | 0.70× | **not met** |",
+		"| SQLite | 90,000 deliveries/s | bare gorilla broadcast 100,000 deliveries/s | 0.90× | **met** |",
+		"SQLite: 2 of 3 targets met in this run. PostgreSQL: 1 of 4.",
+		"## 6. Elastic channel joins", "## 7. Push notifications and streaming, delivered",
+		"| PostgreSQL | PostgreSQL 15 |",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	r := sampleResults()
+	r.Postgres = &PGResults{Absent: "**not run: PostgreSQL's server binaries are not installed**"}
+	doc = renderDoc(r, "x.json")
+	if !strings.Contains(doc, "PostgreSQL: **not run: PostgreSQL's server binaries are not installed**.") || strings.Contains(doc, "| PostgreSQL, 2 nodes") {
+		t.Errorf("report without PostgreSQL:\n%s", doc[:min(len(doc), 3000)])
+	}
+}
+
+func TestScrapeMetrics(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "# HELP go_memstats_mallocs_total x\n# TYPE go_memstats_mallocs_total counter\ngo_memstats_mallocs_total 1.5e+06\n"+
+			"go_memstats_alloc_bytes_total 2048\nbelfry_delivery_queue_depth{kind=\"push\"} 3\n")
+	}))
+	defer srv.Close()
+	m := scrapeMetrics(srv.URL, metricMallocs, metricAllocBytes, `belfry_delivery_queue_depth{kind="push"}`, "absent")
+	if m[metricMallocs] != 1.5e6 || m[metricAllocBytes] != 2048 || m[`belfry_delivery_queue_depth{kind="push"}`] != 3 || len(m) != 3 {
+		t.Fatalf("scrape: %v", m)
 	}
 }

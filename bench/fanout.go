@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 )
 
 // Every fan-out message carries a fixed-width marker in its Content:
@@ -80,7 +84,7 @@ func newPhase(id, members, maxMessages int, winStart, winEnd time.Time) *phase {
 
 // fanClients are the connected receivers of one server.
 type fanClients struct {
-	pid     int // the server's
+	pids    []int // the server processes (two nodes and NATS in the cluster run)
 	conns   []*websocket.Conn
 	alive   atomic.Int32
 	cur     atomic.Pointer[phase]
@@ -201,7 +205,7 @@ func (f *fanClients) runWindowed(ctx context.Context, id, members, window int, w
 	start := time.Now()
 	ph := newPhase(id, members, maxPhaseMessages, start.Add(warm), start.Add(warm+dur))
 	f.cur.Store(ph)
-	cpu := sampleCPU(f.pid, start.Add(warm), start.Add(warm+dur))
+	cpu := sampleCPU(f.pids, start.Add(warm), start.Add(warm+dur))
 	r := PhaseResult{Members: members, Mode: fmt.Sprintf("window %d", window), DurationS: dur.Seconds()}
 	end := time.Unix(0, ph.winEnd)
 	var seq int64
@@ -231,7 +235,7 @@ func (f *fanClients) runSteady(ctx context.Context, id, members int, rate float6
 	start := time.Now()
 	ph := newPhase(id, members, maxPhaseMessages, start.Add(warm), start.Add(warm+dur))
 	f.cur.Store(ph)
-	cpu := sampleCPU(f.pid, start.Add(warm), start.Add(warm+dur))
+	cpu := sampleCPU(f.pids, start.Add(warm), start.Add(warm+dur))
 	r := PhaseResult{Members: members, Mode: fmt.Sprintf("%g msg/s", rate), DurationS: dur.Seconds(), OfferedPerS: rate}
 	end := time.Unix(0, ph.winEnd)
 	interval := time.Duration(float64(time.Second) / rate)
@@ -281,7 +285,7 @@ func (f *fanClients) runGroups(ctx context.Context, id, groups, size, window int
 		ph.gnotify[g] = make(chan struct{}, 1)
 	}
 	f.cur.Store(ph)
-	cpu := sampleCPU(f.pid, start.Add(warm), start.Add(warm+dur))
+	cpu := sampleCPU(f.pids, start.Add(warm), start.Add(warm+dur))
 	r := PhaseResult{Members: size, Groups: groups, Mode: fmt.Sprintf("window %d each", window), DurationS: dur.Seconds()}
 	end := time.Unix(0, ph.winEnd)
 	sent := make([]int64, groups)
@@ -388,13 +392,116 @@ type FanoutResult struct {
 	ProfileTop   string       `json:"profile_top,omitempty"`
 	Profile      string       `json:"profile,omitempty"`
 	Error        string       `json:"error,omitempty"`
+	// Store is "postgres" for the PostgreSQL run, whose limit is the
+	// SQLite run's raw broadcast (not repeated) and which adds TwoNodes.
+	Store string `json:"store,omitempty"`
+	// TwoNodes is two belfry nodes on the same PostgreSQL database and one
+	// NATS (--bus): every member's websocket on node 2, the sends through
+	// node 1. Its CPU is the two nodes' and NATS's together.
+	TwoNodes *FanoutServer `json:"two_nodes,omitempty"`
 }
 
 // fanoutEnv is what the sessions measurement reuses: the data dir with
-// its users.
+// its users, and the store flags.
 type fanoutEnv struct {
 	dir   string
 	users []string
+	extra []string
+}
+
+// fanSetup is the fan-out's users and channels.
+type fanSetup struct {
+	users       []string
+	big, small  string
+	groupChans  []string
+	groups      int
+	setupS      float64
+	description string
+}
+
+// setupFanout creates the members and channels through belfry at base.
+func (s *suite) setupFanout(ctx context.Context, base, name string) (fanSetup, error) {
+	cfg := s.cfg
+	var st fanSetup
+	start := time.Now()
+	a := newAPI(base, 16)
+	app, err := a.createAppInstance(ctx, "bench-fanout")
+	if err != nil {
+		return st, err
+	}
+	s.logf("%s: creating %d users", name, cfg.fanMembers)
+	if st.users, err = a.createUsers(ctx, app, "member", cfg.fanMembers, 8); err != nil {
+		return st, err
+	}
+	users := st.users
+	s.logf("%s: %d users in %.1fs; memberships", name, cfg.fanMembers, time.Since(start).Seconds())
+	st.big, err = a.createChannel(ctx, app, "fanout", users[0])
+	if err == nil {
+		err = a.addMembers(ctx, st.big, users[0], users[1:])
+	}
+	if err == nil {
+		st.small, err = a.createChannel(ctx, app, "latency", users[0])
+	}
+	if err == nil {
+		err = a.addMembers(ctx, st.small, users[0], users[1:cfg.latMembers])
+	}
+	st.groups = min(cfg.groups, cfg.fanMembers/cfg.groupSize)
+	st.groupChans = make([]string, st.groups)
+	if err != nil {
+		return st, err
+	}
+	// The group channels are independent of each other: 8 at a time.
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && firstErr.Load() == nil {
+				g := int(next.Add(1) - 1)
+				if g >= st.groups {
+					return
+				}
+				members := users[g*cfg.groupSize : (g+1)*cfg.groupSize]
+				ch, err := a.createChannel(ctx, app, "group-"+strconv.Itoa(g), members[0])
+				if err == nil {
+					err = a.addMembers(ctx, ch, members[0], members[1:])
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				st.groupChans[g] = ch
+			}
+		}()
+	}
+	wg.Wait()
+	if e, ok := firstErr.Load().(error); ok {
+		err = e
+	}
+	st.setupS = round1(time.Since(start).Seconds())
+	return st, err
+}
+
+// senders are the fan-out's sends through belfry at base.
+func (s *suite) senders(base string, st fanSetup) (sendFunc, groupSendFunc) {
+	sender := newAPI(base, 64)
+	send := func(ctx context.Context, members int, content string) error {
+		ch := st.big
+		if members < s.cfg.fanMembers {
+			ch = st.small
+		}
+		return sender.call(ctx, "POST", channelPath(ch, "/messages"), map[string]string{
+			"Content": content, "Type": "STANDARD", "Persistence": "PERSISTENT", "ClientRequestToken": token("f"),
+		}, st.users[0], 201, nil)
+	}
+	gsend := func(ctx context.Context, g int, content string) error {
+		return sender.call(ctx, "POST", channelPath(st.groupChans[g], "/messages"), map[string]string{
+			"Content": content, "Type": "STANDARD", "Persistence": "PERSISTENT", "ClientRequestToken": token("g"),
+		}, st.users[g*s.cfg.groupSize], 201, nil)
+	}
+	return send, gsend
 }
 
 // runFanout is measurement 2: one channel of M members, all connected,
@@ -408,74 +515,26 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 	if s.belfryProf != "" {
 		bin = s.belfryProf
 	}
-	setupStart := time.Now()
 	p, _, err := startBelfry(ctx, serveOpts{bin: bin, dataDir: env.dir, pprof: s.belfryProf != ""})
 	if err != nil {
 		res.Error = err.Error()
 		return res, env
 	}
 	defer p.Kill()
-	a := newAPI(p.base(), 16)
-	app, err := a.createAppInstance(ctx, "bench-fanout")
+	st, err := s.setupFanout(ctx, p.base(), "fanout")
+	res.Groups, res.GroupSize, res.GroupWindow, res.SetupS = st.groups, cfg.groupSize, cfg.groupWindow, st.setupS
 	if err != nil {
 		res.Error = "setup: " + err.Error()
 		return res, env
 	}
-	s.logf("fanout: creating %d users", cfg.fanMembers)
-	users, err := a.createUsers(ctx, app, "member", cfg.fanMembers, 8)
-	if err != nil {
-		res.Error = "setup: " + err.Error()
-		return res, env
-	}
-	env.users = users
-	big, err := a.createChannel(ctx, app, "fanout", users[0])
-	if err == nil {
-		err = a.addMembers(ctx, big, users[0], users[1:])
-	}
-	var small string
-	if err == nil {
-		small, err = a.createChannel(ctx, app, "latency", users[0])
-	}
-	if err == nil {
-		err = a.addMembers(ctx, small, users[0], users[1:cfg.latMembers])
-	}
-	res.Groups, res.GroupSize, res.GroupWindow = min(cfg.groups, cfg.fanMembers/cfg.groupSize), cfg.groupSize, cfg.groupWindow
-	groupChans := make([]string, res.Groups)
-	for g := range res.Groups {
-		if err != nil {
-			break
-		}
-		members := users[g*cfg.groupSize : (g+1)*cfg.groupSize]
-		if groupChans[g], err = a.createChannel(ctx, app, "group-"+strconv.Itoa(g), members[0]); err == nil {
-			err = a.addMembers(ctx, groupChans[g], members[0], members[1:])
-		}
-	}
-	if err != nil {
-		res.Error = "setup: " + err.Error()
-		return res, env
-	}
-	res.SetupS = round1(time.Since(setupStart).Seconds())
+	env.users = st.users
 	s.logf("fanout: setup done in %.1fs; connecting %d sessions to belfry", res.SetupS, cfg.fanMembers)
 
-	sender := newAPI(p.base(), 64)
-	belfrySend := func(ctx context.Context, members int, content string) error {
-		ch := big
-		if members < cfg.fanMembers {
-			ch = small
-		}
-		return sender.call(ctx, "POST", channelPath(ch, "/messages"), map[string]string{
-			"Content": content, "Type": "STANDARD", "Persistence": "PERSISTENT", "ClientRequestToken": token("f"),
-		}, users[0], 201, nil)
-	}
-	belfryGroupSend := func(ctx context.Context, g int, content string) error {
-		return sender.call(ctx, "POST", channelPath(groupChans[g], "/messages"), map[string]string{
-			"Content": content, "Type": "STANDARD", "Persistence": "PERSISTENT", "ClientRequestToken": token("g"),
-		}, users[g*cfg.groupSize], 201, nil)
-	}
+	belfrySend, belfryGroupSend := s.senders(p.base(), st)
 	var template []byte
 	res.Belfry, template, res.SteadyRate = s.fanoutPhases(ctx, cfg, res.Groups, belfrySend, belfryGroupSend, func(i int) (string, error) {
-		return presignConnect(p.httpAddr, users[i], "fan"+strconv.Itoa(i))
-	}, 0, p, p.cmd.Process.Pid, "belfry", 0)
+		return presignConnect(p.httpAddr, st.users[i], "fan"+strconv.Itoa(i))
+	}, 0, p, []int{p.cmd.Process.Pid}, "belfry", 0)
 	if err := p.Stop(20 * time.Second); err != nil {
 		s.logf("fanout: %v", err)
 	}
@@ -521,7 +580,7 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 	s.logf("fanout: connecting %d sessions to the raw broadcast server", cfg.fanMembers)
 	res.Raw, _, _ = s.fanoutPhases(ctx, cfg, res.Groups, rawSend, rawGroupSend, func(i int) (string, error) {
 		return "ws://" + raw.addr + "/connect?i=" + strconv.Itoa(i), nil
-	}, res.SteadyRate, nil, raw.cmd.Process.Pid, "raw", 10)
+	}, res.SteadyRate, nil, []int{raw.cmd.Process.Pid}, "raw", 10)
 	res.Raw.FrameBytes = len(template)
 	res.Raw.TemplateSource = "belfry's frame, marker rewritten"
 	res.Raw.ServerDropped = rawStats(raw.addr)
@@ -532,11 +591,120 @@ func runFanout(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) 
 	return res, env
 }
 
+// runFanoutPG is measurement 2 on PostgreSQL: one belfry on a PostgreSQL
+// database (no steady phase: the raw broadcast it would be compared with
+// is the SQLite run's), then two nodes on the same database and one NATS,
+// the sessions on node 2 and the sends through node 1.
+func runFanoutPG(ctx context.Context, s *suite) (res FanoutResult, env fanoutEnv) {
+	cfg := s.cfg
+	res.Store = "postgres"
+	res.Members, res.SmallMembers, res.Window, res.SmallRate, res.Duration = cfg.fanMembers, cfg.latMembers, cfg.fanWindow, cfg.latRate, cfg.fanDur.String()
+	dbURL, err := s.pg.database(ctx, "bench_fanout")
+	if err != nil {
+		res.Error = err.Error()
+		return res, env
+	}
+	env.dir, env.extra = filepath.Join(s.work, "fanout-pg"), []string{"--store", dbURL}
+	p, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: env.dir, extra: env.extra})
+	if err != nil {
+		res.Error = err.Error()
+		return res, env
+	}
+	defer p.Kill()
+	st, err := s.setupFanout(ctx, p.base(), "fanout-pg")
+	res.Groups, res.GroupSize, res.GroupWindow, res.SetupS = st.groups, cfg.groupSize, cfg.groupWindow, st.setupS
+	if err != nil {
+		res.Error = "setup: " + err.Error()
+		return res, env
+	}
+	env.users = st.users
+	s.logf("fanout-pg: setup done in %.1fs; connecting %d sessions to belfry", res.SetupS, cfg.fanMembers)
+	send, gsend := s.senders(p.base(), st)
+	var template []byte
+	res.Belfry, template, _ = s.fanoutPhases(ctx, cfg, res.Groups, send, gsend, func(i int) (string, error) {
+		return presignConnect(p.httpAddr, st.users[i], "fan"+strconv.Itoa(i))
+	}, -1, p, []int{p.cmd.Process.Pid}, "belfry on PostgreSQL", 20)
+	res.Belfry.FrameBytes = len(template)
+	if err := p.Stop(20 * time.Second); err != nil {
+		s.logf("fanout-pg: %v", err)
+	}
+	if ctx.Err() != nil {
+		return res, env
+	}
+
+	two := s.twoNodes(ctx, env, st)
+	res.TwoNodes = &two
+	return res, env
+}
+
+// twoNodes runs the fan-out phases against two belfry nodes sharing the
+// PostgreSQL database of env and a NATS server (a child of the harness):
+// sessions on node 2, sends through node 1.
+func (s *suite) twoNodes(ctx context.Context, env fanoutEnv, st fanSetup) (out FanoutServer) {
+	nats, err := startHelper("__nats")
+	if err != nil {
+		out.Error = "nats: " + err.Error()
+		return out
+	}
+	defer nats.Kill()
+	extra := append(append([]string(nil), env.extra...), "--bus", "nats://"+nats.addr)
+	n1, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: filepath.Join(s.work, "node1"), extra: extra})
+	if err != nil {
+		out.Error = "node 1: " + err.Error()
+		return out
+	}
+	defer n1.Kill()
+	n2, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: filepath.Join(s.work, "node2"), extra: extra})
+	if err != nil {
+		out.Error = "node 2: " + err.Error()
+		return out
+	}
+	defer n2.Kill()
+	s.logf("fanout-2nodes: NATS on %s; sends through node 1 (%s), %d sessions on node 2 (%s)", nats.addr, n1.httpAddr, s.cfg.fanMembers, n2.httpAddr)
+	send, gsend := s.senders(n1.base(), st)
+	var frame []byte
+	out, frame, _ = s.fanoutPhases(ctx, s.cfg, st.groups, send, gsend, func(i int) (string, error) {
+		return presignConnect(n2.httpAddr, st.users[i], "fan2-"+strconv.Itoa(i))
+	}, -1, nil, []int{n1.cmd.Process.Pid, n2.cmd.Process.Pid, nats.cmd.Process.Pid}, "two nodes", 30)
+	out.FrameBytes = len(frame)
+	_ = n2.Stop(20 * time.Second)
+	_ = n1.Stop(20 * time.Second)
+	return out
+}
+
+// runNATS is the `bench __nats` child: an embedded NATS server with
+// JetStream (what --bus needs), from the nats-server module belfry's
+// tests use, on a free loopback port, keeping its stream in a temporary
+// directory it removes on SIGTERM or when the harness dies.
+func runNATS() {
+	dir, err := os.MkdirTemp("", "belfry-bench-nats-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nats:", err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(dir)
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, JetStream: true, StoreDir: dir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nats:", err)
+		os.Exit(1)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(20 * time.Second) {
+		fmt.Fprintln(os.Stderr, "nats: not ready")
+		os.Exit(1)
+	}
+	fmt.Printf("listening %s\n", ns.Addr())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	ns.Shutdown()
+}
+
 // fanoutPhases connects the sessions to one server and runs the phases.
 // With steadyRate 0 (Belfry) the steady rate is half the saturated message
 // rate; the raw server is then offered the same rate. It returns the frame
 // receiver 0 captured and the steady rate used.
-func (s *suite) fanoutPhases(ctx context.Context, cfg config, groups int, send sendFunc, gsend groupSendFunc, urlFor func(int) (string, error), steadyRate float64, p *belfryProc, pid int, name string, idBase int) (FanoutServer, []byte, float64) {
+func (s *suite) fanoutPhases(ctx context.Context, cfg config, groups int, send sendFunc, gsend groupSendFunc, urlFor func(int) (string, error), steadyRate float64, p *belfryProc, pids []int, name string, idBase int) (FanoutServer, []byte, float64) {
 	var out FanoutServer
 	conns, took, failed, err := connectAll(ctx, cfg.fanMembers, 32, urlFor)
 	out.Sessions = cfg.fanMembers - failed
@@ -549,7 +717,7 @@ func (s *suite) fanoutPhases(ctx context.Context, cfg config, groups int, send s
 		closeAll(conns)
 		return out, nil, steadyRate
 	}
-	f := &fanClients{conns: conns, pid: pid}
+	f := &fanClients{conns: conns, pids: pids}
 	f.start()
 	defer f.stop()
 
@@ -581,14 +749,17 @@ func (s *suite) fanoutPhases(ctx context.Context, cfg config, groups int, send s
 		}
 	}
 
+	// A negative steadyRate skips the steady phase.
 	rate := steadyRate
-	if rate <= 0 {
+	if rate == 0 {
 		rate = max(1, float64(int(sat.MsgPerS/2)))
 	}
-	s.logf("fanout: %s: %d members at a steady %g msg/s, %s", name, cfg.fanMembers, rate, cfg.fanDur)
-	st := f.runSteady(ctx, idBase+3, cfg.fanMembers, rate, time.Second, cfg.fanDur, send)
-	out.Steady = &st
-	s.logf("fanout: %s: steady %.0f deliveries/s, p50 %.1f ms p99 %.1f ms", name, st.DeliveriesPS, st.Latency.P50ms, st.Latency.P99ms)
+	if rate > 0 {
+		s.logf("fanout: %s: %d members at a steady %g msg/s, %s", name, cfg.fanMembers, rate, cfg.fanDur)
+		st := f.runSteady(ctx, idBase+3, cfg.fanMembers, rate, time.Second, cfg.fanDur, send)
+		out.Steady = &st
+		s.logf("fanout: %s: steady %.0f deliveries/s, p50 %.1f ms p99 %.1f ms", name, st.DeliveriesPS, st.Latency.P50ms, st.Latency.P99ms)
+	}
 
 	s.logf("fanout: %s: %d members at %g msg/s, %s", name, cfg.latMembers, cfg.latRate, cfg.latDur)
 	lat := f.runSteady(ctx, idBase+4, cfg.latMembers, cfg.latRate, time.Second, cfg.latDur, send)

@@ -16,6 +16,7 @@ import (
 	"github.com/belfryhq/belfry/chime"
 	"github.com/belfryhq/belfry/store"
 	"github.com/belfryhq/belfry/store/sqlite"
+	"github.com/jackc/pgx/v5"
 )
 
 // HistoryPoint is one (sort order, depth) of measurement 4.
@@ -48,20 +49,43 @@ type HistoryResult struct {
 
 const pageSize = 50
 
+// historyDB is the seeded data dir (and, on PostgreSQL, database) the
+// start-up measurement reuses.
+type historyDB struct {
+	dir   string
+	extra []string // --store on PostgreSQL
+}
+
 // runHistory is measurement 4: ListChannelMessages, a page of 50, in a
-// channel of N messages, at several depths and both sort orders. It
-// returns the data dir, which the start-up measurement reuses.
-func runHistory(ctx context.Context, s *suite) (res HistoryResult, dir string) {
+// channel of N messages, at several depths and both sort orders, on SQLite
+// or on PostgreSQL (pg). It returns the seeded store, which the start-up
+// measurement reuses.
+func runHistory(ctx context.Context, s *suite, pg bool) (res HistoryResult, out historyDB) {
 	cfg := s.cfg
 	n := cfg.historyN
 	res.Messages, res.PageSize, res.Calls = n, pageSize, cfg.historyCalls
-	dir = filepath.Join(s.work, "history")
+	name := "history"
+	dir := filepath.Join(s.work, "history")
+	var extra []string
+	var dbURL string
+	if pg {
+		name, dir = "history-pg", filepath.Join(s.work, "history-pg")
+		var err error
+		if dbURL, err = s.pg.database(ctx, "bench_history"); err != nil {
+			res.Error = err.Error()
+			return res, out
+		}
+		extra = []string{"--store", dbURL}
+	}
+	fail := func(err error) (HistoryResult, historyDB) {
+		res.Error = err.Error()
+		return res, historyDB{}
+	}
 
 	// The app instance, users and channel through the API...
-	p, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: dir})
+	p, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: dir, extra: extra})
 	if err != nil {
-		res.Error = err.Error()
-		return res, ""
+		return fail(err)
 	}
 	a := newAPI(p.base(), 2)
 	app, err := a.createAppInstance(ctx, "bench-history")
@@ -82,8 +106,7 @@ func runHistory(ctx context.Context, s *suite) (res HistoryResult, dir string) {
 		err = stopErr
 	}
 	if err != nil {
-		res.Error = "setup: " + err.Error()
-		return res, ""
+		return fail(fmt.Errorf("setup: %w", err))
 	}
 
 	// ...the messages straight into the schema belfry created, with belfry
@@ -93,56 +116,72 @@ func runHistory(ctx context.Context, s *suite) (res HistoryResult, dir string) {
 	// seeds instead, at most 100,000 messages.
 	ch, err := chime.ParseARN(channel)
 	if err != nil {
-		res.Error = err.Error()
-		return res, ""
+		return fail(err)
 	}
 	w, err := chime.ParseARN(writer)
 	if err != nil {
-		res.Error = err.Error()
-		return res, ""
+		return fail(err)
 	}
 	base := time.Now().Add(-time.Duration(n)*time.Millisecond - time.Hour).Truncate(time.Second)
-	s.logf("history: seeding %d messages", n)
+	s.logf("%s: seeding %d messages", name, n)
 	seedStart := time.Now()
 	dbPath := filepath.Join(dir, "belfry.db")
 	res.Seed = "SQL insert into the schema belfry created (channel_messages)"
-	if err := seedSQL(ctx, dbPath, ch.AppInstanceID, ch.ID, w.ID, n, base); err != nil {
+	if pg {
+		res.Seed = "INSERT … SELECT FROM generate_series into the schema belfry created (channel_messages; its secondary indexes and unique constraint dropped and built again after the rows, in the same transaction), then ANALYZE"
+		if err := seedPG(ctx, dbURL, ch.AppInstanceID, ch.ID, w.ID, n, base); err != nil {
+			return fail(fmt.Errorf("seed: %w", err))
+		}
+		res.DBMiB = pgDatabaseMiB(ctx, dbURL)
+	} else if err := seedSQL(ctx, dbPath, ch.AppInstanceID, ch.ID, w.ID, n, base); err != nil {
 		s.logf("history: SQL seed failed (%v); seeding through store/sqlite", err)
 		n = min(n, 100_000)
 		res.Messages = n
 		res.Seed = "store/sqlite CreateChannelMessage (the SQL seed failed: " + err.Error() + ")"
 		if err := seedStore(ctx, dbPath, ch.AppInstanceID, ch.ID, w.ID, n, base); err != nil {
-			res.Error = "seed: " + err.Error()
-			return res, ""
+			return fail(fmt.Errorf("seed: %w", err))
 		}
 	}
 	// Write the seeded gigabyte out now, so that the kernel's writeback
 	// does not overlap the measurement.
 	syscall.Sync()
 	res.SeedS = round1(time.Since(seedStart).Seconds())
-	if fi, err := os.Stat(filepath.Join(dir, "belfry.db")); err == nil {
+	if fi, err := os.Stat(filepath.Join(dir, "belfry.db")); err == nil && !pg {
 		res.DBMiB = round1(float64(fi.Size()) / (1 << 20))
 	}
-	s.logf("history: seeded in %.1fs (%.0f MiB)", res.SeedS, res.DBMiB)
+	s.logf("%s: seeded in %.1fs (%.0f MiB)", name, res.SeedS, res.DBMiB)
 
 	bin := s.belfry
 	if s.belfryProf != "" {
 		bin = s.belfryProf
 	}
-	p, _, err = startBelfry(ctx, serveOpts{bin: bin, dataDir: dir, pprof: s.belfryProf != ""})
+	p, _, err = startBelfry(ctx, serveOpts{bin: bin, dataDir: dir, pprof: s.belfryProf != "", extra: extra})
 	if err != nil {
-		res.Error = err.Error()
-		return res, ""
+		return fail(err)
 	}
 	defer p.Stop(15 * time.Second)
 	a = newAPI(p.base(), 2)
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "belfry.db")+"?mode=ro&_pragma=query_only(ON)")
-	if err != nil {
-		res.Error = err.Error()
-		return res, ""
+	var rawPage func(ctx context.Context, desc bool, lo, hi int64) (int, error)
+	if pg {
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			return fail(err)
+		}
+		defer conn.Close(context.Background())
+		rawPage = func(ctx context.Context, desc bool, lo, hi int64) (int, error) {
+			return pgKeysetPage(ctx, conn, ch.AppInstanceID, ch.ID, desc, lo, hi)
+		}
+	} else {
+		raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "belfry.db")+"?mode=ro&_pragma=query_only(ON)")
+		if err != nil {
+			return fail(err)
+		}
+		defer raw.Close()
+		raw.SetMaxOpenConns(1)
+		rawPage = func(ctx context.Context, desc bool, lo, hi int64) (int, error) {
+			return rawKeysetPage(ctx, raw, ch.AppInstanceID, ch.ID, desc, lo, hi)
+		}
 	}
-	defer raw.Close()
-	raw.SetMaxOpenConns(1)
 
 	path := channelPath(channel, "/messages")
 	depths := []struct {
@@ -173,7 +212,7 @@ func runHistory(ctx context.Context, s *suite) (res HistoryResult, dir string) {
 			// quarter of a core busy is measured again (twice at most);
 			// the quietest attempt is kept.
 			for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
-				try := s.historyPoint(ctx, pt, a, path+"?"+q.Encode(), reader, p.cmd.Process.Pid, raw, ch.AppInstanceID, ch.ID, order == "DESCENDING", lo, hi)
+				try := s.historyPoint(ctx, pt, a, path+"?"+q.Encode(), reader, p.cmd.Process.Pid, rawPage, order == "DESCENDING", lo, hi)
 				try.Attempts = attempt + 1
 				if attempt == 0 || try.CPU.Other < pt.CPU.Other {
 					pt = try
@@ -182,7 +221,7 @@ func runHistory(ctx context.Context, s *suite) (res HistoryResult, dir string) {
 					break
 				}
 			}
-			s.logf("history: %s depth %s: belfry p50 %.2f p99 %.2f ms; raw p50 %.3f p99 %.3f ms (other processes: %.2f cores, attempt %d)", order, d.name,
+			s.logf("%s: %s depth %s: belfry p50 %.2f p99 %.2f ms; raw p50 %.3f p99 %.3f ms (other processes: %.2f cores, attempt %d)", name, order, d.name,
 				pt.Belfry.P50ms, pt.Belfry.P99ms, pt.Raw.P50ms, pt.Raw.P99ms, pt.CPU.Other, pt.Attempts)
 			res.Points = append(res.Points, pt)
 		}
@@ -197,17 +236,17 @@ func runHistory(ctx context.Context, s *suite) (res HistoryResult, dir string) {
 			_ = a.call(ctx, "GET", path+"?"+q.Encode(), nil, reader, 200, nil)
 		}
 		if pr := <-prof; pr.err != nil {
-			s.logf("history: profile: %v", pr.err)
+			s.logf("%s: profile: %v", name, pr.err)
 		} else {
-			res.Profile, res.ProfileTop = s.saveProfile("history", bin, pr.data)
+			res.Profile, res.ProfileTop = s.saveProfile(name, bin, pr.data)
 		}
 	}
-	return res, dir
+	return res, historyDB{dir: dir, extra: extra}
 }
 
 // historyPoint times ListChannelMessages calls at one point, then as
 // many raw keyset reads.
-func (s *suite) historyPoint(ctx context.Context, pt HistoryPoint, a *api, pathQuery, reader string, pid int, raw *sql.DB, appID, channelID string, desc bool, lo, hi int64) HistoryPoint {
+func (s *suite) historyPoint(ctx context.Context, pt HistoryPoint, a *api, pathQuery, reader string, pid int, rawPage func(ctx context.Context, desc bool, lo, hi int64) (int, error), desc bool, lo, hi int64) HistoryPoint {
 	calls := s.cfg.historyCalls
 	var hb, hr hist
 	stopCPU := cpuWindow(pid)
@@ -235,7 +274,7 @@ func (s *suite) historyPoint(ctx context.Context, pt HistoryPoint, a *api, pathQ
 	pt.CPU = stopCPU()
 	for i := range calls + calls/10 {
 		t0 := time.Now()
-		got, err := rawKeysetPage(ctx, raw, appID, channelID, desc, lo, hi)
+		got, err := rawPage(ctx, desc, lo, hi)
 		took := time.Since(t0)
 		if err == nil && got != pageSize {
 			err = fmt.Errorf("raw read: %d rows, want %d", got, pageSize)
@@ -353,6 +392,156 @@ func rawKeysetPage(ctx context.Context, db *sql.DB, appID, channelID string, des
 		if err := rows.Scan(ptrs...); err != nil {
 			return n, err
 		}
+		n++
+	}
+	return n, rows.Err()
+}
+
+// seedPG is seedSQL on PostgreSQL: one INSERT … SELECT FROM
+// generate_series per 100,000 messages, ids random hex like Belfry's, then
+// ANALYZE so that the planner knows the table's size. Inserting a million
+// random ids into indexes that outgrow the shared buffers is slow, so the
+// table's secondary indexes and unique constraints are dropped first and
+// built again, with their own definitions, after the rows are in: all in
+// one transaction. Where that is refused, the rows go into the indexes.
+func seedPG(ctx context.Context, url, appID, channelID, senderID string, n int, base time.Time) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	// The rows reference an app instance and a channel that exist: skip
+	// the per-row foreign key triggers where the role may (a superuser,
+	// as in the harness's own cluster).
+	_, _ = conn.Exec(ctx, "SET session_replication_role = replica")
+	_, _ = conn.Exec(ctx, "SET maintenance_work_mem = '256MB'")
+	insert := func(tx pgx.Tx) error {
+		const chunk = 100_000
+		for from := 0; from < n; from += chunk {
+			to := min(n, from+chunk) - 1
+			_, err := tx.Exec(ctx, `INSERT INTO channel_messages (app_instance_id, channel_id, message_id, content, type, sender_kind, sender_id, sender_name, status, created_at, updated_at)
+			SELECT $1, $2, md5(random()::text) || md5(random()::text), $3, 'STANDARD', 'user', $4, 'writer', 'SENT', $5::bigint + x, $5::bigint + x
+			FROM generate_series($6::bigint, $7::bigint) AS x`,
+				appID, channelID, messageContent, senderID, base.UnixMilli(), from, to)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		type constraint struct{ name, def string }
+		var uniques []constraint
+		rows, err := tx.Query(ctx, `SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'channel_messages'::regclass AND contype = 'u'`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var c constraint
+			if err := rows.Scan(&c.name, &c.def); err != nil {
+				return err
+			}
+			uniques = append(uniques, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var indexes []string
+		rows, err = tx.Query(ctx, `SELECT i.indexname, i.indexdef FROM pg_indexes i
+			WHERE i.tablename = 'channel_messages' AND i.schemaname = current_schema()
+			AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass)`)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for rows.Next() {
+			var name, def string
+			if err := rows.Scan(&name, &def); err != nil {
+				return err
+			}
+			names, indexes = append(names, name), append(indexes, def)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, c := range uniques {
+			if _, err := tx.Exec(ctx, "ALTER TABLE channel_messages DROP CONSTRAINT "+pgx.Identifier{c.name}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		for _, name := range names {
+			if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{name}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		if err := insert(tx); err != nil {
+			return err
+		}
+		for _, def := range indexes {
+			if _, err := tx.Exec(ctx, def); err != nil {
+				return err
+			}
+		}
+		for _, c := range uniques {
+			if _, err := tx.Exec(ctx, "ALTER TABLE channel_messages ADD CONSTRAINT "+pgx.Identifier{c.name}.Sanitize()+" "+c.def); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		// Refused (not the table's owner, say): into the indexes, then.
+		if err := pgx.BeginFunc(ctx, conn, insert); err != nil {
+			return err
+		}
+	}
+	_, err = conn.Exec(ctx, "ANALYZE channel_messages")
+	return err
+}
+
+func pgDatabaseMiB(ctx context.Context, url string) float64 {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return 0
+	}
+	defer conn.Close(context.Background())
+	var size int64
+	if conn.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&size) != nil {
+		return 0
+	}
+	return round1(float64(size) / (1 << 20))
+}
+
+// pgKeysetPage is rawKeysetPage on PostgreSQL through pgx.
+func pgKeysetPage(ctx context.Context, conn *pgx.Conn, appID, channelID string, desc bool, lo, hi int64) (int, error) {
+	q := `SELECT seq, message_id, content, metadata, content_type, type, sender_kind, sender_id, sender_name, redacted, status,
+		created_at, updated_at, edited_at FROM channel_messages WHERE app_instance_id = $1 AND channel_id = $2`
+	args := []any{appID, channelID}
+	if lo >= 0 {
+		q += ` AND (created_at, seq) > ($3, $4)`
+		args = append(args, lo-1, int64(1<<62))
+	}
+	if hi >= 0 {
+		q += fmt.Sprintf(` AND (created_at, seq) < ($%d, $%d)`, len(args)+1, len(args)+2)
+		args = append(args, hi+1, int64(-1))
+	}
+	if desc {
+		q += ` ORDER BY created_at DESC, seq DESC`
+	} else {
+		q += ` ORDER BY created_at, seq`
+	}
+	q += ` LIMIT 50`
+	rows, err := conn.Query(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		_ = rows.RawValues()
 		n++
 	}
 	return n, rows.Err()

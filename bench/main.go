@@ -10,12 +10,21 @@
 //     beside the bare gorilla server;
 //  4. history: ListChannelMessages, a page of 50, at depths 0, 10k and 1M
 //     of a 1M-message channel, both orders, beside a raw keyset read;
-//  5. startup: exec to the first /healthz 200, empty and 1M-message data dir.
+//  5. startup: exec to the first /healthz 200, empty and 1M-message data dir;
+//  6. elastic: 10,000 members join one elastic channel;
+//  7. push: sends with a push notification and a streaming record,
+//     delivered to a local webhook receiver, beside plain sends.
+//
+// Each runs on the embedded SQLite store and then on PostgreSQL (a
+// throwaway cluster of internal/pgtest, or -postgres URL); the fan-out
+// adds two nodes on that PostgreSQL and a NATS bus. Sends report the
+// server's CPU and allocations per send, and the machine budget of the
+// 10,000 msg/s target.
 //
 // Run it from the repository root:
 //
-//	bench/run              # the whole suite, under 10 minutes on 2 cores
-//	bench/run -quick       # smaller sizes, about 2 minutes
+//	bench/run              # the whole suite, about 15 minutes on 2 cores
+//	bench/run -quick       # smaller sizes, a few minutes
 //	bench/run -only sends,history
 //
 // It writes bench/results/<date>-<commit>.json and regenerates
@@ -66,6 +75,8 @@ type config struct {
 	historyCalls int
 
 	startupRuns int
+
+	elasticMembers int
 }
 
 func fullConfig() config {
@@ -75,7 +86,7 @@ func fullConfig() config {
 		groups: 100, groupSize: 100, groupWindow: 4,
 		sessionCounts: []int{10_000, 50_000},
 		historyN:      1_000_000, historyCalls: 400,
-		startupRuns: 5,
+		startupRuns: 5, elasticMembers: 10_000,
 	}
 }
 
@@ -86,7 +97,7 @@ func quickConfig() config {
 		groups: 10, groupSize: 100, groupWindow: 4,
 		sessionCounts: []int{2_000},
 		historyN:      100_000, historyCalls: 100,
-		startupRuns: 3,
+		startupRuns: 3, elasticMembers: 1_000,
 	}
 }
 
@@ -102,14 +113,14 @@ type suite struct {
 	nofile     uint64
 	fileLimit  string
 	start      time.Time
-	postgres   string // -postgres: the server the sends' store lives on
+	pg         *pgMode // the PostgreSQL mode; pg.Absent says why there is none
 }
 
 func (s *suite) logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(s.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-var allMeasurements = []string{"sends", "fanout", "sessions", "history", "startup", "elastic"}
+var allMeasurements = []string{"sends", "fanout", "sessions", "history", "startup", "elastic", "push"}
 
 func main() {
 	if len(os.Args) > 1 {
@@ -123,9 +134,15 @@ func main() {
 		case "__broadcast_tls":
 			runBroadcast(true)
 			return
+		case "__nats":
+			runNATS()
+			return
+		case "__sink":
+			runSink()
+			return
 		}
 	}
-	quick := flag.Bool("quick", false, "smaller sizes and shorter runs (about 2 minutes); for trying the suite, not for the record: docs/benchmarks.md is left alone unless -doc is given")
+	quick := flag.Bool("quick", false, "smaller sizes and shorter runs (a few minutes); for trying the suite, not for the record: docs/benchmarks.md is left alone unless -doc is given")
 	only := flag.String("only", "", "comma-separated measurements to run, of: "+strings.Join(allMeasurements, ",")+" (default all; sessions needs fanout's users, startup's 1M dir comes from history)")
 	profile := flag.Bool("profile", true, "build a second belfry with net/http/pprof compiled in (go build -overlay; the tree is not touched) and capture CPU profiles of the 64-client sends and the fan-out")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the harness itself (load generators, websocket clients) to this file")
@@ -133,7 +150,7 @@ func main() {
 	doc := flag.String("doc", "docs/benchmarks.md", `markdown report to regenerate ("" for none)`)
 	workDir := flag.String("workdir", "", "where the temporary data dirs go (default: the system temp dir); they are removed at the end")
 	keep := flag.Bool("keep", false, "keep the temporary data dirs")
-	pgURL := flag.String("postgres", "", "postgres://USER[:PASSWORD]@HOST:PORT of a PostgreSQL server: the sends run against belfry --store on a fresh database there instead of the embedded SQLite store (with -doc \"\" and its own -out, to keep both side by side)")
+	pgURL := flag.String("postgres", "", "the PostgreSQL mode, which runs every measurement again with belfry --store on a fresh PostgreSQL database each, beside the SQLite run: \"\" (default) starts a throwaway cluster from Debian's postgresql server binaries when they are installed (and says so in the report when they are not); postgres://USER[:PASSWORD]@HOST:PORT uses that server instead; \"off\" runs SQLite only")
 	render := flag.String("render", "", "measure nothing: regenerate the -doc report from this results JSON file")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: bench/run [flags]   (or: go run ./bench [flags], from the repository root)\n\nMeasures Belfry against the machine's limits; see docs/benchmarks.md.\n\nFlags:\n")
@@ -144,7 +161,7 @@ func main() {
 	// pauses out of the latencies it records. Memory is plentiful.
 	debug.SetGCPercent(400)
 
-	s := &suite{cfg: fullConfig(), start: time.Now(), postgres: *pgURL}
+	s := &suite{cfg: fullConfig(), start: time.Now()}
 	if *quick {
 		s.cfg = quickConfig()
 		// A quick run is a try-out: it leaves the report alone unless told.
@@ -192,6 +209,7 @@ func main() {
 	go func() {
 		<-ctx.Done()
 		killChildren()
+		stopPostgres()
 	}()
 
 	s.nofile, s.fileLimit = raiseFileLimit()
@@ -246,31 +264,72 @@ func main() {
 	res.Machine.BusyBefore, res.Machine.LoadAvg = busy, loadAvg
 	res.Config = describeConfig(s.cfg)
 
-	var env fanoutEnv
-	var historyDir string
+	s.setupPostgres(ctx, strings.TrimSpace(*pgURL), *pgURL == "off")
+	defer stopPostgres()
+	res.Postgres = &PGResults{Server: s.pg.Server, Absent: s.pg.Absent}
+	pg := s.pg.Absent == ""
+	if !pg {
+		s.logf("postgres: %s", s.pg.Absent)
+	}
+
+	// Each measurement runs on SQLite, then on PostgreSQL, back to back.
+	var env, envPG fanoutEnv
+	var history, historyPG historyDB
 	if selected["sends"] && ctx.Err() == nil {
-		r := runSends(ctx, s)
+		r := runSends(ctx, s, false)
 		res.Sends = &r
+		if pg && ctx.Err() == nil {
+			r := runSends(ctx, s, true)
+			res.Postgres.Sends = &r
+		}
 	}
 	if selected["fanout"] && ctx.Err() == nil {
 		r, e := runFanout(ctx, s)
 		res.Fanout, env = &r, e
+		if pg && ctx.Err() == nil {
+			r, e := runFanoutPG(ctx, s)
+			res.Postgres.Fanout, envPG = &r, e
+		}
 	}
 	if selected["sessions"] && ctx.Err() == nil {
-		r := runSessions(ctx, s, env)
+		r := runSessions(ctx, s, env, false)
 		res.Sessions = &r
+		if pg && ctx.Err() == nil {
+			r := runSessions(ctx, s, envPG, true)
+			res.Postgres.Sessions = &r
+		}
 	}
 	if selected["history"] && ctx.Err() == nil {
-		r, dir := runHistory(ctx, s)
-		res.History, historyDir = &r, dir
+		r, h := runHistory(ctx, s, false)
+		res.History, history = &r, h
+		if pg && ctx.Err() == nil {
+			r, h := runHistory(ctx, s, true)
+			res.Postgres.History, historyPG = &r, h
+		}
 	}
 	if selected["startup"] && ctx.Err() == nil {
-		r := runStartup(ctx, s, historyDir)
+		r := runStartup(ctx, s, history, false)
 		res.Startup = &r
+		if pg && ctx.Err() == nil {
+			r := runStartup(ctx, s, historyPG, true)
+			res.Postgres.Startup = &r
+		}
 	}
 	if selected["elastic"] && ctx.Err() == nil {
-		r := runElastic(ctx, s)
+		r := runElastic(ctx, s, false, env)
 		res.Elastic = &r
+		if pg && ctx.Err() == nil {
+			r := runElastic(ctx, s, true, envPG)
+			res.Postgres.Elastic = &r
+		}
+	}
+	if selected["push"] && ctx.Err() == nil {
+		r := runPush(ctx, s, false)
+		res.Push = &r
+		if pg && ctx.Err() == nil {
+			r := runPush(ctx, s, true)
+			res.Postgres.Push = &r
+		}
 	}
 	res.DurationS = round1(time.Since(s.start).Seconds())
 	if ctx.Err() != nil {

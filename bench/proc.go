@@ -368,36 +368,56 @@ func cpuTime(pid int) (time.Duration, bool) {
 type CPUUse struct {
 	Server  float64 `json:"server_cores"`
 	Harness float64 `json:"harness_cores"`
+	// DB is the PostgreSQL cluster's processes (PostgreSQL mode with the
+	// harness's own cluster; 0 otherwise).
+	DB float64 `json:"db_cores,omitempty"`
 	// Other is the machine's busy time less the two: other processes,
 	// plus kernel work (interrupts) not charged to either. Well above 0.1
 	// means something else shared the machine.
 	Other float64 `json:"other_cores"`
 }
 
-// sampleCPU measures the CPU use of pid and of this process between from
-// and to; read the result from the channel once to has passed.
-func sampleCPU(pid int, from, to time.Time) <-chan CPUUse {
+// sampleCPU measures the CPU use of the server processes pids and of
+// this process between from and to; read the result from the channel
+// once to has passed.
+func sampleCPU(pids []int, from, to time.Time) <-chan CPUUse {
 	out := make(chan CPUUse, 1)
 	go func() {
 		time.Sleep(time.Until(from))
-		stop := cpuWindow(pid)
+		stop := cpuWindow(pids...)
 		time.Sleep(time.Until(to))
 		out <- stop()
 	}()
 	return out
 }
 
-// cpuWindow starts measuring the CPU use of pid, of this process and of
+// serversCPU is the CPU time of the processes pids, together.
+func serversCPU(pids []int) (time.Duration, bool) {
+	var total time.Duration
+	for _, pid := range pids {
+		t, ok := cpuTime(pid)
+		if !ok {
+			return 0, false
+		}
+		total += t
+	}
+	return total, len(pids) > 0
+}
+
+// cpuWindow starts measuring the CPU use of the server processes pids
+// (none: no server), of this process, of the PostgreSQL cluster and of
 // the rest of the machine; the returned function ends the window.
-func cpuWindow(pid int) func() CPUUse {
-	s0, ok1 := cpuTime(pid)
+func cpuWindow(pids ...int) func() CPUUse {
+	s0, ok1 := serversCPU(pids)
 	h0, ok2 := cpuTime(0)
 	m0, ok3 := machineTicks()
+	d0, okd0 := dbCPU()
 	t0 := time.Now()
 	return func() CPUUse {
-		s1, ok4 := cpuTime(pid)
+		s1, ok4 := serversCPU(pids)
 		h1, ok5 := cpuTime(0)
 		m1, ok6 := machineTicks()
+		d1, okd1 := dbCPU()
 		el := time.Since(t0).Seconds()
 		var u CPUUse
 		if el <= 0 {
@@ -409,8 +429,11 @@ func cpuWindow(pid int) func() CPUUse {
 		if ok2 && ok5 {
 			u.Harness = round3((h1 - h0).Seconds() / el)
 		}
+		if okd0 && okd1 {
+			u.DB = round3(max(0, (d1-d0).Seconds()/el))
+		}
 		if ok3 && ok6 && m1.total > m0.total {
-			u.Other = round3(max(0, (m1.busy-m0.busy)/(m1.total-m0.total)*float64(runtime.NumCPU())-u.Server-u.Harness))
+			u.Other = round3(max(0, (m1.busy-m0.busy)/(m1.total-m0.total)*float64(runtime.NumCPU())-u.Server-u.Harness-u.DB))
 		}
 		return u
 	}

@@ -57,7 +57,14 @@ const settle = 3 * time.Second
 // are the fan-out run's (each a member of its channels); with more
 // sessions than users, each user opens several sessions (distinct
 // sessionIds), as a user with several devices would.
-func runSessions(ctx context.Context, s *suite, env fanoutEnv) (res SessionsResult) {
+//
+// On PostgreSQL (pg) it measures the first level only, over ws://, and
+// not the raw server again: the SQLite run's is the limit.
+func runSessions(ctx context.Context, s *suite, env fanoutEnv, pg bool) (res SessionsResult) {
+	name := "sessions"
+	if pg {
+		name = "sessions-pg"
+	}
 	res.FileLimit = s.fileLimit
 	res.Sources = fmt.Sprintf("127.10.x.y, a new source address every %d connections (IP_BIND_ADDRESS_NO_PORT)", connsPerSource)
 	if len(env.users) == 0 {
@@ -66,7 +73,11 @@ func runSessions(ctx context.Context, s *suite, env fanoutEnv) (res SessionsResu
 	}
 	res.Users = len(env.users)
 	prev := 0
-	for _, want := range s.cfg.sessionCounts {
+	counts := s.cfg.sessionCounts
+	if pg {
+		counts = counts[:1]
+	}
+	for _, want := range counts {
 		if ctx.Err() != nil {
 			break
 		}
@@ -88,11 +99,15 @@ func runSessions(ctx context.Context, s *suite, env fanoutEnv) (res SessionsResu
 		}
 		prev = n
 		if note != "" {
-			s.logf("sessions: %s", note)
+			s.logf("%s: %s", name, note)
 		}
-		s.logf("sessions: %d idle sessions on belfry (%d users, %d each)", n, len(env.users), perUser)
+		s.logf("%s: %d idle sessions on belfry (%d users, %d each)", name, n, len(env.users), perUser)
 		lvl.Belfry = s.belfrySessions(ctx, env, n, perUser, false)
-		s.logf("sessions: belfry: %.2f KiB per session (RSS %.0f -> %.0f MiB)", lvl.Belfry.KiBPerSession, lvl.Belfry.RSSBeforeMiB, lvl.Belfry.RSSAfterMiB)
+		s.logf("%s: belfry: %.2f KiB per session (RSS %.0f -> %.0f MiB)", name, lvl.Belfry.KiBPerSession, lvl.Belfry.RSSBeforeMiB, lvl.Belfry.RSSAfterMiB)
+		if pg {
+			res.Levels = append(res.Levels, lvl)
+			continue
+		}
 		s.logf("sessions: %d idle connections on the raw gorilla server", n)
 		lvl.Raw = s.rawSessions(ctx, n, false)
 		s.logf("sessions: raw: %.2f KiB per connection", lvl.Raw.KiBPerSession)
@@ -116,7 +131,7 @@ func (s *suite) belfrySessions(ctx context.Context, env fanoutEnv, n, perUser in
 	pt.Sessions = n
 	// Pings every 10 minutes: the clients hold their sockets without
 	// reading, and the measurement is of idle sessions.
-	p, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: env.dir, tls: useTLS, extra: []string{"--ws-ping-interval", "10m", "--max-sessions-per-user", strconv.Itoa(max(perUser, 10))}})
+	p, _, err := startBelfry(ctx, serveOpts{bin: s.belfry, dataDir: env.dir, tls: useTLS, extra: append([]string{"--ws-ping-interval", "10m", "--max-sessions-per-user", strconv.Itoa(max(perUser, 10))}, env.extra...)})
 	if err != nil {
 		pt.Error = err.Error()
 		return pt

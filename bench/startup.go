@@ -27,11 +27,27 @@ type StartupResult struct {
 // TLS listener on (as by default), for a new empty data dir each run (the
 // first start: schema, root-less credential from the environment, local
 // CA) and for the history run's data dir.
-func runStartup(ctx context.Context, s *suite, historyDir string) (res StartupResult) {
+//
+// On PostgreSQL (pg) "empty" is a new database and data dir each run, and
+// the full one the history run's database.
+func runStartup(ctx context.Context, s *suite, history historyDB, pg bool) (res StartupResult) {
+	name := "startup"
+	if pg {
+		name = "startup-pg"
+	}
 	empty := StartupPoint{DataDir: "empty (new each run)"}
 	var ds []time.Duration
 	for i := range s.cfg.startupRuns {
-		d, err := timeStartup(ctx, s.belfry, filepath.Join(s.work, fmt.Sprintf("startup-empty-%d", i)))
+		var extra []string
+		if pg {
+			u, err := s.pg.database(ctx, "bench_startup")
+			if err != nil {
+				empty.Error = err.Error()
+				break
+			}
+			extra = []string{"--store", u}
+		}
+		d, err := timeStartup(ctx, s.belfry, filepath.Join(s.work, fmt.Sprintf("%s-empty-%d", name, i)), extra)
 		if err != nil {
 			empty.Error = err.Error()
 			break
@@ -39,15 +55,15 @@ func runStartup(ctx context.Context, s *suite, historyDir string) (res StartupRe
 		ds = append(ds, d)
 	}
 	fillStartup(&empty, ds)
-	s.logf("startup: empty data dir: median %.1f ms", empty.MedianMs)
+	s.logf("%s: empty data dir: median %.1f ms", name, empty.MedianMs)
 	res.Points = append(res.Points, empty)
-	if historyDir == "" {
+	if history.dir == "" {
 		return res
 	}
 	full := StartupPoint{DataDir: humanCount(s.cfg.historyN) + " messages"}
 	ds = nil
 	for range s.cfg.startupRuns {
-		d, err := timeStartup(ctx, s.belfry, historyDir)
+		d, err := timeStartup(ctx, s.belfry, history.dir, history.extra)
 		if err != nil {
 			full.Error = err.Error()
 			break
@@ -55,13 +71,13 @@ func runStartup(ctx context.Context, s *suite, historyDir string) (res StartupRe
 		ds = append(ds, d)
 	}
 	fillStartup(&full, ds)
-	s.logf("startup: %s: median %.1f ms", full.DataDir, full.MedianMs)
+	s.logf("%s: %s: median %.1f ms", name, full.DataDir, full.MedianMs)
 	res.Points = append(res.Points, full)
 	return res
 }
 
-func timeStartup(ctx context.Context, bin, dir string) (time.Duration, error) {
-	p, d, err := startBelfry(ctx, serveOpts{bin: bin, dataDir: dir, tls: true})
+func timeStartup(ctx context.Context, bin, dir string, extra []string) (time.Duration, error) {
+	p, d, err := startBelfry(ctx, serveOpts{bin: bin, dataDir: dir, tls: true, extra: extra})
 	if err != nil {
 		return 0, err
 	}
