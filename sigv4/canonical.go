@@ -289,11 +289,12 @@ func containsFold(list []string, want string) bool {
 // r.TransferEncoding, and requests built in process (or rewritten by a proxy)
 // may lack a Content-Length header while r.ContentLength is set, so those are
 // reconstructed from the request fields.
-func canonicalHeaders(r *http.Request, names []string) string {
-	var b strings.Builder
+func canonicalHeaders(r *http.Request, names []string) []byte {
+	// Room for what SDKs sign (host, date, bearer ARN, token) at once.
+	b := make([]byte, 0, 512)
 	for _, name := range names {
-		b.WriteString(name)
-		b.WriteByte(':')
+		b = append(b, name...)
+		b = append(b, ':')
 		lower := strings.ToLower(name)
 		values := headerValues(r.Header, name)
 		switch {
@@ -302,25 +303,31 @@ func canonicalHeaders(r *http.Request, names []string) string {
 			if host == "" && r.URL != nil {
 				host = r.URL.Host
 			}
-			values = []string{host}
+			b = appendTrimmed(b, host)
+			values = nil
 		case len(values) == 0 && lower == "content-length" && r.ContentLength >= 0:
-			values = []string{strconv.FormatInt(r.ContentLength, 10)}
+			b = strconv.AppendInt(b, r.ContentLength, 10)
 		case len(values) == 0 && lower == "transfer-encoding" && len(r.TransferEncoding) > 0:
 			values = []string{strings.Join(r.TransferEncoding, ",")}
 		}
 		for i, v := range values {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			writeTrimmed(&b, v)
+			b = appendTrimmed(b, v)
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	return b.String()
+	return b
 }
 
 func headerValues(h http.Header, name string) []string {
-	if v, ok := h[textproto.CanonicalMIMEHeaderKey(name)]; ok {
+	var buf [64]byte
+	if key, ok := canonicalKey(buf[:0], name); ok {
+		if v, ok := h[string(key)]; ok {
+			return v
+		}
+	} else if v, ok := h[textproto.CanonicalMIMEHeaderKey(name)]; ok {
 		return v
 	}
 	// Requests built in memory (tests, proxies) may carry non-canonical keys.
@@ -332,11 +339,42 @@ func headerValues(h http.Header, name string) []string {
 	return nil
 }
 
-// writeTrimmed applies SigV4 "trimall": strip the ends and collapse inner runs
+// canonicalKey appends the canonical MIME form of name (as
+// textproto.CanonicalMIMEHeaderKey gives it) when name is made only of
+// letters, digits and '-', which is every name SDKs sign, and fits in
+// b's capacity; otherwise it reports false.
+func canonicalKey(b []byte, name string) ([]byte, bool) {
+	if name == "" || len(name) > cap(b) {
+		return b, false
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case 'A' <= c && c <= 'Z':
+			if !upper {
+				c += 'a' - 'A'
+			}
+		case '0' <= c && c <= '9':
+		case c == '-':
+		default:
+			return b, false
+		}
+		b = append(b, c)
+		upper = c == '-'
+	}
+	return b, true
+}
+
+// appendTrimmed applies SigV4 "trimall": strip the ends and collapse inner runs
 // of whitespace to one space. Tabs count as whitespace, as in botocore and
 // @smithy/signature-v4 (aws-sdk-go-v2 only collapses spaces; the two agree on
 // everything real clients send).
-func writeTrimmed(b *strings.Builder, v string) {
+func appendTrimmed(b []byte, v string) []byte {
 	v = strings.Trim(v, " \t\r\n")
 	space := false
 	for i := 0; i < len(v); i++ {
@@ -346,9 +384,10 @@ func writeTrimmed(b *strings.Builder, v string) {
 			continue
 		}
 		if space {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 			space = false
 		}
-		b.WriteByte(c)
+		b = append(b, c)
 	}
+	return b
 }
