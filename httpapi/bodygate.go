@@ -50,7 +50,7 @@ func (g *bodyGate) release(key string) {
 // going when it fires, the request takes a slot of its access key, or, when
 // none is free, its read is ended at once (the deadline set to now). stop
 // ends the watch once the read returns and reports whether the gate cut it.
-func (g *bodyGate) watch(rc *http.ResponseController, key string) (stop func() (refused bool)) {
+func (g *bodyGate) watch(w http.ResponseWriter, key string) (stop func() (refused bool)) {
 	var mu sync.Mutex
 	done, holding, refused := false, false, false
 	t := time.AfterFunc(slowBodyGrace, func() {
@@ -64,7 +64,7 @@ func (g *bodyGate) watch(rc *http.ResponseController, key string) (stop func() (
 			return
 		}
 		refused = true
-		rc.SetReadDeadline(time.Now())
+		setReadDeadline(w, time.Now())
 	})
 	return func() bool {
 		t.Stop()

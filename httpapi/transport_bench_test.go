@@ -138,11 +138,13 @@ func newBenchHandler(tb testing.TB) http.Handler {
 	tb.Helper()
 	keys := keyring.New(benchRootID, benchRootSecret, nil, keyring.Options{Region: "us-east-1", Registerer: prometheus.NewRegistry()})
 	return httpapi.New(httpapi.Config{
-		API:             &quickAPI{page: benchPage(50)},
-		Auth:            keys,
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Registerer:      prometheus.NewRegistry(),
-		BodyReadTimeout: 30 * time.Second,
+		API:        &quickAPI{page: benchPage(50)},
+		Auth:       keys,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Registerer: prometheus.NewRegistry(),
+		// belfry serve's defaults.
+		BodyReadTimeout:     10 * time.Second,
+		MaxSlowBodiesPerKey: 32,
 	})
 }
 
