@@ -3,6 +3,7 @@ package chime
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -145,5 +146,17 @@ func TestMatchesRemembersOnlyMatches(t *testing.T) {
 	}
 	if !matches(ruleChimeArn, arn+strings.Repeat("x", matchedMaxLen)) == ruleChimeArn.pattern.MatchString(arn+strings.Repeat("x", matchedMaxLen)) {
 		t.Error("long values are not matched by the pattern itself")
+	}
+}
+
+func TestTimeJSONFractions(t *testing.T) {
+	for ms, want := range map[int64]string{
+		0: "0", 1500: "1.5", 1050: "1.05", 1005: "1.005", 1100: "1.1", 1123: "1.123", 999: "0.999",
+		-1500: "-1.5", -1: "0.001", 1764640000010: "1764640000.01",
+	} {
+		b, _ := Time{time.UnixMilli(ms)}.MarshalJSON()
+		if string(b) != want {
+			t.Errorf("MarshalJSON(%d ms) = %s, want %s", ms, b, want)
+		}
 	}
 }

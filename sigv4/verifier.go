@@ -674,7 +674,7 @@ func parseExpires(s string) (time.Duration, *Error) {
 // a header added after signing (by a proxy, a script, an attacker replaying
 // a captured request) must not be able to change it.
 func checkBearerSigned(h http.Header, signedNames []string) *Error {
-	if _, ok := h[http.CanonicalHeaderKey(bearerHeader)]; ok && !containsFold(signedNames, bearerHeader) {
+	if _, ok := h["X-Amz-Chime-Bearer"]; ok && !containsFold(signedNames, bearerHeader) {
 		return newError(IncompleteSignature, "There were headers present in the request which were not signed: %s", bearerHeader)
 	}
 	return nil
