@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -240,8 +241,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if l, ok := out.(interface{ SetEmptyLists() }); ok {
 		l.SetEmptyLists()
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
+	var b []byte
+	if enc, ok := out.(interface{ AppendJSON([]byte) []byte }); ok {
+		// The generated encoder writes what json.Marshal would, without
+		// reflection, into a recycled buffer: the response writer copies
+		// what it is given before Write returns.
+		bp := responseBufs.Get().(*[]byte)
+		b = enc.AppendJSON((*bp)[:0])
+		defer func() {
+			if cap(b) <= maxPooledResponse {
+				*bp = b[:0]
+				responseBufs.Put(bp)
+			}
+		}()
+	} else if b, err = json.Marshal(out); err != nil {
 		h.writeError(rec, reqID, err)
 		return
 	}
@@ -252,6 +265,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.WriteHeader(op.SuccessStatus)
 	rec.Write(b)
 }
+
+// responseBufs recycles response-body buffers; one larger than
+// maxPooledResponse is left to the collector rather than kept.
+var responseBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledResponse = 256 << 10
 
 // newRequestID returns a random (version 4) UUID, as AWS's request ids
 // are, formatted into *dst.
