@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,6 +179,8 @@ func BenchmarkTransport(b *testing.B) {
 	for _, c := range benchCases(b) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0 := processCPU()
+			n := 0
 			for b.Loop() {
 				r := *c.req
 				r.Body = io.NopCloser(bytes.NewReader(c.body))
@@ -186,7 +189,11 @@ func BenchmarkTransport(b *testing.B) {
 				if w.status != c.status {
 					b.Fatalf("status %d, want %d", w.status, c.status)
 				}
+				n++
 			}
+			// CPU time, garbage collection included, is steadier than
+			// wall time on a machine shared with other work.
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(n), "cpu-ns/op")
 		})
 	}
 }
@@ -205,4 +212,13 @@ func TestTransportBenchRequestsAreAccepted(t *testing.T) {
 			t.Errorf("%s: status %d (%d bytes), want %d with a body", c.name, w.status, w.n, c.status)
 		}
 	}
+}
+
+// processCPU is the process's user and system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
