@@ -10,36 +10,39 @@ import (
 
 // isUnreserved reports the RFC 3986 unreserved set, the only bytes SigV4
 // leaves unencoded.
-func isUnreserved(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '~'
-}
+func isUnreserved(c byte) bool { return unreserved[c] }
+
+var unreserved = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	return t
+}()
 
 const upperHex = "0123456789ABCDEF"
 
-// awsEncode percent-encodes s the SigV4 way (upper-case hex, everything but
-// unreserved bytes). keepSlash exists for paths, where '/' separates segments
-// and must survive.
-func awsEncode(b *strings.Builder, s string, keepSlash bool) {
+// appendAWSEncoded percent-encodes s the SigV4 way (upper-case hex,
+// everything but unreserved bytes). keepSlash exists for paths, where '/'
+// separates segments and must survive.
+func appendAWSEncoded(b []byte, s string, keepSlash bool) []byte {
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if isUnreserved(c) || (keepSlash && c == '/') {
-			b.WriteByte(c)
+		if unreserved[c] || (keepSlash && c == '/') {
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(upperHex[c>>4])
-		b.WriteByte(upperHex[c&15])
+		b = append(b, s[start:i]...)
+		b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+		start = i + 1
 	}
+	return append(b, s[start:]...)
 }
 
 func awsEncoded(s string, keepSlash bool) string {
 	for i := 0; i < len(s); i++ {
 		if !isUnreserved(s[i]) && (!keepSlash || s[i] != '/') {
-			var b strings.Builder
-			b.Grow(len(s) + 16)
-			awsEncode(&b, s, keepSlash)
-			return b.String()
+			return string(appendAWSEncoded(make([]byte, 0, len(s)+16), s, keepSlash))
 		}
 	}
 	return s

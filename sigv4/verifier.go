@@ -141,7 +141,7 @@ var canonicalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); retu
 func (in *canonicalInput) appendCanonicalRequest(b []byte, path, query, payload string) []byte {
 	b = append(b, in.method...)
 	b = append(b, '\n')
-	b = append(b, path...)
+	b = appendAWSEncoded(b, path, true)
 	b = append(b, '\n')
 	b = append(b, query...)
 	b = append(b, '\n')
@@ -210,12 +210,14 @@ func (in *canonicalInput) matches(key, sig []byte) bool {
 	return false
 }
 
+// pathVariants lists the wire path and, when it differs, its normalised
+// form (see canonicalPaths), still unencoded: the canonical request
+// encodes them as it is written, with no string of their own.
 func pathVariants(rawPath string) variants {
-	primary, normalized := canonicalPaths(rawPath)
-	if normalized == "" {
-		return variantsOf(primary)
+	if rawPath == "" {
+		rawPath = "/"
 	}
-	return variantsOf(primary, normalized)
+	return variantsOf(rawPath, normalizePath(rawPath))
 }
 
 // signed is the result of the parsing phase shared by both entry points.
