@@ -3321,3 +3321,369 @@ func (s *UpdateChannelResponse) AppendJSON(b []byte) []byte {
 	}
 	return append(b, '}')
 }
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *AssociateChannelFlowRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "ChannelFlowArn":
+		s.ChannelFlowArn = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *BatchCreateChannelMembershipRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "SubChannelId":
+		s.SubChannelId = &val
+	case "Type":
+		s.Type = ChannelMembershipType(val)
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *ChannelFlowCallbackRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "CallbackId":
+		s.CallbackId = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *CreateAppInstanceAdminRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "AppInstanceAdminArn":
+		s.AppInstanceAdminArn = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *CreateAppInstanceBotRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "AppInstanceArn":
+		s.AppInstanceArn = &val
+	case "ClientRequestToken":
+		s.ClientRequestToken = &val
+	case "Metadata":
+		s.Metadata = &val
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *CreateAppInstanceRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "ClientRequestToken":
+		s.ClientRequestToken = &val
+	case "Metadata":
+		s.Metadata = &val
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *CreateAppInstanceUserRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "AppInstanceArn":
+		s.AppInstanceArn = &val
+	case "AppInstanceUserId":
+		s.AppInstanceUserId = &val
+	case "ClientRequestToken":
+		s.ClientRequestToken = &val
+	case "Metadata":
+		s.Metadata = &val
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *CreateChannelBanRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "MemberArn":
+		s.MemberArn = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *CreateChannelFlowRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "AppInstanceArn":
+		s.AppInstanceArn = &val
+	case "ClientRequestToken":
+		s.ClientRequestToken = &val
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *CreateChannelMembershipRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "MemberArn":
+		s.MemberArn = &val
+	case "SubChannelId":
+		s.SubChannelId = &val
+	case "Type":
+		s.Type = ChannelMembershipType(val)
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *CreateChannelModeratorRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "ChannelModeratorArn":
+		s.ChannelModeratorArn = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *CreateChannelRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "AppInstanceArn":
+		s.AppInstanceArn = &val
+	case "ChannelId":
+		s.ChannelId = &val
+	case "ClientRequestToken":
+		s.ClientRequestToken = &val
+	case "Metadata":
+		s.Metadata = &val
+	case "Mode":
+		s.Mode = ChannelMode(val)
+	case "Name":
+		s.Name = &val
+	case "Privacy":
+		s.Privacy = ChannelPrivacy(val)
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *RedactChannelMessageRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "SubChannelId":
+		s.SubChannelId = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *RegisterAppInstanceUserEndpointRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "AllowMessages":
+		s.AllowMessages = AllowMessages(val)
+	case "ClientRequestToken":
+		s.ClientRequestToken = &val
+	case "Name":
+		s.Name = &val
+	case "ResourceArn":
+		s.ResourceArn = &val
+	case "Type":
+		s.Type = AppInstanceUserEndpointType(val)
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *SendChannelMessageRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "ClientRequestToken":
+		s.ClientRequestToken = &val
+	case "Content":
+		s.Content = &val
+	case "ContentType":
+		s.ContentType = &val
+	case "Metadata":
+		s.Metadata = &val
+	case "Persistence":
+		s.Persistence = ChannelMessagePersistenceType(val)
+	case "SubChannelId":
+		s.SubChannelId = &val
+	case "Type":
+		s.Type = ChannelMessageType(val)
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *TagResourceRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "ResourceARN":
+		s.ResourceARN = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *UntagResourceRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "ResourceARN":
+		s.ResourceARN = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *UpdateAppInstanceBotRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "Metadata":
+		s.Metadata = &val
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *UpdateAppInstanceRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "Metadata":
+		s.Metadata = &val
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *UpdateAppInstanceUserEndpointRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "AllowMessages":
+		s.AllowMessages = AllowMessages(val)
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *UpdateAppInstanceUserRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "Metadata":
+		s.Metadata = &val
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *UpdateChannelFlowRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *UpdateChannelMessageRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "Content":
+		s.Content = &val
+	case "ContentType":
+		s.ContentType = &val
+	case "Metadata":
+		s.Metadata = &val
+	case "SubChannelId":
+		s.SubChannelId = &val
+	default:
+		return false
+	}
+	return true
+}
+
+// SetJSONString sets the body member named key (exactly) to the JSON
+// string val, as encoding/json would; false if key is no string member.
+func (s *UpdateChannelRequest) SetJSONString(key, val string) bool {
+	switch key {
+	case "Metadata":
+		s.Metadata = &val
+	case "Mode":
+		s.Mode = ChannelMode(val)
+	case "Name":
+		s.Name = &val
+	default:
+		return false
+	}
+	return true
+}

@@ -36,6 +36,13 @@ func (d *decoder) decodeBody(in any) {
 	if len(bytes.TrimSpace(d.body)) == 0 {
 		return
 	}
+	if sm, ok := in.(stringMembers); ok {
+		if decodeFlat(d.body, sm) {
+			d.refuseFixedMembers()
+			return
+		}
+		resetInput(in)
+	}
 	// A body json.Unmarshal accepts is one JSON value with nothing but
 	// space after it, which is just what the Decoder path below accepts,
 	// with the same result; Unmarshal gets there with less garbage. Any

@@ -106,6 +106,54 @@ func emitJSON(a *api, g *gen) {
 		g.p("}")
 		g.p("")
 	}
+	emitJSONSetters(a, g)
+}
+
+// emitJSONSetters writes, for each operation input with body members of
+// string shapes, a SetJSONString method: the transport's fast decoder for
+// flat bodies hands it each member whose value is a plain JSON string,
+// and falls back to encoding/json for anything else.
+func emitJSONSetters(a *api, g *gen) {
+	inputs := map[string]bool{}
+	for _, o := range a.ops {
+		if o.Input != nil {
+			inputs[o.Input.Shape] = true
+		}
+	}
+	for _, name := range a.sortedShapeNames() {
+		if !inputs[name] {
+			continue
+		}
+		s := a.shapes[name]
+		var cases []string
+		for _, m := range sortedMembers(s) {
+			r := s.Members[m]
+			ms := a.shapes[r.Shape]
+			if r.Location != "" || ms.Type != "string" {
+				continue
+			}
+			if len(ms.Enum) > 0 {
+				cases = append(cases, fmt.Sprintf("case %q: s.%s = %s(val)", m, m, r.Shape))
+			} else {
+				cases = append(cases, fmt.Sprintf("case %q: s.%s = &val", m, m))
+			}
+		}
+		if len(cases) == 0 {
+			continue
+		}
+		g.p("// SetJSONString sets the body member named key (exactly) to the JSON")
+		g.p("// string val, as encoding/json would; false if key is no string member.")
+		g.p("func (s *%s) SetJSONString(key, val string) bool {", name)
+		g.p("switch key {")
+		for _, c := range cases {
+			g.p("%s", c)
+		}
+		g.p("default: return false")
+		g.p("}")
+		g.p("return true")
+		g.p("}")
+		g.p("")
+	}
 }
 
 // appendElem is the statement appending the value expr of shape name
