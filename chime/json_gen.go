@@ -3324,8 +3324,8 @@ func (s *UpdateChannelResponse) AppendJSON(b []byte) []byte {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *AssociateChannelFlowRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *AssociateChannelFlowRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "ChannelFlowArn":
 		s.ChannelFlowArn = &val
 	default:
@@ -3336,8 +3336,8 @@ func (s *AssociateChannelFlowRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *BatchCreateChannelMembershipRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *BatchCreateChannelMembershipRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "SubChannelId":
 		s.SubChannelId = &val
 	case "Type":
@@ -3350,8 +3350,8 @@ func (s *BatchCreateChannelMembershipRequest) SetJSONString(key, val string) boo
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *ChannelFlowCallbackRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *ChannelFlowCallbackRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "CallbackId":
 		s.CallbackId = &val
 	default:
@@ -3362,8 +3362,8 @@ func (s *ChannelFlowCallbackRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *CreateAppInstanceAdminRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *CreateAppInstanceAdminRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "AppInstanceAdminArn":
 		s.AppInstanceAdminArn = &val
 	default:
@@ -3374,8 +3374,8 @@ func (s *CreateAppInstanceAdminRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *CreateAppInstanceBotRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *CreateAppInstanceBotRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "AppInstanceArn":
 		s.AppInstanceArn = &val
 	case "ClientRequestToken":
@@ -3392,8 +3392,8 @@ func (s *CreateAppInstanceBotRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *CreateAppInstanceRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *CreateAppInstanceRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "ClientRequestToken":
 		s.ClientRequestToken = &val
 	case "Metadata":
@@ -3408,8 +3408,8 @@ func (s *CreateAppInstanceRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *CreateAppInstanceUserRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *CreateAppInstanceUserRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "AppInstanceArn":
 		s.AppInstanceArn = &val
 	case "AppInstanceUserId":
@@ -3428,8 +3428,8 @@ func (s *CreateAppInstanceUserRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *CreateChannelBanRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *CreateChannelBanRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "MemberArn":
 		s.MemberArn = &val
 	default:
@@ -3440,8 +3440,8 @@ func (s *CreateChannelBanRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *CreateChannelFlowRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *CreateChannelFlowRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "AppInstanceArn":
 		s.AppInstanceArn = &val
 	case "ClientRequestToken":
@@ -3456,8 +3456,8 @@ func (s *CreateChannelFlowRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *CreateChannelMembershipRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *CreateChannelMembershipRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "MemberArn":
 		s.MemberArn = &val
 	case "SubChannelId":
@@ -3472,8 +3472,8 @@ func (s *CreateChannelMembershipRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *CreateChannelModeratorRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *CreateChannelModeratorRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "ChannelModeratorArn":
 		s.ChannelModeratorArn = &val
 	default:
@@ -3484,8 +3484,8 @@ func (s *CreateChannelModeratorRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *CreateChannelRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *CreateChannelRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "AppInstanceArn":
 		s.AppInstanceArn = &val
 	case "ChannelId":
@@ -3508,8 +3508,8 @@ func (s *CreateChannelRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *RedactChannelMessageRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *RedactChannelMessageRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "SubChannelId":
 		s.SubChannelId = &val
 	default:
@@ -3520,8 +3520,8 @@ func (s *RedactChannelMessageRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *RegisterAppInstanceUserEndpointRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *RegisterAppInstanceUserEndpointRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "AllowMessages":
 		s.AllowMessages = AllowMessages(val)
 	case "ClientRequestToken":
@@ -3540,8 +3540,8 @@ func (s *RegisterAppInstanceUserEndpointRequest) SetJSONString(key, val string) 
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *SendChannelMessageRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *SendChannelMessageRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "ClientRequestToken":
 		s.ClientRequestToken = &val
 	case "Content":
@@ -3564,8 +3564,8 @@ func (s *SendChannelMessageRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *TagResourceRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *TagResourceRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "ResourceARN":
 		s.ResourceARN = &val
 	default:
@@ -3576,8 +3576,8 @@ func (s *TagResourceRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *UntagResourceRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *UntagResourceRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "ResourceARN":
 		s.ResourceARN = &val
 	default:
@@ -3588,8 +3588,8 @@ func (s *UntagResourceRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *UpdateAppInstanceBotRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *UpdateAppInstanceBotRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "Metadata":
 		s.Metadata = &val
 	case "Name":
@@ -3602,8 +3602,8 @@ func (s *UpdateAppInstanceBotRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *UpdateAppInstanceRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *UpdateAppInstanceRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "Metadata":
 		s.Metadata = &val
 	case "Name":
@@ -3616,8 +3616,8 @@ func (s *UpdateAppInstanceRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *UpdateAppInstanceUserEndpointRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *UpdateAppInstanceUserEndpointRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "AllowMessages":
 		s.AllowMessages = AllowMessages(val)
 	case "Name":
@@ -3630,8 +3630,8 @@ func (s *UpdateAppInstanceUserEndpointRequest) SetJSONString(key, val string) bo
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *UpdateAppInstanceUserRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *UpdateAppInstanceUserRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "Metadata":
 		s.Metadata = &val
 	case "Name":
@@ -3644,8 +3644,8 @@ func (s *UpdateAppInstanceUserRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *UpdateChannelFlowRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *UpdateChannelFlowRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "Name":
 		s.Name = &val
 	default:
@@ -3656,8 +3656,8 @@ func (s *UpdateChannelFlowRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *UpdateChannelMessageRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *UpdateChannelMessageRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "Content":
 		s.Content = &val
 	case "ContentType":
@@ -3674,8 +3674,8 @@ func (s *UpdateChannelMessageRequest) SetJSONString(key, val string) bool {
 
 // SetJSONString sets the body member named key (exactly) to the JSON
 // string val, as encoding/json would; false if key is no string member.
-func (s *UpdateChannelRequest) SetJSONString(key, val string) bool {
-	switch key {
+func (s *UpdateChannelRequest) SetJSONString(key []byte, val string) bool {
+	switch string(key) {
 	case "Metadata":
 		s.Metadata = &val
 	case "Mode":

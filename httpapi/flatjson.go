@@ -8,7 +8,7 @@ import (
 // stringMembers is implemented by the inputs (chime, generated) whose body
 // members include strings.
 type stringMembers interface {
-	SetJSONString(key, val string) bool
+	SetJSONString(key []byte, val string) bool
 }
 
 // decodeFlat decodes the common body of the hot calls, a JSON object
@@ -37,7 +37,7 @@ func decodeFlat(body []byte, in stringMembers) bool {
 			return false
 		}
 		val, next, ok := plainString(body, skipSpace(body, i+1))
-		if !ok || !in.SetJSONString(string(key), string(val)) {
+		if !ok || !in.SetJSONString(key, string(val)) {
 			return false
 		}
 		i = skipSpace(body, next)

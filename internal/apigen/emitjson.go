@@ -143,8 +143,8 @@ func emitJSONSetters(a *api, g *gen) {
 		}
 		g.p("// SetJSONString sets the body member named key (exactly) to the JSON")
 		g.p("// string val, as encoding/json would; false if key is no string member.")
-		g.p("func (s *%s) SetJSONString(key, val string) bool {", name)
-		g.p("switch key {")
+		g.p("func (s *%s) SetJSONString(key []byte, val string) bool {", name)
+		g.p("switch string(key) {")
 		for _, c := range cases {
 			g.p("%s", c)
 		}
