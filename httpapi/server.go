@@ -333,19 +333,32 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange, opN
 	if r.ContentLength > MaxBodyBytes {
 		return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body exceeds the limit of %d bytes.", MaxBodyBytes)}
 	}
-	if h.bodyWait > 0 && hasBody {
+	// The body's read deadline is set by the slow-body gate's timer when
+	// it fires, if the body is still arriving then; else at once.
+	lazyDeadline := h.slow != nil && hasBody && h.bodyWait > slowBodyGrace
+	if h.bodyWait > 0 && hasBody && !lazyDeadline {
 		setReadDeadline(w, time.Now().Add(h.bodyWait))
 		// The server sets the next request's deadlines itself; this one
 		// must not outlive the body and fire in the middle of the response.
 		defer setReadDeadline(w, time.Time{})
 	}
-	var stopWatch func() bool
+	var stopWatch func() (refused, armed bool)
 	if h.slow != nil && hasBody {
-		stopWatch = h.slow.watch(w, accessKeyOf(r))
+		var deadline time.Time
+		if lazyDeadline {
+			deadline = time.Now().Add(h.bodyWait)
+		}
+		stopWatch = h.slow.watch(w, accessKeyOf(r), deadline)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
-	if stopWatch != nil && stopWatch() {
-		return nil, nil, unreadError{chime.Errorf(chime.ThrottledClient, "Too many requests signed with this access key are still sending their body.")}
+	if stopWatch != nil {
+		refused, armed := stopWatch()
+		if armed {
+			defer setReadDeadline(w, time.Time{})
+		}
+		if refused {
+			return nil, nil, unreadError{chime.Errorf(chime.ThrottledClient, "Too many requests signed with this access key are still sending their body.")}
+		}
 	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
