@@ -11,6 +11,10 @@ import (
 
 const lowerHex = "0123456789abcdef"
 
+// AppendJSONString appends src as a JSON string exactly as encoding/json's
+// Marshal (and an Encoder with its default HTML escaping) writes it.
+func AppendJSONString(dst []byte, src string) []byte { return appendJSONString(dst, src) }
+
 // appendJSONString is encoding/json's string encoder with HTML escaping.
 func appendJSONString(dst []byte, src string) []byte {
 	dst = append(dst, '"')

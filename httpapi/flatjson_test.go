@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/belfryhq/belfry/chime"
@@ -52,4 +55,24 @@ func checkFlat(t *testing.T, body []byte) bool {
 		t.Fatalf("decodeFlat(%q) = %+v, encoding/json gives %+v", body, fast, slow)
 	}
 	return true
+}
+
+// TestWriteErrorBodyIsEncoderOutput: the hand-built error body is byte for
+// byte what json.Encoder wrote before.
+func TestWriteErrorBodyIsEncoderOutput(t *testing.T) {
+	for _, msg := range []string{"plain", `quotes " \ <b>&`, "ctl \x01\n", "bad \xff", "line\u2028", "ünïcødé"} {
+		var want bytes.Buffer
+		json.NewEncoder(&want).Encode(errorBody{Code: "BadRequest", Message: msg})
+		w := httptest.NewRecorder()
+		WriteError(w, 400, "BadRequestException", "BadRequest", msg)
+		if w.Body.String() != want.String() {
+			t.Errorf("body %q, want %q", w.Body.String(), want.String())
+		}
+		if got := w.Header().Get("Content-Length"); got != strconv.Itoa(want.Len()) {
+			t.Errorf("Content-Length %s, want %d", got, want.Len())
+		}
+		if w.Header().Get("x-amzn-ErrorType") != "BadRequestException" {
+			t.Errorf("x-amzn-ErrorType %q", w.Header().Get("x-amzn-ErrorType"))
+		}
+	}
 }

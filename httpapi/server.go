@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -455,16 +454,22 @@ func (h *Handler) writeError(w http.ResponseWriter, reqID string, err error) {
 	WriteError(w, status, string(ce.Kind), code, ce.Message)
 }
 
-// WriteError writes an AWS rest-json error response.
+// WriteError writes an AWS rest-json error response. The body is what
+// json.NewEncoder(w).Encode(errorBody{code, message}) writes, newline
+// included, built without reflection: refusals come in floods too.
 func WriteError(w http.ResponseWriter, status int, kind, code, message string) {
-	var buf bytes.Buffer
-	json.NewEncoder(&buf).Encode(errorBody{Code: code, Message: message})
+	b := make([]byte, 0, len(`{"Code":"","Message":""}`)+len(code)+len(message)+16)
+	b = append(b, `{"Code":`...)
+	b = chime.AppendJSONString(b, code)
+	b = append(b, `,"Message":`...)
+	b = chime.AppendJSONString(b, message)
+	b = append(b, "}\n"...)
 	hdr := w.Header()
-	hdr.Set("x-amzn-ErrorType", kind)
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hdr[hdrErrorType] = []string{kind}
+	hdr["Content-Type"] = applicationJSON
+	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(b)
 }
 
 // wireInfo maps an error kind to its HTTP status and body Code: the modeled
