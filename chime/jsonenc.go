@@ -11,6 +11,14 @@ import (
 
 const lowerHex = "0123456789abcdef"
 
+// htmlSafe holds the ASCII bytes encoding/json writes as they are.
+var htmlSafe = func() (t [utf8.RuneSelf]bool) {
+	for b := range utf8.RuneSelf {
+		t[b] = b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
 // AppendJSONString appends src as a JSON string exactly as encoding/json's
 // Marshal (and an Encoder with its default HTML escaping) writes it.
 func AppendJSONString(dst []byte, src string) []byte { return appendJSONString(dst, src) }
@@ -21,7 +29,7 @@ func appendJSONString(dst []byte, src string) []byte {
 	start := 0
 	for i := 0; i < len(src); {
 		if b := src[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+			if htmlSafe[b] {
 				i++
 				continue
 			}
