@@ -179,13 +179,10 @@ func SetCORS(w http.ResponseWriter, r *http.Request) {
 
 // exchange is the per-request state of one API call, allocated at once.
 type exchange struct {
-	rec     statusRecorder
-	d       decoder
-	segBuf  [8]string
-	values  [2]string // the request id and Content-Length header values
-	reqID   [36]byte
-	segs    []string
-	hasBody bool
+	rec    statusRecorder
+	d      decoder
+	segBuf [8]string
+	values [2]string // the request id and Content-Length header values
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

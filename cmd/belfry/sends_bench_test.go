@@ -30,7 +30,6 @@ import (
 // every goroutine and the garbage collector included; what it leaves out
 // is net/http's own connection handling and the syscalls.
 func BenchmarkSendsInProcess(b *testing.B) {
-	const region, account = "us-east-1", "111122223333"
 	root := rootKey{AccessKeyID: "AKIDBENCHROOT0000000", SecretAccessKey: "bench/secret+key0000000000000000000000000"}
 	var cfg config
 	if err := serveFlags(&cfg).Parse([]string{"--data-dir", b.TempDir(), "--log-level", "warn"}); err != nil {
