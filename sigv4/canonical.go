@@ -379,6 +379,9 @@ func canonicalKey(b []byte, name string) ([]byte, bool) {
 // everything real clients send).
 func appendTrimmed(b []byte, v string) []byte {
 	v = strings.Trim(v, " \t\r\n")
+	if !strings.ContainsAny(v, "\t\r\n") && !strings.Contains(v, "  ") {
+		return append(b, v...) // nothing to collapse: the usual case
+	}
 	space := false
 	for i := 0; i < len(v); i++ {
 		c := v[i]

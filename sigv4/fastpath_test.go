@@ -3,9 +3,11 @@ package sigv4
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"math/rand/v2"
 	"net/textproto"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The allocation-free helpers must agree with the library code they
@@ -55,6 +57,40 @@ func TestParseCredentialElements(t *testing.T) {
 		}
 		if ok && sc.accessKeyID+"/"+sc.String() != cred {
 			t.Errorf("parseCredential(%q) = %+v", cred, sc)
+		}
+	}
+}
+
+func TestParseAmzDateMatchesTimeParse(t *testing.T) {
+	cases := []string{
+		"20261122T213500Z", "20240229T000000Z", "20230229T000000Z", "20260431T120000Z", "20261301T000000Z",
+		"20260001T000000Z", "20260100T000000Z", "20260101T240000Z", "20260101T236000Z", "20260101T235960Z",
+		"20260101T235959Z", "00000101T000000Z", "99991231T235959Z", "2026-1-01T00000Z", "20260101 000000Z",
+		"20260101T000000z", "+0260101T000000Z", "2026010lT000000Z", "20260101T000000", "", "20260101T000000ZZ",
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 20000 {
+		b := []byte("20260615T123045Z")
+		for range 1 + r.IntN(3) {
+			b[r.IntN(len(b))] = "0123456789TZ+- 9"[r.IntN(16)]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		got, ok := parseAmzDate(s)
+		want, err := time.Parse(amzDateFormat, s)
+		if ok != (err == nil) || ok && !got.Equal(want) {
+			t.Errorf("parseAmzDate(%q) = %v, %v; time.Parse: %v, %v", s, got, ok, want, err)
+		}
+	}
+}
+
+func TestAppendTrimmed(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain": "plain", "  ends  ": "ends", "a  b": "a b", "a\tb": "a b", " a \t\r\n b ": "a b", "": "", "a b c": "a b c",
+	} {
+		if got := string(appendTrimmed(nil, in)); got != want {
+			t.Errorf("appendTrimmed(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

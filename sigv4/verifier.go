@@ -397,12 +397,38 @@ func singleHeader(h http.Header, name string) (string, *Error) {
 	return "", newError(IncompleteSignature, "The '%s' header must appear only once.", name)
 }
 
+// parseAmzDate reads the ISO-8601 basic form, "20060102T150405Z",
+// accepting exactly what time.Parse(amzDateFormat, s) accepts (digits in
+// every field, each field in its range, a day that exists in its month)
+// without time.Parse's general layout walk.
 func parseAmzDate(s string) (time.Time, bool) {
-	if len(s) != len(amzDateFormat) {
+	if len(s) != len(amzDateFormat) || s[8] != 'T' || s[15] != 'Z' {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(amzDateFormat, s)
-	return t, err == nil
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(4, 2)
+	d, ok3 := num(6, 2)
+	h, ok4 := num(9, 2)
+	mi, ok5 := num(11, 2)
+	sec, ok6 := num(13, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
+	if t.Day() != d { // 31 April, 29 February of a common year
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // requestDate returns the timestamp the client signed, in the ISO-8601 basic
