@@ -1,6 +1,11 @@
 package chime
 
-import "testing"
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
 
 func TestParseARN(t *testing.T) {
 	tests := []struct {
@@ -49,4 +54,61 @@ func FuzzParseARN(f *testing.F) {
 			t.Fatalf("round trip: %q -> %q", s, a.String())
 		}
 	})
+}
+
+// parseARNBefore is ParseARN as it was written first, with strings.Split:
+// the allocation-free version must agree with it on everything.
+func parseARNBefore(s string) (ARN, error) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "chime" || parts[1] == "" {
+		return ARN{}, fmt.Errorf("%q is not a Chime ARN (arn:aws:chime:region:account:app-instance/…)", s)
+	}
+	a := ARN{Partition: parts[1], Region: parts[3], Account: parts[4]}
+	res := strings.Split(parts[5], "/")
+	if res[0] != string(ResourceAppInstance) || len(res) < 2 || res[1] == "" {
+		return ARN{}, fmt.Errorf("%q does not name an app-instance resource", s)
+	}
+	a.AppInstanceID = res[1]
+	switch len(res) {
+	case 2:
+		a.Type = ResourceAppInstance
+	case 4:
+		switch t := ResourceType(res[2]); t {
+		case ResourceAppInstanceUser, ResourceAppInstanceBot, ResourceChannel, ResourceChannelFlow:
+			if res[3] == "" {
+				return ARN{}, fmt.Errorf("%q has an empty %s id", s, t)
+			}
+			a.Type, a.ID = t, res[3]
+		default:
+			return ARN{}, fmt.Errorf("%q names an unknown resource type %q", s, res[2])
+		}
+	default:
+		return ARN{}, fmt.Errorf("%q is not a Chime resource ARN", s)
+	}
+	return a, nil
+}
+
+func TestParseARNAgreesWithSplitVersion(t *testing.T) {
+	pieces := []string{"arn", ":", "aws", "chime", "app-instance", "/", "user", "channel", "bot", "channel-flow", "widget", "x", "", "a:b"}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 50000 {
+		var b strings.Builder
+		if r.IntN(2) == 0 {
+			b.WriteString("arn:aws:chime:r:1:app-instance/")
+		}
+		for range r.IntN(10) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		got, gotErr := ParseARN(s)
+		want, wantErr := parseARNBefore(s)
+		if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("ParseARN(%q) = %+v, %v; before: %+v, %v", s, got, gotErr, want, wantErr)
+		}
+		if gotErr == nil {
+			if old := fmt.Sprintf("arn:%s:chime:%s:%s:app-instance/%s", got.Partition, got.Region, got.Account, got.AppInstanceID); got.Type == ResourceAppInstance && got.String() != old {
+				t.Fatalf("String() = %q, want %q", got.String(), old)
+			}
+		}
+	}
 }

@@ -20,24 +20,24 @@ func NewTime(t time.Time) *Time { return &Time{t.UTC().Truncate(time.Millisecond
 
 // MarshalJSON writes epoch seconds, e.g. 1650878984.123.
 func (t Time) MarshalJSON() ([]byte, error) {
+	return t.AppendJSON(make([]byte, 0, 24)), nil
+}
+
+// AppendJSON appends what MarshalJSON writes: the seconds, then the
+// millisecond fraction without trailing zeros, if any.
+func (t Time) AppendJSON(b []byte) []byte {
 	ms := t.UnixMilli()
-	s := strconv.FormatInt(ms/1000, 10)
+	b = strconv.AppendInt(b, ms/1000, 10)
 	if frac := ms % 1000; frac != 0 {
 		if frac < 0 {
 			frac = -frac
 		}
-		s += strings3(frac)
+		b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+		for b[len(b)-1] == '0' {
+			b = b[:len(b)-1]
+		}
 	}
-	return []byte(s), nil
-}
-
-// strings3 renders a millisecond fraction without trailing zeros.
-func strings3(ms int64) string {
-	s := fmt.Sprintf(".%03d", ms)
-	for s[len(s)-1] == '0' {
-		s = s[:len(s)-1]
-	}
-	return s
+	return b
 }
 
 // UnmarshalJSON reads epoch seconds (integer or fractional).

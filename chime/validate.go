@@ -37,6 +37,9 @@ func matches(r stringRule, s string) bool {
 	if r.source == anyString {
 		return true
 	}
+	if r.fast != nil {
+		return r.fast(s)
+	}
 	if len(s) > matchedMaxLen {
 		return r.pattern.MatchString(s)
 	}
@@ -64,6 +67,82 @@ type stringRule struct {
 	min, max int64 // max < 0: unbounded
 	pattern  *regexp.Regexp
 	source   string // the pattern as the model writes it, for messages
+	// fast, when set, decides the pattern without the regexp, with the
+	// same answer for every string.
+	fast func(string) bool
+}
+
+// fastMatcher returns a hand-written matcher for the models' patterns
+// that are checked on nearly every call (every ARN, the bearer, tokens
+// and ids), or nil. Each agrees with the anchored regexp on every input,
+// invalid UTF-8 included (TestFastMatchersAgreeWithRegexp).
+func fastMatcher(source string) func(string) bool {
+	switch source {
+	case `arn:[a-z0-9-\.]{1,63}:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:[a-z0-9-\.]{0,63}:[^/].{0,1023}`:
+		return matchChimeArn
+	case `.*`:
+		return noNewline
+	case `[-_a-zA-Z0-9]*`:
+		return isTokenChars
+	}
+	return nil
+}
+
+// matchChimeArn is ChimeArn's pattern: "arn:" and four ':'-terminated
+// segments of [a-z0-9-.] (the first non-empty, each at most 63), then a
+// character other than '/' and at most 1023 more, none a newline ('.').
+// Like the regexp, it counts an invalid UTF-8 byte as one character.
+func matchChimeArn(s string) bool {
+	rest, ok := strings.CutPrefix(s, "arn:")
+	if !ok {
+		return false
+	}
+	for i := range 4 {
+		n := 0
+		for n < len(rest) && isArnSegmentByte(rest[n]) {
+			n++
+		}
+		if (i == 0 && n == 0) || n > 63 || n == len(rest) || rest[n] != ':' {
+			return false
+		}
+		rest = rest[n+1:]
+	}
+	if rest == "" {
+		return false
+	}
+	if c, size := utf8.DecodeRuneInString(rest); c == '/' {
+		return false
+	} else {
+		rest = rest[size:]
+	}
+	n := 0
+	for _, c := range rest {
+		if c == '\n' {
+			return false
+		}
+		if n++; n > 1023 {
+			return false
+		}
+	}
+	return true
+}
+
+func isArnSegmentByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.'
+}
+
+// noNewline is ".*": '.' matches anything but a newline.
+func noNewline(s string) bool { return strings.IndexByte(s, '\n') < 0 }
+
+// isTokenChars is "[-_a-zA-Z0-9]*".
+func isTokenChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // sizeRule bounds an integer's value or a list's or map's length.

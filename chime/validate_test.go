@@ -1,8 +1,10 @@
 package chime
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -145,5 +147,53 @@ func TestMatchesRemembersOnlyMatches(t *testing.T) {
 	}
 	if !matches(ruleChimeArn, arn+strings.Repeat("x", matchedMaxLen)) == ruleChimeArn.pattern.MatchString(arn+strings.Repeat("x", matchedMaxLen)) {
 		t.Error("long values are not matched by the pattern itself")
+	}
+}
+
+func TestTimeJSONFractions(t *testing.T) {
+	for ms, want := range map[int64]string{
+		0: "0", 1500: "1.5", 1050: "1.05", 1005: "1.005", 1100: "1.1", 1123: "1.123", 999: "0.999",
+		-1500: "-1.5", -1: "0.001", 1764640000010: "1764640000.01",
+	} {
+		b, _ := Time{time.UnixMilli(ms)}.MarshalJSON()
+		if string(b) != want {
+			t.Errorf("MarshalJSON(%d ms) = %s, want %s", ms, b, want)
+		}
+	}
+}
+
+func TestFastMatchersAgreeWithRegexp(t *testing.T) {
+	rules := map[string]stringRule{"ChimeArn": ruleChimeArn, "Metadata": ruleMetadata, "ClientRequestToken": ruleClientRequestToken}
+	for name, r := range rules {
+		if r.fast == nil {
+			t.Fatalf("%s has no fast matcher", name)
+		}
+	}
+	cases := []string{
+		"", "arn", "arn:", "arn:aws:chime:us-east-1:111122223333:app-instance/a1/user/alice", userArn, channelArn,
+		"arn::chime:r:1:x", "arn:aws::::x", "arn:aws::::/x", "arn:aws::::\nx", "arn:aws::::x\n", "arn:aws::::", "arn:aws:::x",
+		"arn:AWS:chime:r:1:x", "arn:aws:chime:r:1:x/y/z", "arn:" + strings.Repeat("a", 63) + "::::x", "arn:" + strings.Repeat("a", 64) + "::::x",
+		"arn:a:" + strings.Repeat("b", 64) + ":::x", "arn:a::::x" + strings.Repeat("é", 1023), "arn:a::::x" + strings.Repeat("é", 1024),
+		"arn:a::::x" + strings.Repeat("\xff", 1023), "arn:a::::x" + strings.Repeat("\xff", 1024), "arn:a::::\xff", "arn:a::::\n",
+		"arn:a.b-c::::x", "arn:a_b::::x", "arn:a::::é", "-_aZ09", "a b", "tok\xff", "line\nbreak", "\n",
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"arn:", "a", "z", "0", "-", ".", ":", "/", "\n", "é", "\xff", "A", "_", " "}
+	for range 20000 {
+		var b strings.Builder
+		if r.IntN(2) == 0 {
+			b.WriteString("arn:")
+		}
+		for range r.IntN(16) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		cases = append(cases, b.String())
+	}
+	for name, rule := range rules {
+		for _, s := range cases {
+			if got, want := rule.fast(s), rule.pattern.MatchString(s); got != want {
+				t.Errorf("%s on %q: fast %v, regexp %v", name, s, got, want)
+			}
+		}
 	}
 }

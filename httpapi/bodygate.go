@@ -48,25 +48,33 @@ func (g *bodyGate) release(key string) {
 
 // watch starts the grace timer for one body read. If the read is still
 // going when it fires, the request takes a slot of its access key, or, when
-// none is free, its read is ended at once (the deadline set to now). stop
-// ends the watch once the read returns and reports whether the gate cut it.
-func (g *bodyGate) watch(rc *http.ResponseController, key string) (stop func() (refused bool)) {
+// none is free, its read is ended at once (the deadline set to now). A
+// non-zero deadline is the read's own, set only then: the absolute time is
+// the same, and the bodies that arrive within the grace (nearly all) cost
+// no deadline changes on the connection. stop ends the watch once the read
+// returns and reports whether the gate cut it and whether it set a
+// deadline, which the caller must clear.
+func (g *bodyGate) watch(w http.ResponseWriter, key string, deadline time.Time) (stop func() (refused, armed bool)) {
 	var mu sync.Mutex
-	done, holding, refused := false, false, false
+	done, holding, refused, armed := false, false, false, false
 	t := time.AfterFunc(slowBodyGrace, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if done {
 			return
 		}
+		if !deadline.IsZero() {
+			setReadDeadline(w, deadline)
+			armed = true
+		}
 		if g.acquire(key) {
 			holding = true
 			return
 		}
-		refused = true
-		rc.SetReadDeadline(time.Now())
+		refused, armed = true, true
+		setReadDeadline(w, time.Now())
 	})
-	return func() bool {
+	return func() (bool, bool) {
 		t.Stop()
 		mu.Lock()
 		defer mu.Unlock()
@@ -74,7 +82,7 @@ func (g *bodyGate) watch(rc *http.ResponseController, key string) (stop func() (
 		if holding {
 			g.release(key)
 		}
-		return refused
+		return refused, armed
 	}
 }
 

@@ -36,6 +36,21 @@ func (d *decoder) decodeBody(in any) {
 	if len(bytes.TrimSpace(d.body)) == 0 {
 		return
 	}
+	if sm, ok := in.(stringMembers); ok {
+		if decodeFlat(d.body, sm) {
+			d.refuseFixedMembers()
+			return
+		}
+		resetInput(in)
+	}
+	// A body json.Unmarshal accepts is one JSON value with nothing but
+	// space after it, which is just what the Decoder path below accepts,
+	// with the same result; Unmarshal gets there with less garbage. Any
+	// failure takes the Decoder path, whose messages clients see.
+	if json.Unmarshal(d.body, in) == nil {
+		d.refuseFixedMembers()
+		return
+	}
 	dec := json.NewDecoder(bytes.NewReader(d.body))
 	if err := dec.Decode(in); err != nil {
 		d.problems = append(d.problems, jsonProblem(err))
@@ -164,7 +179,11 @@ func (d *decoder) queryTime(name, member string) *chime.Time {
 }
 
 func (d *decoder) header(name string) *string {
-	vs := d.r.Header.Values(name)
+	key := hdrBearer // the only header member of these APIs
+	if name != "x-amz-chime-bearer" {
+		key = http.CanonicalHeaderKey(name)
+	}
+	vs := d.r.Header[key]
 	if len(vs) == 0 {
 		return nil
 	}

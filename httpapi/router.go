@@ -35,12 +35,23 @@ func newRouter(rs []route) *router {
 
 // splitPath splits an escaped path into its segments. Labels are never
 // greedy in these models, so an escaped "/" (%2F) stays inside its segment.
-func splitPath(escaped string) []string {
+func splitPath(escaped string) []string { return splitPathInto(nil, escaped) }
+
+// splitPathInto is splitPath appending to dst, which saves the allocation
+// when dst has room for every segment.
+func splitPathInto(dst []string, escaped string) []string {
 	escaped = strings.Trim(escaped, "/")
 	if escaped == "" {
 		return nil
 	}
-	return strings.Split(escaped, "/")
+	for {
+		seg, rest, more := strings.Cut(escaped, "/")
+		dst = append(dst, seg)
+		if !more {
+			return dst
+		}
+		escaped = rest
+	}
 }
 
 // match returns the route for the request. Where several operations share a

@@ -1,19 +1,21 @@
 package httpapi
 
 import (
-	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfryhq/belfry/chime"
@@ -70,6 +72,15 @@ type Handler struct {
 	router    *router
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
+	// opMetrics holds each operation's latency observer and the counter of
+	// its success status, looked up once instead of per request.
+	opMetrics map[string]*opMetrics
+}
+
+type opMetrics struct {
+	latency prometheus.Observer
+	success prometheus.Counter
+	status  int
 }
 
 // New returns a Handler for cfg.
@@ -97,7 +108,30 @@ func New(cfg Config) *Handler {
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(h.requests, h.latency, h.throttled)
 	}
+	h.opMetrics = make(map[string]*opMetrics, len(routes))
+	for _, rt := range routes {
+		h.opMetrics[rt.op.Name] = &opMetrics{
+			latency: h.latency.WithLabelValues(rt.op.Name),
+			success: h.requests.WithLabelValues(rt.op.Name, strconv.Itoa(rt.op.SuccessStatus)),
+			status:  rt.op.SuccessStatus,
+		}
+	}
 	return h
+}
+
+// observe counts one request and its latency.
+func (h *Handler) observe(op string, status int, elapsed time.Duration) {
+	if m := h.opMetrics[op]; m != nil {
+		if status == m.status {
+			m.success.Inc()
+		} else {
+			h.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
+		}
+		m.latency.Observe(elapsed.Seconds())
+		return
+	}
+	h.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
+	h.latency.WithLabelValues(op).Observe(elapsed.Seconds())
 }
 
 // exposedHeaders are the response headers browser SDKs must be able to read:
@@ -107,30 +141,63 @@ const exposedHeaders = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage,
 
 const allowedHeaders = "authorization, content-type, x-amz-date, x-amz-security-token, x-amz-user-agent, x-amz-content-sha256, x-amz-chime-bearer, amz-sdk-invocation-id, amz-sdk-request"
 
+// Header values every response carries, shared rather than allocated per
+// response. Nothing changes a header value in place: Set replaces the
+// slice, and Add on these full slices copies them first.
+var (
+	anyOrigin       = []string{"*"}
+	varyOrigin      = []string{"Origin"}
+	exposedList     = []string{exposedHeaders}
+	applicationJSON = []string{"application/json"}
+)
+
+// Canonical header keys (as Header.Set would store them), so that setting
+// them costs no canonicalisation.
+const (
+	hdrRequestID  = "X-Amzn-Requestid"
+	hdrErrorType  = "X-Amzn-Errortype"
+	hdrBearer     = "X-Amz-Chime-Bearer"
+	hdrRetryAfter = "Retry-After"
+)
+
 // SetCORS writes the CORS headers every response carries, so a browser page
 // served from anywhere can use the APIs (the SDK sends no cookies).
 func SetCORS(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		origin = "*"
+	if origin := r.Header.Get("Origin"); origin != "" {
+		hdr["Access-Control-Allow-Origin"] = []string{origin}
+	} else {
+		hdr["Access-Control-Allow-Origin"] = anyOrigin
 	}
-	hdr.Set("Access-Control-Allow-Origin", origin)
-	hdr.Add("Vary", "Origin")
-	hdr.Set("Access-Control-Expose-Headers", exposedHeaders)
+	if _, ok := hdr["Vary"]; ok {
+		hdr.Add("Vary", "Origin")
+	} else {
+		hdr["Vary"] = varyOrigin
+	}
+	hdr["Access-Control-Expose-Headers"] = exposedList
+}
+
+// exchange is the per-request state of one API call, allocated at once.
+type exchange struct {
+	rec    statusRecorder
+	d      decoder
+	segBuf [8]string
+	values [2]string // the request id and Content-Length header values
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reqID := uuid.NewString()
-	w.Header().Set("x-amzn-RequestId", reqID)
+	x := &exchange{}
+	reqID := newRequestID(&x.values[0])
+	w.Header()[hdrRequestID] = x.values[0:1:1]
 	SetCORS(w, r)
 	if r.Method == http.MethodOptions {
 		h.preflight(w, r)
 		return
 	}
 	opName := "unknown"
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &x.rec
+	rec.ResponseWriter = w
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("panic serving request", "request_id", reqID, "operation", opName, "panic", p)
@@ -139,8 +206,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		elapsed := time.Since(start)
-		h.requests.WithLabelValues(opName, strconv.Itoa(rec.status)).Inc()
-		h.latency.WithLabelValues(opName).Observe(elapsed.Seconds())
+		h.observe(opName, rec.status, elapsed)
 		// The request log: what was called and how it went, never who
 		// signed it or what was sent (credentials, message contents).
 		if h.log.Enabled(r.Context(), slog.LevelDebug) {
@@ -150,7 +216,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	out, op, err := h.serve(w, r, &opName)
+	out, op, err := h.serve(w, r, x, &opName)
 	if err != nil {
 		if errors.Is(err, errBodyUnread) {
 			// The body was not read (authentication failed on the headers,
@@ -158,7 +224,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// answer rather than let net/http wait for the rest of the body.
 			rec.Header().Set("Connection", "close")
 			h.writeError(rec, reqID, err)
-			http.NewResponseController(w).SetReadDeadline(time.Now())
+			setReadDeadline(w, time.Now())
 			return
 		}
 		h.writeError(rec, reqID, err)
@@ -171,15 +237,71 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if l, ok := out.(interface{ SetEmptyLists() }); ok {
 		l.SetEmptyLists()
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
+	var b []byte
+	if enc, ok := out.(interface{ AppendJSON([]byte) []byte }); ok {
+		// The generated encoder writes what json.Marshal would, without
+		// reflection, into a recycled buffer: the response writer copies
+		// what it is given before Write returns.
+		bp := responseBufs.Get().(*[]byte)
+		b = enc.AppendJSON((*bp)[:0])
+		defer func() {
+			if cap(b) <= maxPooledResponse {
+				*bp = b[:0]
+				responseBufs.Put(bp)
+			}
+		}()
+	} else if b, err = json.Marshal(out); err != nil {
 		h.writeError(rec, reqID, err)
 		return
 	}
-	rec.Header().Set("Content-Type", "application/json")
-	rec.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	hdr := rec.Header()
+	hdr["Content-Type"] = applicationJSON
+	x.values[1] = strconv.Itoa(len(b))
+	hdr["Content-Length"] = x.values[1:2:2]
 	rec.WriteHeader(op.SuccessStatus)
 	rec.Write(b)
+}
+
+// responseBufs recycles response-body buffers; one larger than
+// maxPooledResponse is left to the collector rather than kept.
+var responseBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledResponse = 256 << 10
+
+// newRequestID returns a random (version 4) UUID, as AWS's request ids
+// are, formatted into *dst.
+func newRequestID(dst *string) string {
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	*dst = string(b[:])
+	return *dst
+}
+
+// setReadDeadline is http.ResponseController's SetReadDeadline without
+// allocating the controller.
+func setReadDeadline(w http.ResponseWriter, t time.Time) error {
+	for {
+		switch u := w.(type) {
+		case interface{ SetReadDeadline(time.Time) error }:
+			return u.SetReadDeadline(t)
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = u.Unwrap()
+		default:
+			return http.ErrNotSupported
+		}
+	}
 }
 
 // errBodyUnread marks an error answered before the whole body was read.
@@ -191,7 +313,7 @@ type unreadError struct{ error }
 func (e unreadError) Unwrap() []error { return []error{e.error, errBodyUnread} }
 
 // serve authenticates, routes, decodes and calls one operation.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName *string) (any, *chime.Operation, error) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange, opName *string) (any, *chime.Operation, error) {
 	hasBody := r.ContentLength != 0
 	authenticate := h.auth.Authenticate
 	if sa, ok := h.auth.(StagedAuthenticator); ok {
@@ -207,20 +329,32 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName *string) 
 	if r.ContentLength > MaxBodyBytes {
 		return nil, nil, unreadError{chime.Errorf(chime.BadRequest, "The request body exceeds the limit of %d bytes.", MaxBodyBytes)}
 	}
-	rc := http.NewResponseController(w)
-	if h.bodyWait > 0 && hasBody {
-		rc.SetReadDeadline(time.Now().Add(h.bodyWait))
+	// The body's read deadline is set by the slow-body gate's timer when
+	// it fires, if the body is still arriving then; else at once.
+	lazyDeadline := h.slow != nil && hasBody && h.bodyWait > slowBodyGrace
+	if h.bodyWait > 0 && hasBody && !lazyDeadline {
+		setReadDeadline(w, time.Now().Add(h.bodyWait))
 		// The server sets the next request's deadlines itself; this one
 		// must not outlive the body and fire in the middle of the response.
-		defer rc.SetReadDeadline(time.Time{})
+		defer setReadDeadline(w, time.Time{})
 	}
-	stopWatch := func() bool { return false }
+	var stopWatch func() (refused, armed bool)
 	if h.slow != nil && hasBody {
-		stopWatch = h.slow.watch(rc, accessKeyOf(r))
+		var deadline time.Time
+		if lazyDeadline {
+			deadline = time.Now().Add(h.bodyWait)
+		}
+		stopWatch = h.slow.watch(w, accessKeyOf(r), deadline)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
-	if stopWatch() {
-		return nil, nil, unreadError{chime.Errorf(chime.ThrottledClient, "Too many requests signed with this access key are still sending their body.")}
+	if stopWatch != nil {
+		refused, armed := stopWatch()
+		if armed {
+			defer setReadDeadline(w, time.Time{})
+		}
+		if refused {
+			return nil, nil, unreadError{chime.Errorf(chime.ThrottledClient, "Too many requests signed with this access key are still sending their body.")}
+		}
 	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -236,8 +370,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName *string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	segs := splitPath(rawPath(r))
-	query := r.URL.Query()
+	segs := splitPathInto(x.segBuf[:0], rawPath(r))
+	var query url.Values
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
 	rt := h.router.match(r.Method, segs, func(k string) (string, bool) {
 		vs, ok := query[k]
 		if !ok || len(vs) == 0 {
@@ -264,7 +401,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName *string) 
 			return nil, nil, chime.Errorf(chime.ThrottledClient, "%v", err)
 		}
 	}
-	d := &decoder{r: r, body: body, segments: segs, query: query, op: rt.op}
+	d := &x.d
+	*d = decoder{r: r, body: body, segments: segs, query: query, op: rt.op}
 	ctx := chime.WithPrincipal(r.Context(), principal)
 	out, err := rt.call(ctx, h.api, d)
 	return out, rt.op, err
@@ -313,16 +451,22 @@ func (h *Handler) writeError(w http.ResponseWriter, reqID string, err error) {
 	WriteError(w, status, string(ce.Kind), code, ce.Message)
 }
 
-// WriteError writes an AWS rest-json error response.
+// WriteError writes an AWS rest-json error response. The body is what
+// json.NewEncoder(w).Encode(errorBody{code, message}) writes, newline
+// included, built without reflection: refusals come in floods too.
 func WriteError(w http.ResponseWriter, status int, kind, code, message string) {
-	var buf bytes.Buffer
-	json.NewEncoder(&buf).Encode(errorBody{Code: code, Message: message})
+	b := make([]byte, 0, len(`{"Code":"","Message":""}`)+len(code)+len(message)+16)
+	b = append(b, `{"Code":`...)
+	b = chime.AppendJSONString(b, code)
+	b = append(b, `,"Message":`...)
+	b = chime.AppendJSONString(b, message)
+	b = append(b, "}\n"...)
 	hdr := w.Header()
-	hdr.Set("x-amzn-ErrorType", kind)
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
+	hdr[hdrErrorType] = []string{kind}
+	hdr["Content-Type"] = applicationJSON
+	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(b)
 }
 
 // wireInfo maps an error kind to its HTTP status and body Code: the modeled

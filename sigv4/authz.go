@@ -1,7 +1,6 @@
 package sigv4
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -85,14 +84,31 @@ type scope struct {
 }
 
 func (s scope) String() string {
-	return s.date + "/" + s.region + "/" + s.service + "/" + s.terminator
+	return string(s.appendString(nil))
+}
+
+// appendString appends the credential scope of the string to sign.
+func (s scope) appendString(b []byte) []byte {
+	b = append(b, s.date...)
+	b = append(b, '/')
+	b = append(b, s.region...)
+	b = append(b, '/')
+	b = append(b, s.service...)
+	b = append(b, '/')
+	return append(b, s.terminator...)
 }
 
 func parseCredential(cred string) (scope, *Error) {
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || slices.Contains(parts, "") {
-		return scope{}, newError(IncompleteSignature,
-			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", echo(cred))
+	// Exactly five non-empty elements: only the last has no '/' after it.
+	var parts [5]string
+	rest := cred
+	for i := range parts {
+		part, after, more := strings.Cut(rest, "/")
+		if part == "" || more != (i < len(parts)-1) {
+			return scope{}, newError(IncompleteSignature,
+				"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", echo(cred))
+		}
+		parts[i], rest = part, after
 	}
 	return scope{parts[0], parts[1], parts[2], parts[3], parts[4]}, nil
 }

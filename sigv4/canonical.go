@@ -10,36 +10,39 @@ import (
 
 // isUnreserved reports the RFC 3986 unreserved set, the only bytes SigV4
 // leaves unencoded.
-func isUnreserved(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '~'
-}
+func isUnreserved(c byte) bool { return unreserved[c] }
+
+var unreserved = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || c == '~'
+	}
+	return t
+}()
 
 const upperHex = "0123456789ABCDEF"
 
-// awsEncode percent-encodes s the SigV4 way (upper-case hex, everything but
-// unreserved bytes). keepSlash exists for paths, where '/' separates segments
-// and must survive.
-func awsEncode(b *strings.Builder, s string, keepSlash bool) {
+// appendAWSEncoded percent-encodes s the SigV4 way (upper-case hex,
+// everything but unreserved bytes). keepSlash exists for paths, where '/'
+// separates segments and must survive.
+func appendAWSEncoded(b []byte, s string, keepSlash bool) []byte {
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if isUnreserved(c) || (keepSlash && c == '/') {
-			b.WriteByte(c)
+		if unreserved[c] || (keepSlash && c == '/') {
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(upperHex[c>>4])
-		b.WriteByte(upperHex[c&15])
+		b = append(b, s[start:i]...)
+		b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+		start = i + 1
 	}
+	return append(b, s[start:]...)
 }
 
 func awsEncoded(s string, keepSlash bool) string {
 	for i := 0; i < len(s); i++ {
 		if !isUnreserved(s[i]) && (!keepSlash || s[i] != '/') {
-			var b strings.Builder
-			b.Grow(len(s) + 16)
-			awsEncode(&b, s, keepSlash)
-			return b.String()
+			return string(appendAWSEncoded(make([]byte, 0, len(s)+16), s, keepSlash))
 		}
 	}
 	return s
@@ -289,11 +292,12 @@ func containsFold(list []string, want string) bool {
 // r.TransferEncoding, and requests built in process (or rewritten by a proxy)
 // may lack a Content-Length header while r.ContentLength is set, so those are
 // reconstructed from the request fields.
-func canonicalHeaders(r *http.Request, names []string) string {
-	var b strings.Builder
+func canonicalHeaders(r *http.Request, names []string) []byte {
+	// Room for what SDKs sign (host, date, bearer ARN, token) at once.
+	b := make([]byte, 0, 512)
 	for _, name := range names {
-		b.WriteString(name)
-		b.WriteByte(':')
+		b = append(b, name...)
+		b = append(b, ':')
 		lower := strings.ToLower(name)
 		values := headerValues(r.Header, name)
 		switch {
@@ -302,25 +306,31 @@ func canonicalHeaders(r *http.Request, names []string) string {
 			if host == "" && r.URL != nil {
 				host = r.URL.Host
 			}
-			values = []string{host}
+			b = appendTrimmed(b, host)
+			values = nil
 		case len(values) == 0 && lower == "content-length" && r.ContentLength >= 0:
-			values = []string{strconv.FormatInt(r.ContentLength, 10)}
+			b = strconv.AppendInt(b, r.ContentLength, 10)
 		case len(values) == 0 && lower == "transfer-encoding" && len(r.TransferEncoding) > 0:
 			values = []string{strings.Join(r.TransferEncoding, ",")}
 		}
 		for i, v := range values {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			writeTrimmed(&b, v)
+			b = appendTrimmed(b, v)
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	return b.String()
+	return b
 }
 
 func headerValues(h http.Header, name string) []string {
-	if v, ok := h[textproto.CanonicalMIMEHeaderKey(name)]; ok {
+	var buf [64]byte
+	if key, ok := canonicalKey(buf[:0], name); ok {
+		if v, ok := h[string(key)]; ok {
+			return v
+		}
+	} else if v, ok := h[textproto.CanonicalMIMEHeaderKey(name)]; ok {
 		return v
 	}
 	// Requests built in memory (tests, proxies) may carry non-canonical keys.
@@ -332,12 +342,46 @@ func headerValues(h http.Header, name string) []string {
 	return nil
 }
 
-// writeTrimmed applies SigV4 "trimall": strip the ends and collapse inner runs
+// canonicalKey appends the canonical MIME form of name (as
+// textproto.CanonicalMIMEHeaderKey gives it) when name is made only of
+// letters, digits and '-', which is every name SDKs sign, and fits in
+// b's capacity; otherwise it reports false.
+func canonicalKey(b []byte, name string) ([]byte, bool) {
+	if name == "" || len(name) > cap(b) {
+		return b, false
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case 'A' <= c && c <= 'Z':
+			if !upper {
+				c += 'a' - 'A'
+			}
+		case '0' <= c && c <= '9':
+		case c == '-':
+		default:
+			return b, false
+		}
+		b = append(b, c)
+		upper = c == '-'
+	}
+	return b, true
+}
+
+// appendTrimmed applies SigV4 "trimall": strip the ends and collapse inner runs
 // of whitespace to one space. Tabs count as whitespace, as in botocore and
 // @smithy/signature-v4 (aws-sdk-go-v2 only collapses spaces; the two agree on
 // everything real clients send).
-func writeTrimmed(b *strings.Builder, v string) {
+func appendTrimmed(b []byte, v string) []byte {
 	v = strings.Trim(v, " \t\r\n")
+	if !strings.ContainsAny(v, "\t\r\n") && !strings.Contains(v, "  ") {
+		return append(b, v...) // nothing to collapse: the usual case
+	}
 	space := false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -346,9 +390,10 @@ func writeTrimmed(b *strings.Builder, v string) {
 			continue
 		}
 		if space {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 			space = false
 		}
-		b.WriteByte(c)
+		b = append(b, c)
 	}
+	return b
 }

@@ -18,9 +18,15 @@ const keyCacheSize = 1024
 // secret can never be served a stale key.
 type keyCache struct {
 	mu    sync.Mutex
-	keys  map[string][]byte
-	order []string // FIFO ring for eviction
+	keys  map[keyID][]byte
+	order []keyID // FIFO ring for eviction
 	next  int
+}
+
+// keyID names a signing key: the secret's hash and the scope.
+type keyID struct {
+	secret                [sha256.Size]byte
+	date, region, service string
 }
 
 func hmacSHA256(key []byte, data string) []byte {
@@ -36,9 +42,17 @@ func deriveKey(secret, date, region, service string) []byte {
 	return hmacSHA256(k, "aws4_request")
 }
 
+// secretHash hashes a secret without copying it to the heap.
+func secretHash(secret string) [sha256.Size]byte {
+	var buf [128]byte
+	if len(secret) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], secret...))
+	}
+	return sha256.Sum256([]byte(secret))
+}
+
 func (c *keyCache) get(secret, date, region, service string) []byte {
-	sum := sha256.Sum256([]byte(secret))
-	id := string(sum[:]) + "/" + date + "/" + region + "/" + service
+	id := keyID{secretHash(secret), date, region, service}
 
 	c.mu.Lock()
 	k, ok := c.keys[id]
@@ -52,13 +66,13 @@ func (c *keyCache) get(secret, date, region, service string) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keys == nil {
-		c.keys = make(map[string][]byte, 64)
-		c.order = make([]string, keyCacheSize)
+		c.keys = make(map[keyID][]byte, 64)
+		c.order = make([]keyID, keyCacheSize)
 	}
 	if _, dup := c.keys[id]; dup {
 		return k
 	}
-	if old := c.order[c.next]; old != "" {
+	if old := c.order[c.next]; old != (keyID{}) {
 		delete(c.keys, old)
 	}
 	c.order[c.next] = id

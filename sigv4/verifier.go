@@ -7,10 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -97,43 +97,111 @@ func (v *Verifier) skew() time.Duration {
 // is something a mainstream signer really produces for the same request.
 type canonicalInput struct {
 	method        string
-	paths         []string
-	queries       []string
-	payloads      []string
-	headers       string // "name:value\n" lines
+	paths         variants
+	queries       variants
+	payloads      variants
+	headers       []byte // "name:value\n" lines
 	signedHeaders string
 	amzDate       string
-	scope         string
+	scope         scope
 }
 
-func (in *canonicalInput) writeCanonicalRequest(w io.Writer, path, query, payload string) {
-	for _, s := range [...]string{in.method, "\n", path, "\n", query, "\n", in.headers, "\n", in.signedHeaders, "\n", payload} {
-		io.WriteString(w, s)
+// variants is a short list of distinct strings, kept inline so that a
+// request's verification does not allocate one slice per list.
+type variants struct {
+	v [2]string
+	n int
+}
+
+func variantsOf(list ...string) variants {
+	var vs variants
+	for _, s := range list {
+		vs.add(s)
+	}
+	return vs
+}
+
+// add appends s unless it is already listed.
+func (vs *variants) add(s string) {
+	for _, have := range vs.v[:vs.n] {
+		if have == s {
+			return
+		}
+	}
+	vs.v[vs.n] = s
+	vs.n++
+}
+
+func (vs *variants) list() []string { return vs.v[:vs.n] }
+
+// canonicalBufs recycles the buffers the canonical request and the string
+// to sign are built in: every request needs one, and none outlives it.
+var canonicalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func (in *canonicalInput) appendCanonicalRequest(b []byte, path, query, payload string) []byte {
+	b = append(b, in.method...)
+	b = append(b, '\n')
+	b = appendAWSEncoded(b, path, true)
+	b = append(b, '\n')
+	b = append(b, query...)
+	b = append(b, '\n')
+	b = append(b, in.headers...)
+	b = append(b, '\n')
+	b = append(b, in.signedHeaders...)
+	b = append(b, '\n')
+	return append(b, payload...)
+}
+
+// signature computes the request's signature for one variant into out.
+func (in *canonicalInput) signature(out *[sha256.Size]byte, key []byte, path, query, payload string) {
+	bp := canonicalBufs.Get().(*[]byte)
+	b := in.appendCanonicalRequest((*bp)[:0], path, query, payload)
+	sum := sha256.Sum256(b)
+
+	// The string to sign goes after a block's room for HMAC's inner pad.
+	b = append(b[:0], make([]byte, sha256.BlockSize)...)
+	b = append(b, algorithm...)
+	b = append(b, '\n')
+	b = append(b, in.amzDate...)
+	b = append(b, '\n')
+	b = in.scope.appendString(b)
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, sum[:])
+	*out = hmacSHA256Padded(key, b)
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		canonicalBufs.Put(bp)
 	}
 }
 
-func (in *canonicalInput) signature(key []byte, path, query, payload string) []byte {
-	h := sha256.New()
-	in.writeCanonicalRequest(h, path, query, payload)
-	var sum [sha256.Size]byte
-	var hexSum [2 * sha256.Size]byte
-	hex.Encode(hexSum[:], h.Sum(sum[:0]))
-
-	m := hmac.New(sha256.New, key)
-	for _, s := range [...]string{algorithm, "\n", in.amzDate, "\n", in.scope, "\n"} {
-		io.WriteString(m, s)
+// hmacSHA256Padded is HMAC-SHA256 (RFC 2104) of buf[BlockSize:] without
+// the allocations of crypto/hmac; buf's first block is overwritten with
+// the inner pad. key must be at most a block long (signing keys are 32
+// bytes).
+func hmacSHA256Padded(key, buf []byte) [sha256.Size]byte {
+	var outer [sha256.BlockSize + sha256.Size]byte
+	for i := range sha256.BlockSize {
+		var k byte
+		if i < len(key) {
+			k = key[i]
+		}
+		buf[i] = k ^ 0x36
+		outer[i] = k ^ 0x5c
 	}
-	m.Write(hexSum[:])
-	return m.Sum(nil)
+	inner := sha256.Sum256(buf)
+	copy(outer[sha256.BlockSize:], inner[:])
+	return sha256.Sum256(outer[:])
 }
 
 // matches tries every variant. Each comparison is constant-time; the loop
 // exits early, which reveals only which (public) canonical form matched.
 func (in *canonicalInput) matches(key, sig []byte) bool {
-	for _, p := range in.paths {
-		for _, q := range in.queries {
-			for _, pl := range in.payloads {
-				if hmac.Equal(in.signature(key, p, q, pl), sig) {
+	var got [sha256.Size]byte
+	for _, p := range in.paths.list() {
+		for _, q := range in.queries.list() {
+			for _, pl := range in.payloads.list() {
+				in.signature(&got, key, p, q, pl)
+				if hmac.Equal(got[:], sig) {
 					return true
 				}
 			}
@@ -142,22 +210,14 @@ func (in *canonicalInput) matches(key, sig []byte) bool {
 	return false
 }
 
-func distinct(list ...string) []string {
-	out := list[:0:0]
-	for _, s := range list {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
+// pathVariants lists the wire path and, when it differs, its normalised
+// form (see canonicalPaths), still unencoded: the canonical request
+// encodes them as it is written, with no string of their own.
+func pathVariants(rawPath string) variants {
+	if rawPath == "" {
+		rawPath = "/"
 	}
-	return out
-}
-
-func pathVariants(rawPath string) []string {
-	primary, normalized := canonicalPaths(rawPath)
-	if normalized == "" {
-		return []string{primary}
-	}
-	return []string{primary, normalized}
+	return variantsOf(rawPath, normalizePath(rawPath))
 }
 
 // signed is the result of the parsing phase shared by both entry points.
@@ -223,7 +283,7 @@ func (v *Verifier) BeginRequest(ctx context.Context, r *http.Request) (*Pending,
 		// Finish then only compares the body with the declaration.
 		// A mismatch is left to Finish, which reports a wrong declared
 		// hash before a wrong signature, as AWS does.
-		s.in.payloads = []string{s.claimed}
+		s.in.payloads = variantsOf(s.claimed)
 		p.verified = p.match() == nil
 	}
 	return p, nil
@@ -233,16 +293,17 @@ func (v *Verifier) BeginRequest(ctx context.Context, r *http.Request) (*Pending,
 // payload hash) and returns the access key id.
 func (p *Pending) Finish(body []byte) (string, error) {
 	sum := sha256.Sum256(body)
-	payload := hex.EncodeToString(sum[:])
+	var hexSum [2 * sha256.Size]byte
+	hex.Encode(hexSum[:], sum[:])
 	switch {
 	case p.s.claimed == unsignedPayload:
 	case p.s.claimed != "":
-		if p.s.claimed != payload {
+		if p.s.claimed != string(hexSum[:]) {
 			return "", &Error{Kind: InvalidSignature, Message: msgPayloadHash}
 		}
-		p.s.in.payloads = []string{p.s.claimed}
+		p.s.in.payloads = variantsOf(p.s.claimed)
 	default:
-		p.s.in.payloads = []string{payload}
+		p.s.in.payloads = variantsOf(string(hexSum[:]))
 	}
 	if !p.verified {
 		if err := p.match(); err != nil {
@@ -254,7 +315,7 @@ func (p *Pending) Finish(body []byte) (string, error) {
 
 func (p *Pending) match() error {
 	sig, ok := decodeSignature(p.s.signature)
-	if !ok || !p.s.in.matches(p.key, sig) {
+	if !ok || !p.s.in.matches(p.key, sig[:]) {
 		return &Error{Kind: InvalidSignature, Message: msgMismatch}
 	}
 	return nil
@@ -307,12 +368,19 @@ func (v *Verifier) signingKey(ctx context.Context, s *signed) ([]byte, error) {
 
 // decodeSignature accepts upper-case hex too; it only widens what a client
 // may type, not what it can forge.
-func decodeSignature(s string) ([]byte, bool) {
+func decodeSignature(s string) (sig [signatureHexLength / 2]byte, ok bool) {
 	if len(s) != signatureHexLength {
-		return nil, false
+		return sig, false
 	}
-	b, err := hex.DecodeString(s)
-	return b, err == nil
+	for i := range sig {
+		hi, ok1 := unhex(s[2*i])
+		lo, ok2 := unhex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return sig, false
+		}
+		sig[i] = hi<<4 | lo
+	}
+	return sig, true
 }
 
 // singleHeader rejects repeated security-relevant headers instead of picking
@@ -329,12 +397,38 @@ func singleHeader(h http.Header, name string) (string, *Error) {
 	return "", newError(IncompleteSignature, "The '%s' header must appear only once.", name)
 }
 
+// parseAmzDate reads the ISO-8601 basic form, "20060102T150405Z",
+// accepting exactly what time.Parse(amzDateFormat, s) accepts (digits in
+// every field, each field in its range, a day that exists in its month)
+// without time.Parse's general layout walk.
 func parseAmzDate(s string) (time.Time, bool) {
-	if len(s) != len(amzDateFormat) {
+	if len(s) != len(amzDateFormat) || s[8] != 'T' || s[15] != 'Z' {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(amzDateFormat, s)
-	return t, err == nil
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(4, 2)
+	d, ok3 := num(6, 2)
+	h, ok4 := num(9, 2)
+	mi, ok5 := num(11, 2)
+	sec, ok6 := num(13, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
+	if t.Day() != d { // 31 April, 29 February of a common year
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // requestDate returns the timestamp the client signed, in the ISO-8601 basic
@@ -476,11 +570,11 @@ func (v *Verifier) parseHeaderSigned(r *http.Request) (*signed, *Error) {
 			// Strict re-encoding is what every AWS SDK signs; the raw form
 			// covers hand-rolled signers that, like the Chime JS websocket
 			// signer, sign their own encoding.
-			queries:       distinct(canonicalQueryStrict(pairs, ""), canonicalQueryRaw(pairs, "")),
+			queries:       variantsOf(canonicalQueryStrict(pairs, ""), canonicalQueryRaw(pairs, "")),
 			headers:       canonicalHeaders(r, names),
 			signedHeaders: a.signedHeaders,
 			amzDate:       amzDate,
-			scope:         sc.String(),
+			scope:         sc,
 		},
 		claimed: claimed,
 	}, nil
@@ -549,11 +643,11 @@ func (v *Verifier) parsePresigned(r *http.Request) (*signed, *Error) {
 	if e := checkBearerSigned(r.Header, names); e != nil {
 		return nil, e
 	}
-	payloads := []string{emptySHA256, unsignedPayload}
+	payloads := variantsOf(emptySHA256, unsignedPayload)
 	switch claimed {
 	case "":
 	case emptySHA256, unsignedPayload:
-		payloads = []string{claimed}
+		payloads = variantsOf(claimed)
 	default:
 		return nil, &Error{Kind: InvalidSignature, Message: msgPayloadHash}
 	}
@@ -566,12 +660,12 @@ func (v *Verifier) parsePresigned(r *http.Request) (*signed, *Error) {
 		in: canonicalInput{
 			method:        r.Method,
 			paths:         pathVariants(rawPath),
-			queries:       distinct(canonicalQueryRaw(pairs, skip), canonicalQueryStrict(pairs, skip)),
+			queries:       variantsOf(canonicalQueryRaw(pairs, skip), canonicalQueryStrict(pairs, skip)),
 			payloads:      payloads,
 			headers:       canonicalHeaders(r, names),
 			signedHeaders: signedHeaders,
 			amzDate:       date,
-			scope:         sc.String(),
+			scope:         sc,
 		},
 	}, nil
 }
@@ -608,7 +702,7 @@ func parseExpires(s string) (time.Duration, *Error) {
 // a header added after signing (by a proxy, a script, an attacker replaying
 // a captured request) must not be able to change it.
 func checkBearerSigned(h http.Header, signedNames []string) *Error {
-	if _, ok := h[http.CanonicalHeaderKey(bearerHeader)]; ok && !containsFold(signedNames, bearerHeader) {
+	if _, ok := h["X-Amz-Chime-Bearer"]; ok && !containsFold(signedNames, bearerHeader) {
 		return newError(IncompleteSignature, "There were headers present in the request which were not signed: %s", bearerHeader)
 	}
 	return nil

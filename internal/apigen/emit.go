@@ -303,11 +303,12 @@ func emitValidators(a *api, g *gen) {
 			if len(s.Enum) > 0 || (s.Min == nil && s.Max == nil && s.Pattern == "") {
 				continue
 			}
-			re := "nil"
+			re, fast := "nil", "nil"
 			if s.Pattern != "" {
 				re = fmt.Sprintf("regexp.MustCompile(%s)", strconv.Quote(goPattern(s.Pattern)))
+				fast = fmt.Sprintf("fastMatcher(%q)", s.Pattern)
 			}
-			g.p("rule%s = stringRule{min: %d, max: %d, pattern: %s, source: %q}", n, deref(s.Min, 0), deref(s.Max, -1), re, s.Pattern)
+			g.p("rule%s = stringRule{min: %d, max: %d, pattern: %s, source: %q, fast: %s}", n, deref(s.Min, 0), deref(s.Max, -1), re, s.Pattern, fast)
 		case "integer", "long", "list", "map":
 			if s.Min == nil && s.Max == nil {
 				continue

@@ -68,6 +68,7 @@ func generate(a *api) ([]genFile, error) {
 		{"chime", "types_gen.go", emitTypes},
 		{"chime", "validate_gen.go", emitValidators},
 		{"chime", "operations_gen.go", emitOperations},
+		{"chime", "json_gen.go", emitJSON},
 		{"httpapi", "routes_gen.go", emitRoutes},
 	} {
 		g := &gen{}
