@@ -137,6 +137,8 @@ func startHubServer(t *testing.T, opts Options, wrapListener func(net.Listener) 
 	}
 	th.dialer = websocket.DefaultDialer
 	if useTLS {
+		// As TLSListener does, under httptest's own TLS listener.
+		srv.Listener = recordListener{srv.Listener}
 		srv.StartTLS()
 		th.dialer = &websocket.Dialer{TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}
 	} else {

@@ -84,6 +84,10 @@ type Options struct {
 	SendQueueLimit int
 	// WriteTimeout bounds each write to a session's connection.
 	WriteTimeout time.Duration
+	// BlockingReaders gives every session a reader goroutine for its whole
+	// life, as on systems without the poller (Linux's epoll), instead of
+	// starting a reader only when the client's bytes arrive.
+	BlockingReaders bool
 
 	// onSlowConsumer, when set (tests), is called with the hub's lock held
 	// each time a session is dropped for a full queue.
@@ -106,6 +110,8 @@ type Hub struct {
 	metrics  *metrics
 	sub      events.Subscription
 	runDone  chan struct{}
+	poll     *poller   // nil: every session has a reader goroutine
+	epoch    time.Time // origin of clock
 	// seen drops events the bus delivers twice (it delivers at least once).
 	seen *events.Dedup
 
@@ -184,10 +190,14 @@ func NewHub(opts Options) (*Hub, error) {
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
 		runDone:  make(chan struct{}),
+		epoch:    time.Now(),
 		shards:   make([]chan delivery, shardCount()),
 		users:    map[string]*user{},
 		channels: map[string]*channel{},
 		pending:  map[*session]struct{}{},
+	}
+	if !opts.BlockingReaders {
+		h.poll = newPoller()
 	}
 	for i := range h.shards {
 		// Bounded: when the shards fall behind, dispatch waits, and the bus
@@ -203,6 +213,10 @@ func NewHub(opts Options) (*Hub, error) {
 	go h.run()
 	return h, nil
 }
+
+// clock is the hub's monotonic time, in nanoseconds, for timestamps kept
+// in atomics.
+func (h *Hub) clock() int64 { return int64(time.Since(h.epoch)) }
 
 func (h *Hub) run() {
 	defer close(h.runDone)
@@ -598,7 +612,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		for _, s := range all {
-			s.nc.Close()
+			go s.end()
 		}
 	}
 	h.sub.Close()
