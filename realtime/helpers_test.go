@@ -138,7 +138,7 @@ func startHubServer(t *testing.T, opts Options, wrapListener func(net.Listener) 
 	th.dialer = websocket.DefaultDialer
 	if useTLS {
 		// As TLSListener does, under httptest's own TLS listener.
-		srv.Listener = recordListener{srv.Listener}
+		srv.Listener = nbListener{srv.Listener}
 		srv.StartTLS()
 		th.dialer = &websocket.Dialer{TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}
 	} else {

@@ -45,7 +45,7 @@ const blockingReadBuf = 256
 // readLoop is the reader goroutine of a session that is not polled.
 func (s *session) readLoop() {
 	fr := frameReader{buf: make([]byte, blockingReadBuf)}
-	s.readEnded(s.readFrames(&fr, false))
+	s.readEnded(fr.run(s, false))
 }
 
 // wake is a reader started by the poller: it reads what is pending and
@@ -59,7 +59,7 @@ func (s *session) wake() {
 	s.nc.SetReadDeadline(time.Now().Add(2 * s.hub.opts.PingInterval))
 	bp := readBufs.Get().(*[]byte)
 	fr := frameReader{buf: *bp}
-	err := s.readFrames(&fr, true)
+	err := fr.run(s, true)
 	readBufs.Put(bp)
 	if err == errWouldBlock {
 		if err = s.hub.poll.arm(s); err == nil {
@@ -86,14 +86,26 @@ type frameReader struct {
 	skip uint64
 }
 
-// readFrames handles the client's frames until an error. With poll set it
-// returns errWouldBlock once nothing is pending at a frame boundary;
-// without, it waits for the next frame.
-func (s *session) readFrames(fr *frameReader, poll bool) error {
+// frameEnd is what a frameReader reads from and hands the frames to: the
+// session (and the fuzz test's stand-in).
+type frameEnd interface {
+	// read is frameConn.read.
+	read(p []byte, wait bool) (int, error)
+	// frame handles the frame at the start of b and returns how many bytes
+	// it took: 0 when b holds only part of its header (or, for a control
+	// frame, of its payload). A data frame's payload is not taken: skip is
+	// its length, for the reader to discard.
+	frame(b []byte) (n int, skip uint64, err error)
+}
+
+// run handles the client's frames until an error. With poll set it returns
+// errWouldBlock once nothing is pending at a frame boundary; without, it
+// waits for the next frame.
+func (fr *frameReader) run(e frameEnd, poll bool) error {
 	for {
 		if fr.skip > 0 { // a data frame's payload: discarded as it streams
 			if fr.r == fr.w {
-				if err := s.fill(fr, false); err != nil {
+				if err := fr.fill(e, false); err != nil {
 					return err
 				}
 			}
@@ -102,7 +114,7 @@ func (s *session) readFrames(fr *frameReader, poll bool) error {
 			fr.skip -= k
 			continue
 		}
-		n, skip, err := s.handleFrame(fr.buf[fr.r:fr.w])
+		n, skip, err := e.frame(fr.buf[fr.r:fr.w])
 		if err != nil {
 			return err
 		}
@@ -113,21 +125,21 @@ func (s *session) readFrames(fr *frameReader, poll bool) error {
 		}
 		// An incomplete frame: read more. Only at a frame boundary may the
 		// poller's reader stop.
-		if err := s.fill(fr, poll && fr.r == fr.w); err != nil {
+		if err := fr.fill(e, poll && fr.r == fr.w); err != nil {
 			return err
 		}
 	}
 }
 
-// fill reads more bytes into fr, moving an incomplete frame to the front.
-func (s *session) fill(fr *frameReader, mayStop bool) error {
+// fill reads more bytes, moving an incomplete frame to the front.
+func (fr *frameReader) fill(e frameEnd, mayStop bool) error {
 	if fr.r == fr.w {
 		fr.r, fr.w = 0, 0
 	} else if fr.r > 0 {
 		fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
 		fr.r = 0
 	}
-	n, err := s.nc.read(fr.buf[fr.w:], !mayStop)
+	n, err := e.read(fr.buf[fr.w:], !mayStop)
 	fr.w += n
 	if n > 0 {
 		return nil
@@ -138,11 +150,11 @@ func (s *session) fill(fr *frameReader, mayStop bool) error {
 	return err
 }
 
-// handleFrame handles the frame at the start of b and returns how many
-// bytes it took: 0 when b holds only part of its header (or, for a control
-// frame, of its payload). A data frame's payload is not taken: skip is its
-// length, for the caller to discard.
-func (s *session) handleFrame(b []byte) (n int, skip uint64, err error) {
+func (s *session) read(p []byte, wait bool) (int, error) { return s.nc.read(p, wait) }
+
+// frame answers pings and the close handshake and notes that the client
+// is alive (frameEnd).
+func (s *session) frame(b []byte) (n int, skip uint64, err error) {
 	n, payload, err := parseFrame(b)
 	if err != nil || n == 0 {
 		return n, 0, err

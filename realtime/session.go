@@ -346,7 +346,7 @@ type frameConn struct {
 	raw  syscall.RawConn // plain TCP only: non-blocking writes (tryWrite)
 	tcp  *net.TCPConn    // plain TCP only: gathered writes (writeFrames)
 	sock syscall.RawConn // the socket, when the poller can watch it (see read)
-	rec  *recordConn     // over TLS: the record accounting under crypto/tls
+	rec  *nbConn         // over TLS: the connection under crypto/tls, read without waiting
 
 	mu         sync.Mutex
 	partial    []byte      // the unsent rest of a frame tryWrite began
@@ -356,7 +356,7 @@ type frameConn struct {
 // newFrameConn finds the socket under c, through the wrappers that expose
 // their inner connection. A plain connection gets the fast write paths and
 // the poller; a TLS one the poller only when it was accepted by TLSListener,
-// whose recordConn can tell when crypto/tls holds nothing.
+// whose nbConn reads without waiting.
 func newFrameConn(c net.Conn) *frameConn {
 	fc := &frameConn{Conn: c}
 	overTLS := false
@@ -378,7 +378,7 @@ loop:
 		case *tls.Conn:
 			overTLS = true
 			inner = v.NetConn()
-		case *recordConn:
+		case *nbConn:
 			if overTLS {
 				fc.rec = v
 			}
