@@ -285,14 +285,22 @@ func (h *Hub) dispatch(e *events.Event) {
 	// Recipients are collected under the lock, by delivery shard, and
 	// written to by the shards after it is released, so sessions
 	// connecting and leaving never wait for a fan-out.
-	parts := make([][]*session, len(h.shards))
+	// The lists come from a pool and go back once delivered: a fan-out
+	// allocates nothing per recipient.
+	var partsArr [maxShards]*[]*session
+	parts := partsArr[:len(h.shards)]
 	found := false
 	collect := func(s *session) {
 		if s.state != stateEstablished || s.mark == h.seq {
 			return
 		}
 		s.mark = h.seq
-		parts[s.shard] = append(parts[s.shard], s)
+		p := parts[s.shard]
+		if p == nil {
+			p = recipientLists.Get().(*[]*session)
+			parts[s.shard] = p
+		}
+		*p = append(*p, s)
 		found = true
 	}
 	if e.Members {
@@ -356,7 +364,7 @@ func (h *Hub) dispatch(e *events.Event) {
 	}
 	frame := textFrame(eventFrame(e)) // once, shared by every recipient
 	for i, to := range parts {
-		if len(to) > 0 {
+		if to != nil {
 			h.shards[i] <- delivery{frame, to}
 		}
 	}
@@ -365,13 +373,19 @@ func (h *Hub) dispatch(e *events.Event) {
 // delivery is one event's frame for the recipients one shard serves.
 type delivery struct {
 	frame []byte
-	to    []*session
+	to    *[]*session // from recipientLists
 }
+
+// recipientLists recycles the recipient lists of deliveries.
+var recipientLists = sync.Pool{New: func() any { return new([]*session) }}
+
+// maxShards bounds shardCount.
+const maxShards = 64
 
 // shardCount is how many delivery goroutines a hub runs: a few per
 // processor, so that one stalled in a system call, or descheduled by the
 // kernel, leaves work for the processor it frees.
-func shardCount() int { return min(max(4*runtime.GOMAXPROCS(0), 4), 64) }
+func shardCount() int { return min(max(4*runtime.GOMAXPROCS(0), 4), maxShards) }
 
 // deliverLoop is one delivery shard. Every session belongs to one shard
 // for its life, and a shard hands it frames in the order the hub
@@ -381,12 +395,15 @@ func shardCount() int { return min(max(4*runtime.GOMAXPROCS(0), 4), 64) }
 // itself (see session.enqueue).
 func (h *Hub) deliverLoop(work <-chan delivery) {
 	for d := range work {
-		for i, s := range d.to {
+		to := *d.to
+		for i, s := range to {
 			if !s.enqueue(d.frame) {
 				h.dropSlow(s)
 			}
-			d.to[i] = nil
+			to[i] = nil
 		}
+		*d.to = to[:0]
+		recipientLists.Put(d.to)
 	}
 }
 

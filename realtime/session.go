@@ -284,9 +284,6 @@ func (s *session) writeLoop() {
 			}
 			s.ping.Reset(h.opts.PingInterval)
 		}
-		// Direct writes from the hub ignore deadlines, but fail once one
-		// has passed: leave none behind.
-		s.nc.SetWriteDeadline(time.Time{})
 	}
 }
 
@@ -343,7 +340,7 @@ func (s *session) abort() {
 // completed before anything else is written.
 type frameConn struct {
 	net.Conn
-	raw  syscall.RawConn // plain TCP only: non-blocking writes (tryWrite)
+	fd   int             // plain TCP only: the socket, for non-blocking writes (tryWrite); -1 otherwise
 	tcp  *net.TCPConn    // plain TCP only: gathered writes (writeFrames)
 	sock syscall.RawConn // the socket, when the poller can watch it (see read)
 	rec  *nbConn         // over TLS: the connection under crypto/tls, read without waiting
@@ -351,6 +348,12 @@ type frameConn struct {
 	mu         sync.Mutex
 	partial    []byte      // the unsent rest of a frame tryWrite began
 	partialSet atomic.Bool // partial != nil, readable without mu
+
+	// fdMu keeps fd open while tryWrite uses it: Close takes it before
+	// closing the socket, so a descriptor number reused by another
+	// connection is never written to.
+	fdMu   sync.Mutex
+	closed bool
 }
 
 // newFrameConn finds the socket under c, through the wrappers that expose
@@ -358,7 +361,7 @@ type frameConn struct {
 // the poller; a TLS one the poller only when it was accepted by TLSListener,
 // whose nbConn reads without waiting.
 func newFrameConn(c net.Conn) *frameConn {
-	fc := &frameConn{Conn: c}
+	fc := &frameConn{Conn: c, fd: -1}
 	overTLS := false
 	inner := c
 loop:
@@ -370,7 +373,7 @@ loop:
 				break loop
 			}
 			if !overTLS {
-				fc.raw, fc.tcp, fc.sock = rc, v, rc
+				fc.fd, fc.tcp, fc.sock = socketFD(rc), v, rc
 			} else if fc.rec != nil {
 				fc.sock, fc.rec.sock = rc, rc
 			}
@@ -416,11 +419,16 @@ func (c *frameConn) hasPartial() bool { return c.partialSet.Load() }
 // record cannot be half-sent, when a write is in progress, or when a
 // partial frame is still pending.
 func (c *frameConn) tryWrite(frame []byte) int {
-	if c.raw == nil || c.partialSet.Load() || !c.mu.TryLock() {
+	if c.fd < 0 || c.partialSet.Load() || !c.mu.TryLock() {
 		return 0
 	}
 	defer c.mu.Unlock()
-	n := nonblockingWrite(c.raw, frame)
+	c.fdMu.Lock()
+	n := 0
+	if !c.closed {
+		n = nonblockingWrite(c.fd, frame)
+	}
+	c.fdMu.Unlock()
 	if n > 0 && n < len(frame) {
 		c.partial = frame[n:]
 		c.partialSet.Store(true)
@@ -512,6 +520,9 @@ func (c *frameConn) writeFrames(frames [][]byte, deadline time.Time) error {
 // close_notify alert, which could block for seconds on a full socket: the
 // websocket close handshake, when there is one, has already said goodbye.
 func (c *frameConn) Close() error {
+	c.fdMu.Lock()
+	c.closed = true
+	c.fdMu.Unlock()
 	if tc, ok := c.Conn.(*tls.Conn); ok {
 		return tc.NetConn().Close()
 	}
