@@ -1,21 +1,11 @@
-//go:build unix
-
 package realtime
 
 import (
 	"fmt"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkFanOut delivers events to 1,000 established ws:// sessions whose
 // clients (goroutines of this process) drain their sockets without parsing.

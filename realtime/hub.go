@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,7 @@ const (
 	DefaultPingInterval       = 30 * time.Second
 	DefaultSendQueueLimit     = 256
 	DefaultWriteTimeout       = 10 * time.Second
+	DefaultReleaseAfter       = 1000
 )
 
 // Options configure a Hub. Directory, Auth and Bus are required.
@@ -84,6 +86,13 @@ type Options struct {
 	SendQueueLimit int
 	// WriteTimeout bounds each write to a session's connection.
 	WriteTimeout time.Duration
+	// ReleaseAfter is how many sessions established since the hub last
+	// handed free memory back to the OS make a connection storm: once no
+	// session has been established for a second after one, the hub
+	// collects and returns the heap the storm's handshakes left free
+	// (debug.FreeOSMemory; see stormCheck). 0 means DefaultReleaseAfter;
+	// negative, never.
+	ReleaseAfter int
 	// BlockingReaders gives every session a reader goroutine for its whole
 	// life, as on systems without the poller (Linux's epoll), instead of
 	// starting a reader only when the client's bytes arrive.
@@ -129,6 +138,11 @@ type Hub struct {
 	seq      uint64          // number of the event being dispatched, for de-duplication
 	shards   []chan delivery // see deliverLoop
 	next     uint32          // the shard of the next session
+
+	// The connection storm being watched (stormCheck).
+	stormN        int   // sessions established since the last release
+	stormLast     int64 // clock of the last one
+	stormCheckDue bool  // a stormCheck is scheduled
 }
 
 // user is one AppInstanceUser or AppInstanceBot with sessions on this node.
@@ -163,6 +177,9 @@ func NewHub(opts Options) (*Hub, error) {
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.ReleaseAfter == 0 {
+		opts.ReleaseAfter = DefaultReleaseAfter
 	}
 	log := opts.Logger
 	if log == nil {
@@ -552,7 +569,48 @@ func (h *Hub) establish(s *session, channelArns []string, first [][]byte) bool {
 	u.established++
 	s.state = stateEstablished
 	s.enqueueFirst(first)
+	h.stormN++
+	h.stormLast = h.clock()
+	if h.opts.ReleaseAfter > 0 && h.stormN >= h.opts.ReleaseAfter && !h.stormCheckDue {
+		h.stormCheckDue = true
+		time.AfterFunc(stormQuiet, h.stormCheck)
+	}
 	return true
+}
+
+// stormQuiet is how long no session must have been established before a
+// connection storm counts as over.
+const stormQuiet = time.Second
+
+// stormCheck hands the heap that a connection storm left free back to the
+// OS once the storm is over. Each handshake, over TLS above all, leaves tens
+// of KiB of garbage for a few KiB that the session keeps, so a storm grows
+// the heap to the collector's goal, twice the live heap at GOGC=100, and
+// the runtime keeps that memory while the sessions sit idle (it returns
+// only what exceeds the goal, which no allocation moves until the next
+// collection). One forced collection and release after the storm brings
+// RSS back to about the live heap, for the cost of one collection per
+// storm; it never runs while sessions keep arriving, nor during a
+// fan-out, which establishes no sessions. docs/benchmarks.md has the
+// measurements behind it.
+func (h *Hub) stormCheck() {
+	h.mu.Lock()
+	if idle := time.Duration(h.clock() - h.stormLast); idle < stormQuiet && !h.draining {
+		time.AfterFunc(stormQuiet-idle, h.stormCheck)
+		h.mu.Unlock()
+		return
+	}
+	n := h.stormN
+	h.stormN, h.stormCheckDue = 0, false
+	draining := h.draining
+	h.mu.Unlock()
+	if draining {
+		return
+	}
+	start := time.Now()
+	debug.FreeOSMemory()
+	h.metrics.memoryReleases.Inc()
+	h.log.Info("realtime: free memory returned to the OS after a connection storm", "sessions", n, "took", time.Since(start))
 }
 
 // remove takes a session out of the registry and the index; it is
