@@ -58,9 +58,11 @@ func (s *session) wake() {
 	// wait for the rest (the socket is already readable when wake starts).
 	s.nc.SetReadDeadline(time.Now().Add(2 * s.hub.opts.PingInterval))
 	bp := readBufs.Get().(*[]byte)
-	fr := frameReader{buf: *bp}
+	fr := frameReader{buf: *bp, pooled: bp}
 	err := fr.run(s, true)
-	readBufs.Put(bp)
+	if fr.pooled != nil {
+		readBufs.Put(fr.pooled)
+	}
 	if err == errWouldBlock {
 		if err = s.hub.poll.arm(s); err == nil {
 			return
@@ -81,9 +83,10 @@ func (s *session) readEnded(err error) {
 // frameReader is the state of one reader: the unparsed bytes buf[r:w], and
 // the rest of a data frame being skipped.
 type frameReader struct {
-	buf  []byte
-	r, w int
-	skip uint64
+	buf    []byte
+	pooled *[]byte // buf's entry in readBufs, while buf is a pooled buffer
+	r, w   int
+	skip   uint64
 }
 
 // frameEnd is what a frameReader reads from and hands the frames to: the
@@ -138,6 +141,16 @@ func (fr *frameReader) fill(e frameEnd, mayStop bool) error {
 	} else if fr.r > 0 {
 		fr.w = copy(fr.buf, fr.buf[fr.r:fr.w])
 		fr.r = 0
+	}
+	if !mayStop && fr.pooled != nil {
+		// About to wait for the rest of a frame, for as long as the
+		// client takes: on a small buffer of its own, so that clients
+		// sending parts of frames cannot hold a pooled buffer each.
+		small := make([]byte, blockingReadBuf)
+		fr.w = copy(small, fr.buf[:fr.w])
+		fr.buf = small
+		readBufs.Put(fr.pooled)
+		fr.pooled = nil
 	}
 	n, err := e.read(fr.buf[fr.w:], !mayStop)
 	fr.w += n
