@@ -211,3 +211,7 @@ func Concurrent(next http.Handler, max int, refuse http.HandlerFunc) http.Handle
 		next.ServeHTTP(w, r)
 	})
 }
+
+// NetConn is the counted connection, for code that needs the socket under
+// it (the messaging sessions' poller).
+func (c *conn) NetConn() net.Conn { return c.Conn }

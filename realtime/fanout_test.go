@@ -40,7 +40,10 @@ func TestFanOut2000(t *testing.T) {
 		t.Skipf("needs %d open files (both ends of %d loopback sockets), the limit is %d: raise it with ulimit -n", 2*sessions+256, sessions, lim)
 	}
 	slowDropped := make(chan string, 1)
-	th := startHub(t, Options{SendQueueLimit: window + 2, WriteTimeout: time.Minute, MaxSessionsPerUser: 1,
+	// No pings: under -race on a loaded machine the test outlasts the
+	// default interval, and gorilla's clients give up when a pong takes
+	// them more than a second to write.
+	th := startHub(t, Options{SendQueueLimit: window + 2, WriteTimeout: time.Minute, MaxSessionsPerUser: 1, PingInterval: time.Hour,
 		onSlowConsumer: func(user, _ string) { slowDropped <- user }}, smallSendBuffers)
 	user := func(i int) string { return fmt.Sprintf("%s/user/u%04d", testApp, i) }
 	for i := range sessions {

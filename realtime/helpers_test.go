@@ -107,18 +107,18 @@ type testHub struct {
 
 // startHub serves a hub on a loopback test server. wrapListener, when not
 // nil, wraps the server's listener (to shrink socket buffers).
-func startHub(t *testing.T, opts Options, wrapListener func(net.Listener) net.Listener) *testHub {
+func startHub(t testing.TB, opts Options, wrapListener func(net.Listener) net.Listener) *testHub {
 	t.Helper()
 	return startHubServer(t, opts, wrapListener, false)
 }
 
 // startHubTLS is startHub over TLS.
-func startHubTLS(t *testing.T, opts Options) *testHub {
+func startHubTLS(t testing.TB, opts Options) *testHub {
 	t.Helper()
 	return startHubServer(t, opts, nil, true)
 }
 
-func startHubServer(t *testing.T, opts Options, wrapListener func(net.Listener) net.Listener, useTLS bool) *testHub {
+func startHubServer(t testing.TB, opts Options, wrapListener func(net.Listener) net.Listener, useTLS bool) *testHub {
 	t.Helper()
 	th := &testHub{bus: testBus{events.NewMemory()}, dir: newFakeDirectory()}
 	if opts.Directory == nil {
@@ -137,6 +137,8 @@ func startHubServer(t *testing.T, opts Options, wrapListener func(net.Listener) 
 	}
 	th.dialer = websocket.DefaultDialer
 	if useTLS {
+		// As TLSListener does, under httptest's own TLS listener.
+		srv.Listener = nbListener{srv.Listener}
 		srv.StartTLS()
 		th.dialer = &websocket.Dialer{TLSClientConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig}
 	} else {

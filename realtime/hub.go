@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,7 @@ const (
 	DefaultPingInterval       = 30 * time.Second
 	DefaultSendQueueLimit     = 256
 	DefaultWriteTimeout       = 10 * time.Second
+	DefaultReleaseAfter       = 1000
 )
 
 // Options configure a Hub. Directory, Auth and Bus are required.
@@ -84,6 +86,17 @@ type Options struct {
 	SendQueueLimit int
 	// WriteTimeout bounds each write to a session's connection.
 	WriteTimeout time.Duration
+	// ReleaseAfter is how many sessions established since the hub last
+	// handed free memory back to the OS make a connection storm: once no
+	// session has been established for a second after one, the hub
+	// collects and returns the heap the storm's handshakes left free
+	// (debug.FreeOSMemory; see stormCheck). 0 means DefaultReleaseAfter;
+	// negative, never.
+	ReleaseAfter int
+	// BlockingReaders gives every session a reader goroutine for its whole
+	// life, as on systems without the poller (Linux's epoll), instead of
+	// starting a reader only when the client's bytes arrive.
+	BlockingReaders bool
 
 	// onSlowConsumer, when set (tests), is called with the hub's lock held
 	// each time a session is dropped for a full queue.
@@ -106,6 +119,8 @@ type Hub struct {
 	metrics  *metrics
 	sub      events.Subscription
 	runDone  chan struct{}
+	poll     *poller   // nil: every session has a reader goroutine
+	epoch    time.Time // origin of clock
 	// seen drops events the bus delivers twice (it delivers at least once).
 	seen *events.Dedup
 
@@ -123,6 +138,11 @@ type Hub struct {
 	seq      uint64          // number of the event being dispatched, for de-duplication
 	shards   []chan delivery // see deliverLoop
 	next     uint32          // the shard of the next session
+
+	// The connection storm being watched (stormCheck).
+	stormN        int   // sessions established since the last release
+	stormLast     int64 // clock of the last one
+	stormCheckDue bool  // a stormCheck is scheduled
 }
 
 // user is one AppInstanceUser or AppInstanceBot with sessions on this node.
@@ -158,6 +178,9 @@ func NewHub(opts Options) (*Hub, error) {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
+	if opts.ReleaseAfter == 0 {
+		opts.ReleaseAfter = DefaultReleaseAfter
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -184,10 +207,14 @@ func NewHub(opts Options) (*Hub, error) {
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
 		runDone:  make(chan struct{}),
+		epoch:    time.Now(),
 		shards:   make([]chan delivery, shardCount()),
 		users:    map[string]*user{},
 		channels: map[string]*channel{},
 		pending:  map[*session]struct{}{},
+	}
+	if !opts.BlockingReaders {
+		h.poll = newPoller()
 	}
 	for i := range h.shards {
 		// Bounded: when the shards fall behind, dispatch waits, and the bus
@@ -203,6 +230,10 @@ func NewHub(opts Options) (*Hub, error) {
 	go h.run()
 	return h, nil
 }
+
+// clock is the hub's monotonic time, in nanoseconds, for timestamps kept
+// in atomics.
+func (h *Hub) clock() int64 { return int64(time.Since(h.epoch)) }
 
 func (h *Hub) run() {
 	defer close(h.runDone)
@@ -271,14 +302,22 @@ func (h *Hub) dispatch(e *events.Event) {
 	// Recipients are collected under the lock, by delivery shard, and
 	// written to by the shards after it is released, so sessions
 	// connecting and leaving never wait for a fan-out.
-	parts := make([][]*session, len(h.shards))
+	// The lists come from a pool and go back once delivered: a fan-out
+	// allocates nothing per recipient.
+	var partsArr [maxShards]*[]*session
+	parts := partsArr[:len(h.shards)]
 	found := false
 	collect := func(s *session) {
 		if s.state != stateEstablished || s.mark == h.seq {
 			return
 		}
 		s.mark = h.seq
-		parts[s.shard] = append(parts[s.shard], s)
+		p := parts[s.shard]
+		if p == nil {
+			p = recipientLists.Get().(*[]*session)
+			parts[s.shard] = p
+		}
+		*p = append(*p, s)
 		found = true
 	}
 	if e.Members {
@@ -342,7 +381,7 @@ func (h *Hub) dispatch(e *events.Event) {
 	}
 	frame := textFrame(eventFrame(e)) // once, shared by every recipient
 	for i, to := range parts {
-		if len(to) > 0 {
+		if to != nil {
 			h.shards[i] <- delivery{frame, to}
 		}
 	}
@@ -351,13 +390,19 @@ func (h *Hub) dispatch(e *events.Event) {
 // delivery is one event's frame for the recipients one shard serves.
 type delivery struct {
 	frame []byte
-	to    []*session
+	to    *[]*session // from recipientLists
 }
+
+// recipientLists recycles the recipient lists of deliveries.
+var recipientLists = sync.Pool{New: func() any { return new([]*session) }}
+
+// maxShards bounds shardCount.
+const maxShards = 64
 
 // shardCount is how many delivery goroutines a hub runs: a few per
 // processor, so that one stalled in a system call, or descheduled by the
 // kernel, leaves work for the processor it frees.
-func shardCount() int { return min(max(4*runtime.GOMAXPROCS(0), 4), 64) }
+func shardCount() int { return min(max(4*runtime.GOMAXPROCS(0), 4), maxShards) }
 
 // deliverLoop is one delivery shard. Every session belongs to one shard
 // for its life, and a shard hands it frames in the order the hub
@@ -367,12 +412,15 @@ func shardCount() int { return min(max(4*runtime.GOMAXPROCS(0), 4), 64) }
 // itself (see session.enqueue).
 func (h *Hub) deliverLoop(work <-chan delivery) {
 	for d := range work {
-		for i, s := range d.to {
+		to := *d.to
+		for i, s := range to {
 			if !s.enqueue(d.frame) {
 				h.dropSlow(s)
 			}
-			d.to[i] = nil
+			to[i] = nil
 		}
+		*d.to = to[:0]
+		recipientLists.Put(d.to)
 	}
 }
 
@@ -521,7 +569,48 @@ func (h *Hub) establish(s *session, channelArns []string, first [][]byte) bool {
 	u.established++
 	s.state = stateEstablished
 	s.enqueueFirst(first)
+	h.stormN++
+	h.stormLast = h.clock()
+	if h.opts.ReleaseAfter > 0 && h.stormN >= h.opts.ReleaseAfter && !h.stormCheckDue {
+		h.stormCheckDue = true
+		time.AfterFunc(stormQuiet, h.stormCheck)
+	}
 	return true
+}
+
+// stormQuiet is how long no session must have been established before a
+// connection storm counts as over.
+const stormQuiet = time.Second
+
+// stormCheck hands the heap that a connection storm left free back to the
+// OS once the storm is over. Each handshake, over TLS above all, leaves tens
+// of KiB of garbage for a few KiB that the session keeps, so a storm grows
+// the heap to the collector's goal, twice the live heap at GOGC=100, and
+// the runtime keeps that memory while the sessions sit idle (it returns
+// only what exceeds the goal, which no allocation moves until the next
+// collection). One forced collection and release after the storm brings
+// RSS back to about the live heap, for the cost of one collection per
+// storm; it never runs while sessions keep arriving, nor during a
+// fan-out, which establishes no sessions. docs/benchmarks.md has the
+// measurements behind it.
+func (h *Hub) stormCheck() {
+	h.mu.Lock()
+	if idle := time.Duration(h.clock() - h.stormLast); idle < stormQuiet && !h.draining {
+		time.AfterFunc(stormQuiet-idle, h.stormCheck)
+		h.mu.Unlock()
+		return
+	}
+	n := h.stormN
+	h.stormN, h.stormCheckDue = 0, false
+	draining := h.draining
+	h.mu.Unlock()
+	if draining {
+		return
+	}
+	start := time.Now()
+	debug.FreeOSMemory()
+	h.metrics.memoryReleases.Inc()
+	h.log.Info("realtime: free memory returned to the OS after a connection storm", "sessions", n, "took", time.Since(start))
 }
 
 // remove takes a session out of the registry and the index; it is
@@ -598,7 +687,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		for _, s := range all {
-			s.nc.Close()
+			go s.end()
 		}
 	}
 	h.sub.Close()

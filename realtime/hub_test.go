@@ -553,3 +553,28 @@ func TestSubChannelDelivery(t *testing.T) {
 		expectMessages(t, conn, "deleted", "end4")
 	}
 }
+
+// TestMemoryReleasedAfterStorm: once ReleaseAfter sessions have been
+// established and a second passes without another, the hub returns free
+// memory to the OS, once.
+func TestMemoryReleasedAfterStorm(t *testing.T) {
+	th := startHub(t, Options{ReleaseAfter: 3}, nil)
+	for _, u := range []string{alice, bob, carol} {
+		th.dir.set(u, ch1)
+		th.connect(t, u, "s")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(th.metrics.memoryReleases) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no release after the storm")
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition, with a deadline
+	}
+	th.bus.Publish(message(ch1, "after"))
+	th.mu.Lock()
+	n, due := th.stormN, th.stormCheckDue
+	th.mu.Unlock()
+	if n != 0 || due {
+		t.Errorf("after the release: %d sessions counted, check due %v", n, due)
+	}
+}

@@ -3,10 +3,11 @@ package realtime
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	sessions      prometheus.Gauge
-	framesSent    prometheus.Counter
-	slowConsumers prometheus.Counter
-	closes        *prometheus.CounterVec
+	sessions       prometheus.Gauge
+	framesSent     prometheus.Counter
+	slowConsumers  prometheus.Counter
+	closes         *prometheus.CounterVec
+	memoryReleases prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -27,9 +28,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "belfry_realtime_closes_total",
 			Help: "Close frames the server sent to messaging sessions, by close code.",
 		}, []string{"code"}),
+		memoryReleases: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "belfry_realtime_memory_releases_total",
+			Help: "Times free heap was returned to the OS after a storm of new sessions (Options.ReleaseAfter).",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.sessions, m.framesSent, m.slowConsumers, m.closes} {
+		for _, c := range []prometheus.Collector{m.sessions, m.framesSent, m.slowConsumers, m.closes, m.memoryReleases} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -29,9 +29,12 @@ const (
 
 // session is one websocket connection: (userArn, sessionId).
 //
-// One goroutine lives as long as the session: the reader (discards client
-// frames, answers pings, detects the close and missing pongs). There is no
-// writer goroutine while the session is idle. The hub writes a frame
+// An idle session has no goroutine. On Linux the poller starts a reader
+// (reader.go) when the client's bytes arrive, which discards data frames,
+// answers pings and the close handshake, and ends when nothing more is
+// pending; elsewhere one reader goroutine lives as long as the session.
+// Missing pongs are noticed by the ping timer (pingFired). There is no
+// writer goroutine while the session is idle either. The hub writes a frame
 // straight to an idle plain-TCP socket when the kernel takes it whole
 // without blocking (the common case: the socket's send buffer has room);
 // otherwise the frame is queued and a writer goroutine is started, which
@@ -50,6 +53,14 @@ type session struct {
 	changes []membershipChange // while pending
 	mark    uint64             // hub.seq of the last event queued here
 
+	// lastRead is when the client's last frame arrived (Hub.clock).
+	lastRead atomic.Int64
+	// ended is set by end, once.
+	ended atomic.Bool
+	// pollID is the session's registration in the poller (guarded by
+	// its lock); 0 when it has none.
+	pollID uint32
+
 	mu          sync.Mutex
 	queue       [][]byte // complete wire frames, shared with other sessions
 	writing     bool     // a writer goroutine runs (for good once the session ends)
@@ -67,12 +78,39 @@ func newSession(h *Hub, id string, nc *frameConn) *session {
 	return &session{hub: h, id: id, nc: nc, writerExited: make(chan struct{})}
 }
 
-// start runs the session's reader and arms its ping timer.
+// start arms the session's ping timer and hands it to the poller, or, when
+// it cannot be polled, to a reader goroutine of its own.
 func (s *session) start() {
+	s.lastRead.Store(s.hub.clock())
 	s.mu.Lock()
 	s.ping = time.AfterFunc(s.hub.opts.PingInterval, s.pingFired)
 	s.mu.Unlock()
+	if s.hub.poll != nil && s.nc.sock != nil {
+		// A first read, not only an arm: over TLS, crypto/tls may already
+		// hold bytes the client sent with its handshake.
+		go s.wake()
+		return
+	}
 	go s.readLoop()
+}
+
+// end ends the session, once, whatever noticed that it is over: its reader
+// (the connection's end, a close frame, a protocol error), the ping timer (no
+// frame for two intervals), the close handshake's timer, or a writer that
+// failed. It stops the writer, closes the connection, waits for the writer
+// to exit and takes the session out of the hub.
+func (s *session) end() {
+	if !s.ended.CompareAndSwap(false, true) {
+		return
+	}
+	s.close(closeSilently, "", false)
+	if s.hub.poll != nil {
+		s.hub.poll.forget(s)
+	}
+	s.nc.Close()
+	<-s.writerExited
+	s.hub.remove(s)
+	s.hub.wg.Done()
 }
 
 // enqueue hands a frame to the session. It reports false when the queue is
@@ -138,8 +176,13 @@ func (s *session) claimWriterLocked() bool {
 }
 
 // pingFired runs on the ping timer's own goroutine, which becomes the
-// writer if none runs.
+// writer if none runs. A client that has sent no frame (a pong at least)
+// for two intervals is gone: the session ends.
 func (s *session) pingFired() {
+	if s.hub.clock()-s.lastRead.Load() > int64(2*s.hub.opts.PingInterval) {
+		s.end()
+		return
+	}
 	s.mu.Lock()
 	if s.closeCode != 0 {
 		s.mu.Unlock()
@@ -227,8 +270,11 @@ func (s *session) writeLoop() {
 			}
 		}
 		if code != 0 {
-			s.sendClose(code, reason)
+			awaiting := s.sendClose(code, reason)
 			s.finish()
+			if !awaiting {
+				s.end()
+			}
 			return
 		}
 		if ping {
@@ -238,14 +284,11 @@ func (s *session) writeLoop() {
 			}
 			s.ping.Reset(h.opts.PingInterval)
 		}
-		// Direct writes from the hub ignore deadlines, but fail once one
-		// has passed: leave none behind.
-		s.nc.SetWriteDeadline(time.Time{})
 	}
 }
 
-// finish is the last writer's end of the session. writing stays true, so
-// no writer starts again.
+// finish is the last writer's end of the writing side. writing stays true,
+// so no writer starts again.
 func (s *session) finish() {
 	s.mu.Lock()
 	if s.ping != nil {
@@ -256,25 +299,26 @@ func (s *session) finish() {
 }
 
 // sendClose writes the close frame and gives the peer closeGrace to answer
-// before the reader gives up and drops the connection.
-func (s *session) sendClose(code int, reason string) {
+// (the reader ends the session on the answer) before the session ends
+// anyway. It reports false when the connection was closed instead.
+func (s *session) sendClose(code int, reason string) (awaiting bool) {
 	if code == closeSilently {
 		s.nc.Close()
-		return
+		return false
 	}
 	err := s.nc.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(s.hub.opts.WriteTimeout))
 	if err != nil {
 		s.nc.Close()
-		return
+		return false
 	}
 	s.mu.Lock()
 	s.closeSent = true
-	s.nc.SetReadDeadline(time.Now().Add(closeGrace))
 	s.mu.Unlock()
+	time.AfterFunc(closeGrace, s.end)
+	return true
 }
 
-// abort ends a session whose connection failed: no more frames, and the
-// reader is woken by the closed connection. Only the writer calls it.
+// abort ends a session whose connection failed. Only the writer calls it.
 func (s *session) abort() {
 	s.mu.Lock()
 	if s.closeCode == 0 {
@@ -285,16 +329,7 @@ func (s *session) abort() {
 	s.mu.Unlock()
 	s.nc.Close()
 	s.finish()
-}
-
-// extendReadDeadline gives the client two ping intervals to show it is
-// alive, unless the close frame is out and only its answer is awaited.
-func (s *session) extendReadDeadline() {
-	s.mu.Lock()
-	if !s.closeSent {
-		s.nc.SetReadDeadline(time.Now().Add(2 * s.hub.opts.PingInterval))
-	}
-	s.mu.Unlock()
+	s.end()
 }
 
 // frameConn is the network connection under a session's websocket. Two
@@ -305,21 +340,75 @@ func (s *session) extendReadDeadline() {
 // completed before anything else is written.
 type frameConn struct {
 	net.Conn
-	raw syscall.RawConn // plain TCP only: non-blocking writes (tryWrite)
+	fd   int             // plain TCP only: the socket, for non-blocking writes (tryWrite); -1 otherwise
+	tcp  *net.TCPConn    // plain TCP only: gathered writes (writeFrames)
+	sock syscall.RawConn // the socket, when the poller can watch it (see read)
+	rec  *nbConn         // over TLS: the connection under crypto/tls, read without waiting
 
 	mu         sync.Mutex
 	partial    []byte      // the unsent rest of a frame tryWrite began
 	partialSet atomic.Bool // partial != nil, readable without mu
+
+	// fdMu keeps fd open while tryWrite uses it: Close takes it before
+	// closing the socket, so a descriptor number reused by another
+	// connection is never written to.
+	fdMu   sync.Mutex
+	closed bool
 }
 
+// newFrameConn finds the socket under c, through the wrappers that expose
+// their inner connection. A plain connection gets the fast write paths and
+// the poller; a TLS one the poller only when it was accepted by TLSListener,
+// whose nbConn reads without waiting.
 func newFrameConn(c net.Conn) *frameConn {
-	fc := &frameConn{Conn: c}
-	if tc, ok := c.(*net.TCPConn); ok {
-		if rc, err := tc.SyscallConn(); err == nil {
-			fc.raw = rc
+	fc := &frameConn{Conn: c, fd: -1}
+	overTLS := false
+	inner := c
+loop:
+	for range 8 {
+		switch v := inner.(type) {
+		case *net.TCPConn:
+			rc, err := v.SyscallConn()
+			if err != nil {
+				break loop
+			}
+			if !overTLS {
+				fc.fd, fc.tcp, fc.sock = socketFD(rc), v, rc
+			} else if fc.rec != nil {
+				fc.sock, fc.rec.sock = rc, rc
+			}
+			break loop
+		case *tls.Conn:
+			overTLS = true
+			inner = v.NetConn()
+		case *nbConn:
+			if overTLS {
+				fc.rec = v
+			}
+			inner = v.Conn
+		case interface{ NetConn() net.Conn }:
+			inner = v.NetConn()
+		default:
+			break loop
 		}
 	}
 	return fc
+}
+
+// read reads the client's bytes. With wait false it returns errWouldBlock
+// instead of waiting when nothing is pending, in the socket or in the TLS
+// layer (only for a connection the poller watches).
+func (c *frameConn) read(p []byte, wait bool) (int, error) {
+	if c.rec != nil {
+		c.rec.nonblock = !wait
+		n, err := c.Conn.Read(p)
+		c.rec.nonblock = false
+		return n, err
+	}
+	if !wait && c.sock != nil {
+		return nonblockingRead(c.sock, p)
+	}
+	return c.Conn.Read(p)
 }
 
 func (c *frameConn) hasPartial() bool { return c.partialSet.Load() }
@@ -330,11 +419,16 @@ func (c *frameConn) hasPartial() bool { return c.partialSet.Load() }
 // record cannot be half-sent, when a write is in progress, or when a
 // partial frame is still pending.
 func (c *frameConn) tryWrite(frame []byte) int {
-	if c.raw == nil || c.partialSet.Load() || !c.mu.TryLock() {
+	if c.fd < 0 || c.partialSet.Load() || !c.mu.TryLock() {
 		return 0
 	}
 	defer c.mu.Unlock()
-	n := nonblockingWrite(c.raw, frame)
+	c.fdMu.Lock()
+	n := 0
+	if !c.closed {
+		n = nonblockingWrite(c.fd, frame)
+	}
+	c.fdMu.Unlock()
 	if n > 0 && n < len(frame) {
 		c.partial = frame[n:]
 		c.partialSet.Store(true)
@@ -398,9 +492,9 @@ func (c *frameConn) writeFrames(frames [][]byte, deadline time.Time) error {
 		_, err := c.Conn.Write(frames[0])
 		return err
 	}
-	if tc, ok := c.Conn.(*net.TCPConn); ok {
+	if c.tcp != nil {
 		bufs := net.Buffers(frames)
-		_, err := bufs.WriteTo(tc)
+		_, err := bufs.WriteTo(c.tcp)
 		return err
 	}
 	bp := batchBufs.Get().(*[]byte)
@@ -426,6 +520,9 @@ func (c *frameConn) writeFrames(frames [][]byte, deadline time.Time) error {
 // close_notify alert, which could block for seconds on a full socket: the
 // websocket close handshake, when there is one, has already said goodbye.
 func (c *frameConn) Close() error {
+	c.fdMu.Lock()
+	c.closed = true
+	c.fdMu.Unlock()
 	if tc, ok := c.Conn.(*tls.Conn); ok {
 		return tc.NetConn().Close()
 	}

@@ -5,6 +5,7 @@ package realtime
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -18,3 +19,9 @@ func init() {
 }
 
 func openFileLimit() uint64 { return 1 << 20 }
+
+// processCPU is not measured here.
+func processCPU() time.Duration { return 0 }
+
+// smallSocketBuffer is what the tests would ask the kernel for.
+const smallSocketBuffer = 4096

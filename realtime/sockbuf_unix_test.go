@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -54,4 +55,11 @@ func openFileLimit() uint64 {
 		return 0
 	}
 	return rl.Cur
+}
+
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

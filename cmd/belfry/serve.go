@@ -180,7 +180,7 @@ func listen(cfg config) (*listeners, error) {
 			return ls, fmt.Errorf("--tls-listen: %w", err)
 		}
 		ls.tlsAddr = ln.Addr().String()
-		ls.tls = tls.NewListener(limitConns(ln), tlsCfg)
+		ls.tls = realtime.TLSListener(limitConns(ln), tlsCfg)
 	}
 	ls.wsEndpoint = messagingEndpoint(cfg.WSPublicHost, ls.httpAddr, ls.tlsAddr)
 	return ls, nil
