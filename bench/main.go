@@ -82,8 +82,8 @@ type config struct {
 func fullConfig() config {
 	return config{
 		sendLevels: []int{1, 16, 64, 256}, sendWarm: 2 * time.Second, sendDur: 8 * time.Second, limitDur: 4 * time.Second, sqliteDur: 4 * time.Second,
-		fanMembers: 10_000, fanWindow: 4, fanDur: 8 * time.Second, latMembers: 1_000, latRate: 50, latDur: 8 * time.Second,
-		groups: 100, groupSize: 100, groupWindow: 4,
+		fanMembers: 10_000, fanWindow: 16, fanDur: 8 * time.Second, latMembers: 1_000, latRate: 50, latDur: 8 * time.Second,
+		groups: 100, groupSize: 100, groupWindow: 16,
 		sessionCounts: []int{10_000, 50_000},
 		historyN:      1_000_000, historyCalls: 400,
 		startupRuns: 5, elasticMembers: 10_000,
@@ -93,8 +93,8 @@ func fullConfig() config {
 func quickConfig() config {
 	return config{
 		sendLevels: []int{1, 16, 64}, sendWarm: time.Second, sendDur: 3 * time.Second, limitDur: 2 * time.Second, sqliteDur: 2 * time.Second,
-		fanMembers: 1_000, fanWindow: 4, fanDur: 3 * time.Second, latMembers: 500, latRate: 50, latDur: 3 * time.Second,
-		groups: 10, groupSize: 100, groupWindow: 4,
+		fanMembers: 1_000, fanWindow: 16, fanDur: 3 * time.Second, latMembers: 500, latRate: 50, latDur: 3 * time.Second,
+		groups: 10, groupSize: 100, groupWindow: 16,
 		sessionCounts: []int{2_000},
 		historyN:      100_000, historyCalls: 100,
 		startupRuns: 3, elasticMembers: 1_000,
