@@ -119,7 +119,9 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 	}
 	var id string
 	var status chime.ChannelMessageStatus
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	// Sends to one channel all write its row: an engine with concurrent
+	// writers queues them rather than letting them collide.
+	err = s.store.Update(store.SerializeOn(ctx, key.channelArn), func(tx store.Tx) error {
 		// The results are set here, at the top, so that a transaction
 		// the store runs again never returns a previous run's values.
 		id, status = "", chime.ChannelMessageStatusSent
