@@ -27,10 +27,11 @@ import (
 // Sizes are bounded; when full, an arbitrary entry makes room (Go's map
 // iteration order), which costs at most one full check later.
 
-// Bounds of the send cache: entries of (channel, bearer), and app instances
-// whose streaming configurations are remembered.
+// Bounds of the send cache: entries of (channel, bearer) (a few hundred
+// bytes each, so at most some 16 MB), and app instances whose streaming
+// configurations are remembered.
 const (
-	sendCacheSize   = 1 << 16
+	sendCacheSize   = 1 << 15
 	streamCacheSize = 1 << 12
 )
 

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -326,5 +327,31 @@ func TestConcurrentCachedRetriesStoreOneMessage(t *testing.T) {
 	}
 	if evs := c.bus.take(); len(evs) != 1 {
 		t.Errorf("published %d events, want 1", len(evs))
+	}
+}
+
+// The cache never holds more than its bounds.
+func TestSendCacheBounds(t *testing.T) {
+	c := newSendCache(2, 1)
+	for i := range 5 {
+		c.putGrant(sendKey{channelArn: fmt.Sprint("ch", i), bearerArn: "b"}, sendGrant{})
+		c.putStreamConfigs(fmt.Sprint("app", i), int64(i), nil)
+	}
+	if n := c.len(); n != 2 {
+		t.Errorf("%d grants cached, bound 2", n)
+	}
+	if _, ok := c.grant(sendKey{channelArn: "ch4", bearerArn: "b"}); !ok {
+		t.Error("the newest grant was evicted")
+	}
+	if _, ok := c.streamConfigs("app4", 4); !ok {
+		t.Error("the newest streaming configurations were evicted")
+	}
+	if _, ok := c.streamConfigs("app4", 5); ok {
+		t.Error("streaming configurations served for another generation")
+	}
+	c.putGrant(sendKey{channelArn: "ch4", bearerArn: "b"}, sendGrant{})
+	c.dropGrant(sendKey{channelArn: "ch4", bearerArn: "b"})
+	if _, ok := c.grant(sendKey{channelArn: "ch4", bearerArn: "b"}); ok {
+		t.Error("a dropped grant is still served")
 	}
 }
