@@ -119,9 +119,14 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 	}
 	var id string
 	var status chime.ChannelMessageStatus
-	// Sends to one channel all write its row: an engine with concurrent
-	// writers queues them rather than letting them collide.
-	err = s.store.Update(store.SerializeOn(ctx, key.channelArn), func(tx store.Tx) error {
+	// Persistent sends to every member of a channel all write its row: an
+	// engine with concurrent writers queues them rather than letting them
+	// collide.
+	uctx := ctx
+	if persistent && len(in.Target) == 0 {
+		uctx = store.SerializeOn(ctx, key.channelArn)
+	}
+	err = s.store.Update(uctx, func(tx store.Tx) error {
 		// The results are set here, at the top, so that a transaction
 		// the store runs again never returns a previous run's values.
 		id, status = "", chime.ChannelMessageStatusSent
