@@ -174,8 +174,10 @@ func (s *Service) completeFlowJob(ctx context.Context, tx store.Tx, j store.Flow
 				if err != nil {
 					return err
 				}
-				if err := s.touchChannel(ctx, tx, ch, m); err != nil {
-					return err
+				if m.Target == nil {
+					if _, err := s.touchChannel(ctx, tx, ch, m.CreatedAt); err != nil {
+						return err
+					}
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/belfryhq/belfry/chime"
@@ -66,6 +67,12 @@ func encodeAttributes(attrs map[string]chime.MessageAttributeValue) (string, err
 // messages are stored; NON_PERSISTENT ones only reach the members
 // connected now. A retry with the same ClientRequestToken returns the
 // first call's MessageId and sends nothing again.
+//
+// The common case, a persistent message to every member by a bearer this
+// node has seen send there before, costs three statements: the channel
+// touch, which also checks the cached authorization (sendcache.go), the
+// message insert, which also claims the ClientRequestToken, and the
+// outbox append.
 func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelMessageRequest) (*chime.SendChannelMessageResponse, error) {
 	if err := s.permit(ctx, chime.OpSendChannelMessage, in); err != nil {
 		return nil, err
@@ -87,33 +94,66 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 		push = string(b)
 	}
 	persistence := string(in.Persistence)
+	persistent := in.Persistence == chime.ChannelMessagePersistenceTypePersistent
 	token := deref(in.ClientRequestToken)
-	fp := fingerprint(struct {
-		Content, Metadata, ContentType, SubChannelID *string
-		Type                                         chime.ChannelMessageType
-		Persistence                                  chime.ChannelMessagePersistenceType
-		Attrs                                        map[string]chime.MessageAttributeValue
-		Push                                         *chime.PushNotificationConfiguration
-		Target                                       []chime.Target
-	}{in.Content, in.Metadata, in.ContentType, in.SubChannelId, in.Type, in.Persistence, in.MessageAttributes, in.PushNotification, in.Target})
+	var fp string
+	if token != "" {
+		fp = fingerprint(struct {
+			Content, Metadata, ContentType, SubChannelID *string
+			Type                                         chime.ChannelMessageType
+			Persistence                                  chime.ChannelMessagePersistenceType
+			Attrs                                        map[string]chime.MessageAttributeValue
+			Push                                         *chime.PushNotificationConfiguration
+			Target                                       []chime.Target
+		}{in.Content, in.Metadata, in.ContentType, in.SubChannelId, in.Type, in.Persistence, in.MessageAttributes, in.PushNotification, in.Target})
+	}
 	sc := scope("SendChannelMessage", deref(in.ChannelArn), deref(in.ChimeBearer))
+	// Only persistent messages to every member of a standard channel take
+	// the cached path: they are the ones that touch the channel.
+	key := sendKey{deref(in.ChannelArn), deref(in.ChimeBearer)}
+	cacheable := persistent && len(in.Target) == 0 && in.SubChannelId == nil
+	var cached sendGrant
+	hit := false
+	if cacheable {
+		cached, hit = s.sends.grant(key)
+	}
 	var id string
 	var status chime.ChannelMessageStatus
-	err = s.store.Update(ctx, func(tx store.Tx) error {
+	// Persistent sends to every member of a channel all write its row: an
+	// engine with concurrent writers queues them rather than letting them
+	// collide.
+	uctx := ctx
+	if persistent && len(in.Target) == 0 {
+		uctx = store.SerializeOn(ctx, key.channelArn)
+	}
+	err = s.store.Update(uctx, func(tx store.Tx) error {
 		// The results are set here, at the top, so that a transaction
 		// the store runs again never returns a previous run's values.
 		id, status = "", chime.ChannelMessageStatusSent
-		c, err := s.enterAs(ctx, tx, chime.OpSendChannelMessage, in.ChannelArn, in.ChimeBearer, in.SubChannelId)
-		if err != nil {
-			return err
-		}
-		prev, ok, err := s.replay(ctx, tx, sc, token, fp, "SendChannelMessage")
-		if err != nil || ok {
-			id = prev
-			if ok {
-				status, err = s.replayStatus(ctx, tx, c, prev)
+		now := s.now()
+		var c inChannel
+		var gen store.Generation
+		touched := false
+		if hit && !flowed(cached.ch, typ) {
+			c = inChannel{arn: cached.arn, ch: cached.ch, bearer: cached.bearer}
+			g, err := s.touchChannel(ctx, tx, c.ch, now)
+			switch {
+			case err == nil && g == cached.gen:
+				gen, touched = g, true
+			case err != nil && !errors.Is(err, store.ErrNotFound):
+				return err
+			default:
+				// Something changed: check everything again below, in
+				// this transaction (whose touch is redone with the fresh
+				// channel, or rolled back with a refusal).
+				s.sends.dropGrant(key)
 			}
-			return err
+		}
+		if !touched {
+			var err error
+			if c, err = s.enterAs(ctx, tx, chime.OpSendChannelMessage, in.ChannelArn, in.ChimeBearer, in.SubChannelId); err != nil {
+				return err
+			}
 		}
 		var target *store.Actor
 		if len(in.Target) > 0 {
@@ -121,56 +161,180 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 			if err != nil {
 				return err
 			}
-			if c.sub != "" {
-				_, err = tx.GetSubChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, c.sub, t)
-			} else {
-				_, err = tx.GetChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, t)
-			}
-			if errors.Is(err, store.ErrNotFound) {
-				return badRequest("Target[0].MemberArn %s is not a member of channel %s%s.", deref(in.Target[0].MemberArn), c.arn, subChannelNoun(c.sub))
-			} else if err != nil {
-				return err
-			}
 			target = &t
 		}
-		now := s.now()
 		id = newID()
 		m := store.ChannelMessage{
 			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, MessageID: id,
 			Content: deref(in.Content), Metadata: deref(in.Metadata), ContentType: deref(in.ContentType), Type: typ,
 			Sender: c.bearer.Actor, SenderName: c.bearer.Name, Status: chime.ChannelMessageStatusSent,
 			Attributes: attrs, PushNotification: push, Target: target, SubChannelID: c.sub, CreatedAt: now, UpdatedAt: now,
+			ClientToken: token, RequestFingerprint: fp,
 		}
-		persistent := persistence == string(chime.ChannelMessagePersistenceTypePersistent)
-		if flowed(c.ch, m.Type) {
-			status = chime.ChannelMessageStatusPending
-			if persistent {
-				m.Status = status
-				if m, err = tx.CreateChannelMessage(ctx, m); err != nil {
-					return err
-				}
+		isFlowed := flowed(c.ch, m.Type)
+		if isFlowed {
+			status, m.Status = chime.ChannelMessageStatusPending, chime.ChannelMessageStatusPending
+		}
+		if persistent {
+			prev, prevStatus, replayed, err := s.storeOnce(ctx, tx, c, &m, sc)
+			if err != nil {
+				return err
 			}
+			if replayed {
+				id, status = prev, prevStatus
+				if touched {
+					return errReplayed // undo the touch
+				}
+				return nil
+			}
+		} else if token != "" {
+			prev, ok, err := s.replayNonPersistent(ctx, tx, c, sc, token, fp)
+			if err != nil || ok {
+				if ok {
+					id, status = prev, chime.ChannelMessageStatusSent
+				}
+				return err
+			}
+		}
+		if target != nil {
+			var err error
+			if c.sub != "" {
+				_, err = tx.GetSubChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, c.sub, *target)
+			} else {
+				_, err = tx.GetChannelMembership(ctx, c.ch.AppInstanceID, c.ch.ChannelID, *target)
+			}
+			if errors.Is(err, store.ErrNotFound) {
+				return badRequest("Target[0].MemberArn %s is not a member of channel %s%s.", deref(in.Target[0].MemberArn), c.arn, subChannelNoun(c.sub))
+			} else if err != nil {
+				return err
+			}
+		}
+		if isFlowed {
 			if err := s.startFlowJob(ctx, tx, c.ch, m, persistence, false); err != nil {
 				return err
 			}
 		} else {
-			if persistent {
-				if m, err = tx.CreateChannelMessage(ctx, m); err != nil {
+			h := &outboxHint{msg: &m}
+			if persistent && target == nil {
+				if !touched {
+					var err error
+					if gen, err = s.touchChannel(ctx, tx, c.ch, now); err != nil {
+						return err
+					}
+					if cacheable && c.sub == "" {
+						g := sendGrant{gen: gen, arn: c.arn, ch: c.ch, bearer: c.bearer}
+						tx.AfterCommit(func() { s.sends.putGrant(key, g) })
+					}
+				}
+				cs, err := s.streamConfigs(ctx, tx, c.ch.AppInstanceID, gen.AppInstance)
+				if err != nil {
 					return err
 				}
-				if err := s.touchChannel(ctx, tx, c.ch, m); err != nil {
-					return err
-				}
+				h.appInstanceID, h.configs = c.ch.AppInstanceID, cs
 			}
-			s.emit(tx, s.messageEvent(evCreateMessage, m, persistence))
+			s.emitHinted(tx, h, s.messageEvent(evCreateMessage, m, persistence))
 		}
+		if persistent && !isFlowed {
+			return nil // the message holds the token
+		}
+		// A flowed message may be denied and deleted: the record keeps
+		// its token.
 		return s.remember(ctx, tx, store.IdempotencyRecord{Scope: sc, Token: token, Fingerprint: fp, Result: id,
 			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID})
 	})
+	if errors.Is(err, errReplayed) {
+		err = nil
+	}
 	if err != nil {
 		return nil, storeErr(err, "Channel "+deref(in.ChannelArn))
 	}
 	return &chime.SendChannelMessageResponse{ChannelArn: in.ChannelArn, MessageId: &id, Status: &chime.ChannelMessageStatusStructure{Value: status}, SubChannelId: in.SubChannelId}, nil
+}
+
+// errReplayed rolls back a send that turned out to be a retry after it
+// had touched the channel; SendChannelMessage answers the retry.
+var errReplayed = errors.New("service: send replayed")
+
+// storeOnce stores the persistent message m, claiming its ClientToken.
+// If an earlier send of the same bearer holds the token (its message, or
+// for a NON_PERSISTENT or flowed send an idempotency record) within
+// IdempotencyWindow, it stores nothing and returns the earlier send's id
+// and status and true, or ConflictException if its parameters differed.
+func (s *Service) storeOnce(ctx context.Context, tx store.Tx, c inChannel, m *store.ChannelMessage, sc string) (string, chime.ChannelMessageStatus, bool, error) {
+	if m.ClientToken == "" {
+		stored, err := tx.CreateChannelMessage(ctx, *m)
+		*m = stored
+		return "", "", false, err
+	}
+	// Twice at most: a token whose window has passed is cleared, then
+	// claimed.
+	for range 2 {
+		stored, ok, err := tx.CreateChannelMessageOnce(ctx, *m, sc, s.now().Add(-IdempotencyWindow))
+		if err != nil || ok {
+			*m = stored
+			return "", "", false, err
+		}
+		prev, err := tx.GetChannelMessageByToken(ctx, m.AppInstanceID, m.ChannelID, m.Sender, m.ClientToken)
+		switch {
+		case err == nil:
+			if s.now().Sub(prev.CreatedAt) > IdempotencyWindow {
+				if err := tx.ClearChannelMessageToken(ctx, prev.AppInstanceID, prev.ChannelID, prev.MessageID); err != nil {
+					return "", "", false, err
+				}
+				continue
+			}
+			if prev.RequestFingerprint != m.RequestFingerprint {
+				return "", "", false, conflict("ClientRequestToken %s was already used for a %s call with different parameters.", m.ClientToken, "SendChannelMessage")
+			}
+			st, err := s.replayStatus(ctx, tx, c, prev.MessageID)
+			return prev.MessageID, st, true, err
+		case !errors.Is(err, store.ErrNotFound):
+			return "", "", false, err
+		}
+		id, ok, err := s.replay(ctx, tx, sc, m.ClientToken, m.RequestFingerprint, "SendChannelMessage")
+		if err != nil || ok {
+			var st chime.ChannelMessageStatus
+			if ok {
+				st, err = s.replayStatus(ctx, tx, c, id)
+			}
+			return id, st, ok, err
+		}
+	}
+	return "", "", false, fmt.Errorf("service: ClientRequestToken %s of message %s: still taken after clearing it", m.ClientToken, m.MessageID)
+}
+
+// replayNonPersistent is replay for a NON_PERSISTENT send, whose token may
+// also be held by a persistent message of the same bearer.
+func (s *Service) replayNonPersistent(ctx context.Context, tx store.Tx, c inChannel, sc, token, fp string) (string, bool, error) {
+	prev, ok, err := s.replay(ctx, tx, sc, token, fp, "SendChannelMessage")
+	if err != nil || ok {
+		return prev, ok, err
+	}
+	m, err := tx.GetChannelMessageByToken(ctx, c.ch.AppInstanceID, c.ch.ChannelID, c.bearer.Actor, token)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && s.now().Sub(m.CreatedAt) > IdempotencyWindow) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	// The message is persistent and this send is not: different parameters.
+	return "", false, conflict("ClientRequestToken %s was already used for a %s call with different parameters.", token, "SendChannelMessage")
+}
+
+// streamConfigs returns the app instance's streaming configurations as
+// of generation gen, which the caller's transaction read: from memory if
+// this node knows them at gen, else from the store (remembered once the
+// transaction commits).
+func (s *Service) streamConfigs(ctx context.Context, tx store.Tx, appInstanceID string, gen int64) ([]store.StreamingConfiguration, error) {
+	if cs, ok := s.sends.streamConfigs(appInstanceID, gen); ok {
+		return cs, nil
+	}
+	cs, err := tx.ListStreamingConfigurations(ctx, appInstanceID)
+	if err != nil {
+		return nil, err
+	}
+	tx.AfterCommit(func() { s.sends.putStreamConfigs(appInstanceID, gen, cs) })
+	return cs, nil
 }
 
 // replayStatus is the status a retried send reports: the message's own
@@ -189,21 +353,19 @@ func (s *Service) replayStatus(ctx context.Context, tx store.ReadTx, c inChannel
 	return chime.ChannelMessageStatus(m.Status), err
 }
 
-// touchChannel moves the channel's LastMessageTimestamp (and a
-// LAST_MESSAGE_TIMESTAMP expiry) to a new persistent message. Targeted
-// messages do not move it: it is "the last message visible to the
-// caller", and one timestamp serves every member.
-func (s *Service) touchChannel(ctx context.Context, tx store.Tx, ch store.Channel, m store.ChannelMessage) error {
-	if m.Target != nil {
-		return nil
-	}
-	ch.LastMessageAt = m.CreatedAt
-	var at *time.Time
+// touchChannel moves the channel's LastMessageAt (and a
+// LAST_MESSAGE_TIMESTAMP expiry) to a new persistent message sent at, and
+// returns the channel's generation. Targeted messages do not move it: it
+// is "the last message visible to the caller", and one timestamp serves
+// every member.
+func (s *Service) touchChannel(ctx context.Context, tx store.Tx, ch store.Channel, at time.Time) (store.Generation, error) {
+	ch.LastMessageAt = at
+	var exp *time.Time
 	if ch.Expiration != nil {
 		t := expiresAt(ch.Expiration, ch)
-		at = &t
+		exp = &t
 	}
-	return tx.TouchChannel(ctx, ch.AppInstanceID, ch.ChannelID, ch.LastMessageAt, at)
+	return tx.TouchChannel(ctx, ch.AppInstanceID, ch.ChannelID, ch.LastMessageAt, exp)
 }
 
 // visibleTo reports whether the bearer of c can see m: others' messages

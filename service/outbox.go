@@ -69,6 +69,11 @@ type PushDocument struct {
 
 // outbox queues the deliveries that evs, committed by tx, cause.
 func (s *Service) outbox(ctx context.Context, tx store.Tx, evs []events.Event) error {
+	return s.outboxHinted(ctx, tx, evs, nil)
+}
+
+// outboxHinted is outbox with what the caller knows; h may be nil.
+func (s *Service) outboxHinted(ctx context.Context, tx store.Tx, evs []events.Event, h *outboxHint) error {
 	counter := &queuedCounter{Tx: tx}
 	defer func() {
 		if counter.n > 0 && s.cfg.DeliveriesQueued != nil {
@@ -77,6 +82,9 @@ func (s *Service) outbox(ctx context.Context, tx store.Tx, evs []events.Event) e
 	}()
 	tx = counter
 	configs := map[string][]store.StreamingConfiguration{} // by app instance, read once per call
+	if h != nil && h.appInstanceID != "" {
+		configs[h.appInstanceID] = h.configs
+	}
 	for _, ev := range evs {
 		a, err := chime.ParseARN(ev.ChannelArn)
 		if err != nil {
@@ -96,7 +104,11 @@ func (s *Service) outbox(ctx context.Context, tx store.Tx, evs []events.Event) e
 		}
 		if ev.Type == evCreateMessage && ev.Persistence == string(chime.ChannelMessagePersistenceTypePersistent) &&
 			ev.MessageType == string(chime.ChannelMessageTypeStandard) {
-			if err := s.queuePushes(ctx, tx, a, ev); err != nil {
+			var m *store.ChannelMessage
+			if h != nil {
+				m = h.msg
+			}
+			if err := s.queuePushes(ctx, tx, a, ev, m); err != nil {
 				return err
 			}
 		}
@@ -190,17 +202,29 @@ func (s *Service) streamOnly(tx store.Tx, ev events.Event) {
 // (ALL, the default; FILTERED when the rule matches the message's
 // attributes; never NONE), on each endpoint that allows messages. A VOIP
 // push goes to the VoIP token of endpoints that have one.
-func (s *Service) queuePushes(ctx context.Context, tx store.Tx, ch chime.ARN, ev events.Event) error {
+//
+// known is the message when the caller has it (a send); otherwise it is
+// read back.
+func (s *Service) queuePushes(ctx context.Context, tx store.Tx, ch chime.ARN, ev events.Event, known *store.ChannelMessage) error {
+	if known != nil && known.PushNotification == "" {
+		return nil // the common case: no push, nothing to decode
+	}
 	var p events.ChannelMessage
 	if err := json.Unmarshal(ev.Payload, &p); err != nil {
 		return err
 	}
-	m, err := tx.GetChannelMessage(ctx, ch.AppInstanceID, ch.ID, p.MessageId)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil || m.PushNotification == "" {
-		return err
+	var m store.ChannelMessage
+	if known != nil && known.MessageID == p.MessageId {
+		m = *known
+	} else {
+		var err error
+		m, err = tx.GetChannelMessage(ctx, ch.AppInstanceID, ch.ID, p.MessageId)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil || m.PushNotification == "" {
+			return err
+		}
 	}
 	var push chime.PushNotificationConfiguration
 	if err := json.Unmarshal([]byte(m.PushNotification), &push); err != nil {

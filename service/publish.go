@@ -30,6 +30,22 @@ const (
 // committed change has all its events and deliveries, and a crash between
 // the commit and the publish loses none.
 func (s *Service) emit(tx store.Tx, evs ...events.Event) {
+	s.emitHinted(tx, nil, evs...)
+}
+
+// outboxHint is what the caller of emit already knows and the outbox
+// would otherwise read back: the message a CREATE_CHANNEL_MESSAGE event
+// carries (its push notification, target and sub-channel), and the
+// streaming configurations of an app instance, as the caller's
+// transaction reads them.
+type outboxHint struct {
+	msg           *store.ChannelMessage
+	appInstanceID string
+	configs       []store.StreamingConfiguration
+}
+
+// emitHinted is emit with what the caller knows; h may be nil.
+func (s *Service) emitHinted(tx store.Tx, h *outboxHint, evs ...events.Event) {
 	if len(evs) == 0 {
 		return
 	}
@@ -48,7 +64,7 @@ func (s *Service) emit(tx store.Tx, evs ...events.Event) {
 			}
 			tx.AfterCommit(s.cfg.EventsQueued)
 		}
-		return s.outbox(ctx, tx, evs)
+		return s.outboxHinted(ctx, tx, evs, h)
 	})
 }
 

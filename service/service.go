@@ -54,6 +54,8 @@ type Service struct {
 	cfg   Config
 	// pageKey seals NextTokens; it is shared by every node through the store.
 	pageKey []byte
+	// sends is this node's memory of the sends it authorized (sendcache.go).
+	sends *sendCache
 }
 
 // pageKeySecret names the NextToken sealing key in the store.
@@ -69,7 +71,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service: page token key: %w", err)
 	}
-	return &Service{store: st, cfg: cfg, pageKey: key}, nil
+	return &Service{store: st, cfg: cfg, pageKey: key, sends: newSendCache(sendCacheSize, streamCacheSize)}, nil
 }
 
 // getOrCreateSecret returns the named secret, creating a random one of size

@@ -40,6 +40,12 @@ type ChannelMessage struct {
 	EditedAt time.Time
 	// Seq is the creation-order position, assigned by the store.
 	Seq int64
+	// ClientToken is the ClientRequestToken of the send that stored the
+	// message ("" for none), unique per sender in the channel, and
+	// RequestFingerprint the digest of the send's other parameters: a
+	// retry finds the message by them (CreateChannelMessageOnce).
+	ClientToken        string
+	RequestFingerprint string
 }
 
 // MessageCursor is a position in a channel's history: messages are ordered
@@ -76,6 +82,10 @@ type ChannelMessageReader interface {
 
 	// ListChannelMessages returns the messages q selects, in q's order.
 	ListChannelMessages(ctx context.Context, appInstanceID, channelID string, q MessageQuery) ([]ChannelMessage, error)
+
+	// GetChannelMessageByToken returns the message sender stored in the
+	// channel with ClientToken token, or an error wrapping ErrNotFound.
+	GetChannelMessageByToken(ctx context.Context, appInstanceID, channelID string, sender Actor, token string) (ChannelMessage, error)
 }
 
 // ChannelMessageWriter creates, updates and deletes messages.
@@ -84,6 +94,19 @@ type ChannelMessageWriter interface {
 	// an error wrapping ErrNotFound if the channel does not exist, or
 	// ErrConflict if the MessageID is taken.
 	CreateChannelMessage(ctx context.Context, m ChannelMessage) (ChannelMessage, error)
+
+	// CreateChannelMessageOnce stores m, whose ClientToken is set, unless
+	// its sender already stored a message with that token in the channel
+	// or an idempotency record (scope, m.ClientToken) created at or after
+	// since exists: then it stores nothing and returns false (the caller
+	// reads what holds the token). It returns m with Seq set and true when
+	// it stored m, and the errors of CreateChannelMessage.
+	CreateChannelMessageOnce(ctx context.Context, m ChannelMessage, scope string, since time.Time) (ChannelMessage, bool, error)
+
+	// ClearChannelMessageToken forgets the ClientToken of a message (its
+	// idempotency window has passed, and the token may be used afresh), or
+	// returns an error wrapping ErrNotFound.
+	ClearChannelMessageToken(ctx context.Context, appInstanceID, channelID, messageID string) error
 
 	// UpdateChannelMessage sets Content, Metadata, ContentType, Redacted,
 	// Status, StatusDetail, Attributes, PushNotification, UpdatedAt and

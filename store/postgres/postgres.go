@@ -73,6 +73,31 @@ type DB struct {
 	maxAttempts int
 	// retries counts the Updates run again after a serialization failure.
 	retries atomic.Int64
+	// serial queues this process's Updates that share a store.SerializeOn
+	// key (by a hash of it): sends to one channel all write its row, so
+	// under SERIALIZABLE all but one would fail at commit and run again;
+	// queued, each begins (and takes its snapshot) once the previous one
+	// has committed. Updates of other nodes still collide and retry (the
+	// retry lane paces them).
+	serial [serialStripes]chan struct{}
+}
+
+// serialStripes is how many locks share the SerializeOn keys: different
+// channels rarely wait for one another.
+const serialStripes = 256
+
+// serialLock returns the lock of ctx's SerializeOn key (a channel of
+// capacity one, so that waiting for it ends with ctx), or nil.
+func (db *DB) serialLock(ctx context.Context) chan struct{} {
+	k := store.SerialKey(ctx)
+	if k == "" {
+		return nil
+	}
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(k); i++ {
+		h = (h ^ uint32(k[i])) * 16777619
+	}
+	return db.serial[h%serialStripes]
 }
 
 var _ store.Store = (*DB)(nil)
@@ -103,7 +128,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &DB{pool: pool, maxAttempts: 100}, nil
+	db := &DB{pool: pool, maxAttempts: 100}
+	for i := range db.serial {
+		db.serial[i] = make(chan struct{}, 1)
+	}
+	return db, nil
 }
 
 // View implements store.Store.
@@ -154,6 +183,16 @@ func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 // one fail and retry at every commit). The lane only paces retries:
 // SERIALIZABLE still guarantees correctness.
 func (db *DB) try(ctx context.Context, fn func(tx store.Tx) error, retry bool) (hooks []func(), err error) {
+	if l := db.serialLock(ctx); l != nil {
+		// Taken before a connection (waiting holds none) and held until
+		// the commit or the rollback is done.
+		select {
+		case l <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		defer func() { <-l }()
+	}
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: begin: %w", err)

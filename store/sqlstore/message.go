@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -13,7 +14,7 @@ import (
 
 const messageColumns = `seq, app_instance_id, channel_id, message_id, content, metadata, content_type, type,
 	sender_kind, sender_id, sender_name, redacted, status, status_detail, attributes, push_notification,
-	target_kind, target_id, sub_channel_id, created_at, updated_at, edited_at`
+	target_kind, target_id, sub_channel_id, created_at, updated_at, edited_at, client_token, request_fingerprint`
 
 func scanMessage(s scanner) (store.ChannelMessage, error) {
 	var (
@@ -22,10 +23,12 @@ func scanMessage(s scanner) (store.ChannelMessage, error) {
 		subChannel           sql.NullString
 		created, updated     int64
 		edited               sql.NullInt64
+		token, fp            sql.NullString
 	)
 	err := s.Scan(&m.Seq, &m.AppInstanceID, &m.ChannelID, &m.MessageID, &m.Content, &m.Metadata, &m.ContentType, &m.Type,
 		&m.Sender.Kind, &m.Sender.ID, &m.SenderName, &m.Redacted, &m.Status, &m.StatusDetail, &m.Attributes, &m.PushNotification,
-		&targetKind, &targetID, &subChannel, &created, &updated, &edited)
+		&targetKind, &targetID, &subChannel, &created, &updated, &edited, &token, &fp)
+	m.ClientToken, m.RequestFingerprint = token.String, fp.String
 	if targetID.Valid {
 		m.Target = &store.Actor{Kind: store.MemberKind(targetKind.String), ID: targetID.String}
 	}
@@ -126,19 +129,66 @@ func targetArgs(m store.ChannelMessage) (kind, id any) {
 
 // CreateChannelMessage implements store.ChannelMessageWriter.
 func (t Tx) CreateChannelMessage(ctx context.Context, m store.ChannelMessage) (store.ChannelMessage, error) {
-	targetKind, targetID := targetArgs(m)
-	err := t.queryRow(ctx, `INSERT INTO channel_messages
-		(app_instance_id, channel_id, message_id, content, metadata, content_type, type,
-		 sender_kind, sender_id, sender_name, redacted, status, status_detail, attributes, push_notification,
-		 target_kind, target_id, sub_channel_id, created_at, updated_at, edited_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-		m.AppInstanceID, m.ChannelID, m.MessageID, m.Content, m.Metadata, m.ContentType, m.Type,
-		string(m.Sender.Kind), m.Sender.ID, m.SenderName, m.Redacted, m.Status, m.StatusDetail, m.Attributes, m.PushNotification,
-		targetKind, targetID, nullString(m.SubChannelID), ms(m.CreatedAt), ms(m.UpdatedAt), msOrNull(m.EditedAt)).Scan(&m.Seq)
+	err := t.queryRow(ctx, `INSERT INTO channel_messages (`+insertMessageColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		insertMessageArgs(m)...).Scan(&m.Seq)
 	if err != nil {
 		return m, fmt.Errorf("%s: create message %s: %w", t.d.Name, m.MessageID, t.d.Translate(err))
 	}
 	return m, nil
+}
+
+const insertMessageColumns = `app_instance_id, channel_id, message_id, content, metadata, content_type, type,
+	sender_kind, sender_id, sender_name, redacted, status, status_detail, attributes, push_notification,
+	target_kind, target_id, sub_channel_id, created_at, updated_at, edited_at, client_token, request_fingerprint`
+
+// insertMessageArgs are the values of insertMessageColumns.
+func insertMessageArgs(m store.ChannelMessage, extra ...any) []any {
+	targetKind, targetID := targetArgs(m)
+	return append([]any{m.AppInstanceID, m.ChannelID, m.MessageID, m.Content, m.Metadata, m.ContentType, m.Type,
+		string(m.Sender.Kind), m.Sender.ID, m.SenderName, m.Redacted, m.Status, m.StatusDetail, m.Attributes, m.PushNotification,
+		targetKind, targetID, nullString(m.SubChannelID), ms(m.CreatedAt), ms(m.UpdatedAt), msOrNull(m.EditedAt),
+		nullString(m.ClientToken), nullString(m.RequestFingerprint)}, extra...)
+}
+
+// createOnceQuery inserts a message unless its token is taken, by a
+// message of the same sender in the channel (the unique index, ON
+// CONFLICT DO NOTHING) or by a live idempotency record of the scope (a
+// NON_PERSISTENT send or a flow's): one statement for the common case. The
+// SELECT form needs the casts: PostgreSQL types a bare parameter in a
+// select list as text.
+const createOnceQuery = `INSERT INTO channel_messages (` + insertMessageColumns + `)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS BOOLEAN), ?, ?, ?, ?, ?, ?, ?,
+		CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?
+	WHERE NOT EXISTS (SELECT 1 FROM idempotency_records WHERE scope = ? AND token = ? AND created_at >= ?)
+	ON CONFLICT DO NOTHING RETURNING seq`
+
+// CreateChannelMessageOnce implements store.ChannelMessageWriter.
+func (t Tx) CreateChannelMessageOnce(ctx context.Context, m store.ChannelMessage, scope string, since time.Time) (store.ChannelMessage, bool, error) {
+	err := t.queryRow(ctx, createOnceQuery,
+		insertMessageArgs(m, t.d.Bytes(scope), m.ClientToken, ms(since))...).Scan(&m.Seq)
+	if errors.Is(err, t.d.NoRows) {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("%s: create message %s: %w", t.d.Name, m.MessageID, t.d.Translate(err))
+	}
+	return m, true, nil
+}
+
+// GetChannelMessageByToken implements store.ChannelMessageReader.
+func (t ReadTx) GetChannelMessageByToken(ctx context.Context, appInstanceID, channelID string, sender store.Actor, token string) (store.ChannelMessage, error) {
+	return getOne(ctx, t, "message by token", scanMessage,
+		`SELECT `+messageColumns+` FROM channel_messages
+		WHERE app_instance_id = ? AND channel_id = ? AND sender_kind = ? AND sender_id = ? AND client_token = ?`,
+		appInstanceID, channelID, string(sender.Kind), sender.ID, token)
+}
+
+// ClearChannelMessageToken implements store.ChannelMessageWriter.
+func (t Tx) ClearChannelMessageToken(ctx context.Context, appInstanceID, channelID, messageID string) error {
+	return t.execOne(ctx, "clear token of message "+messageID,
+		`UPDATE channel_messages SET client_token = NULL, request_fingerprint = NULL
+		WHERE message_id = ? AND app_instance_id = ? AND channel_id = ?`, messageID, appInstanceID, channelID)
 }
 
 // UpdateChannelMessage implements store.ChannelMessageWriter.

@@ -28,6 +28,7 @@ package sqlstore
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/belfryhq/belfry/store"
 )
@@ -137,15 +138,35 @@ func NewReadTx(q Querier, d *Dialect) ReadTx { return ReadTx{q: q, d: d} }
 var _ store.ReadTx = ReadTx{}
 
 func (t ReadTx) exec(ctx context.Context, q string, args ...any) (Result, error) {
+	count(ctx)
 	return t.q.Exec(ctx, q, args...)
 }
 
 func (t ReadTx) query(ctx context.Context, q string, args ...any) (Rows, error) {
+	count(ctx)
 	return t.q.Query(ctx, q, args...)
 }
 
 func (t ReadTx) queryRow(ctx context.Context, q string, args ...any) Row {
+	count(ctx)
 	return t.q.QueryRow(ctx, q, args...)
+}
+
+// counterKey is the context key of CountStatements.
+type counterKey struct{}
+
+// CountStatements returns a context under which every statement the
+// records run adds one to n (the engines' own, such as BEGIN, COMMIT and
+// SQLite's group-commit SAVEPOINTs, are not counted): how tests and
+// benchmarks measure the statements an operation costs.
+func CountStatements(ctx context.Context, n *atomic.Int64) context.Context {
+	return context.WithValue(ctx, counterKey{}, n)
+}
+
+func count(ctx context.Context) {
+	if n, ok := ctx.Value(counterKey{}).(*atomic.Int64); ok {
+		n.Add(1)
+	}
 }
 
 // Tx implements store.Tx.

@@ -2,15 +2,35 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/belfryhq/belfry/store"
 )
 
+// touchReturning returns the generations with the touch, so that a send
+// validates its cached authorization at no extra statement.
+const touchReturning = ` WHERE app_instance_id = ? AND channel_id = ?
+	RETURNING seq, auth_gen, (SELECT a.auth_gen FROM app_instances a WHERE a.id = ?)`
+
 // TouchChannel implements store.ChannelToucher.
-func (t Tx) TouchChannel(ctx context.Context, appInstanceID, channelID string, lastMessageAt time.Time, expiresAt *time.Time) error {
+func (t Tx) TouchChannel(ctx context.Context, appInstanceID, channelID string, lastMessageAt time.Time, expiresAt *time.Time) (store.Generation, error) {
+	var g store.Generation
+	var row Row
 	if expiresAt == nil {
-		return t.execOne(ctx, "touch channel "+channelID, `UPDATE channels SET last_message_at = ?
-			WHERE app_instance_id = ? AND channel_id = ?`, ms(lastMessageAt), appInstanceID, channelID)
+		row = t.queryRow(ctx, `UPDATE channels SET last_message_at = ?`+touchReturning,
+			ms(lastMessageAt), appInstanceID, channelID, appInstanceID)
+	} else {
+		row = t.queryRow(ctx, `UPDATE channels SET last_message_at = ?, expires_at = ?`+touchReturning,
+			ms(lastMessageAt), ms(*expiresAt), appInstanceID, channelID, appInstanceID)
 	}
-	return t.execOne(ctx, "touch channel "+channelID, `UPDATE channels SET last_message_at = ?, expires_at = ?
-		WHERE app_instance_id = ? AND channel_id = ?`, ms(lastMessageAt), ms(*expiresAt), appInstanceID, channelID)
+	err := row.Scan(&g.ChannelSeq, &g.Channel, &g.AppInstance)
+	if errors.Is(err, t.d.NoRows) {
+		return g, fmt.Errorf("%s: touch channel %s: %w", t.d.Name, channelID, store.ErrNotFound)
+	}
+	if err != nil {
+		return g, fmt.Errorf("%s: touch channel %s: %w", t.d.Name, channelID, t.d.Translate(err))
+	}
+	return g, nil
 }

@@ -65,6 +65,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Channel/Delete", testChannelDelete},
 		{"Channel/DeleteAppInstance", testMessagingDeleteAppInstance},
 
+		{"SendPath/MessageOnce", testMessageOnce},
+		{"SendPath/Generation", testGeneration},
+
 		{"Membership/CreateGet", testMembershipCreateGet},
 		{"Membership/Errors", testMembershipErrors},
 		{"Membership/List", testMembershipList},

@@ -20,7 +20,8 @@ func testChannelTouch(t *testing.T, s store.Store) {
 	want := ch
 	want.LastMessageAt = epoch.Add(time.Hour)
 	update(t, s, func(tx store.Tx) error {
-		return tx.TouchChannel(ctx(t), "a1", "touched", want.LastMessageAt, nil)
+		_, err := tx.TouchChannel(ctx(t), "a1", "touched", want.LastMessageAt, nil)
+		return err
 	})
 	got := read(t, s, func(tx store.ReadTx) (store.Channel, error) { return tx.GetChannel(ctx(t), "a1", "touched") })
 	checkEqual(t, "after TouchChannel", got, want)
@@ -28,12 +29,16 @@ func testChannelTouch(t *testing.T, s store.Store) {
 	at := want.LastMessageAt.Add(7 * 24 * time.Hour)
 	want.LastMessageAt, want.Expiration.At = epoch.Add(2*time.Hour), at
 	update(t, s, func(tx store.Tx) error {
-		return tx.TouchChannel(ctx(t), "a1", "touched", want.LastMessageAt, &at)
+		_, err := tx.TouchChannel(ctx(t), "a1", "touched", want.LastMessageAt, &at)
+		return err
 	})
 	got = read(t, s, func(tx store.ReadTx) (store.Channel, error) { return tx.GetChannel(ctx(t), "a1", "touched") })
 	checkEqual(t, "after TouchChannel with expiry", got, want)
 
-	err := s.Update(ctx(t), func(tx store.Tx) error { return tx.TouchChannel(ctx(t), "a1", "nope", epoch, nil) })
+	err := s.Update(ctx(t), func(tx store.Tx) error {
+		_, err := tx.TouchChannel(ctx(t), "a1", "nope", epoch, nil)
+		return err
+	})
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("TouchChannel of an unknown channel: %v, want ErrNotFound", err)
 	}
