@@ -200,6 +200,9 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := store.SequenceOutbox(ctx, r.st, r.opts.Batch); err != nil {
+		return fmt.Errorf("relay: number outbox: %w", err)
+	}
 	for {
 		var rows []store.OutboxEvent
 		err := r.st.View(ctx, func(tx store.ReadTx) error {

@@ -143,10 +143,11 @@ type Tx interface {
 	BeforeCommit(f func(ctx context.Context) error)
 
 	// AfterCommit registers f to run once the transaction has committed
-	// (never if it does not). Functions run in registration order, and the
-	// functions of one transaction all run before those of any transaction
-	// that commits after it, so events published from them keep commit
-	// order. They must be quick and must not start a transaction.
+	// (never if it does not), on the goroutine that called Update, before
+	// Update returns. Functions run in registration order; functions of
+	// different transactions may interleave (events keep their order
+	// through the outbox, not through these). They must be quick and must
+	// not start a transaction.
 	AfterCommit(f func())
 }
 

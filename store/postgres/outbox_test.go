@@ -14,9 +14,11 @@ import (
 )
 
 // TestNodesOutboxCommitOrder: writers on three nodes append to the outbox
-// at once while a reader follows it as the relay does, never looking
-// behind its cursor: it must still read every event, so no event may
-// become visible with a Seq below one already read.
+// at once while two nodes number the committed events and a reader follows
+// them as the relay does, never looking behind its cursor: it must still
+// read every event, so no event may become visible with a Seq below one
+// already read, and each writer's events come in the order it committed
+// them.
 func TestNodesOutboxCommitOrder(t *testing.T) {
 	u := pgtest.MigratedURL(t)
 	var dbs []*postgres.DB
@@ -50,9 +52,32 @@ func TestNodesOutboxCommitOrder(t *testing.T) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 
+	// Another node numbers at the same time, as every node's relay does.
+	numbering := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-done:
+				numbering <- nil
+				return
+			default:
+			}
+			if err := store.SequenceOutbox(t.Context(), dbs[2], 5); err != nil {
+				numbering <- err
+				return
+			}
+		}
+	}()
+
 	seen := map[string]bool{}
+	next := make([]int, writers) // each writer's events follow its commits
 	var cursor int64
 	read := func() {
+		// The relay numbers what has committed, then reads; any node may
+		// number (here the second), and any may read.
+		if err := store.SequenceOutbox(t.Context(), dbs[1], 7); err != nil {
+			t.Fatal(err)
+		}
 		err := dbs[0].View(t.Context(), func(tx store.ReadTx) error {
 			evs, err := tx.ListOutbox(t.Context(), cursor, 100)
 			for _, e := range evs {
@@ -61,6 +86,14 @@ func TestNodesOutboxCommitOrder(t *testing.T) {
 				}
 				cursor = e.Seq
 				seen[string(e.Data)] = true
+				var w, i int
+				if _, err := fmt.Sscanf(string(e.Data), "%d-%d", &w, &i); err != nil {
+					t.Fatal(err)
+				}
+				if i != next[w] {
+					t.Errorf("writer %d: event %d numbered after event %d, committed later", w, next[w], i)
+				}
+				next[w] = i + 1
 			}
 			return err
 		})
@@ -73,6 +106,9 @@ func TestNodesOutboxCommitOrder(t *testing.T) {
 	for ctx.Err() == nil {
 		select {
 		case <-done:
+			if err := <-numbering; err != nil {
+				t.Fatal(err)
+			}
 			read()
 			if len(seen) != writers*each || int(appended.Load()) != writers*each {
 				t.Fatalf("the reader saw %d of %d events (%d appended): some committed behind its cursor", len(seen), writers*each, appended.Load())

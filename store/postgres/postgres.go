@@ -67,8 +67,6 @@ const defaultMaxConns = 32
 // concurrent use, and several DBs (on several nodes) may share a database.
 type DB struct {
 	pool *pgxpool.Pool
-	// commitMu orders this process's commits with their AfterCommit hooks.
-	commitMu sync.Mutex
 	// maxAttempts bounds the runs of one Update's fn.
 	maxAttempts int
 	// retries counts the Updates run again after a serialization failure.
@@ -153,7 +151,6 @@ func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 			for _, h := range hooks {
 				h()
 			}
-			db.commitMu.Unlock()
 			return nil
 		}
 		if !retryable(err) || attempt >= db.maxAttempts || ctx.Err() != nil {
@@ -173,8 +170,10 @@ func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	}
 }
 
-// try runs fn once in a transaction. On success it returns with commitMu
-// held and the AfterCommit hooks to run, which Update runs and unlocks.
+// try runs fn once in a transaction. On success it returns the
+// AfterCommit hooks to run, which Update runs. Commits are not ordered
+// here: concurrent commits share the database's WAL flushes, and the
+// outbox numbers events after they commit (SequenceOutbox).
 //
 // A retry runs in the retry lane: it takes a session advisory lock shared
 // by every node before it begins, so its snapshot is taken once the retries
@@ -239,9 +238,7 @@ func (db *DB) try(ctx context.Context, fn func(tx store.Tx) error, retry bool) (
 		}
 		return nil, err
 	}
-	db.commitMu.Lock()
 	if err := tx.Commit(ctx); err != nil {
-		db.commitMu.Unlock()
 		committed = true // nothing left to roll back
 		return nil, fmt.Errorf("postgres: commit: %w", err)
 	}
@@ -514,9 +511,60 @@ func translate(err error) error {
 // database, so no node may take back another's leases early.
 func (db *DB) SharedByNodes() bool { return true }
 
-// outboxLockKey is the advisory lock that orders the outbox: "belfry" in
-// ASCII, plus two.
+// outboxLockKey is the advisory lock that lets one SequenceOutbox at a
+// time number events: "belfry" in ASCII, plus two.
 const outboxLockKey = 0x62656c667279 + 2
+
+// sequenceOutbox moves up to $1 committed events from outbox_pending into
+// outbox, numbered after the last seq given, in the order of their ids.
+// All its parts see one snapshot, taken after the advisory lock was
+// granted: every event committed before that is there.
+const sequenceOutbox = `
+WITH moved AS (
+	DELETE FROM outbox_pending
+	WHERE id IN (SELECT id FROM outbox_pending ORDER BY id LIMIT $1)
+	RETURNING id, data
+), numbered AS (
+	INSERT INTO outbox (seq, data)
+	SELECT s.last + row_number() OVER (ORDER BY m.id), m.data
+	FROM moved m CROSS JOIN outbox_sequence s
+	RETURNING seq
+)
+UPDATE outbox_sequence SET last = last + (SELECT count(*) FROM numbered)
+RETURNING (SELECT count(*) FROM numbered)`
+
+// SequenceOutbox implements store.OutboxSequencer.
+//
+// Writers' transactions append to outbox_pending, with no lock and no
+// seq: they commit concurrently, on every node. This transaction numbers
+// what has committed, holding the advisory lock so that one numbering at a
+// time draws seqs, and READ COMMITTED so that it is no party to the
+// writers' serializable conflicts. Ids follow the order events were
+// appended; an event appended by a transaction that began after another
+// committed (the per-channel order of sends, which queue on the channel,
+// and anything a client does after an answer) has the greater id, and
+// commits later, so it is numbered after it: in this numbering or a later
+// one.
+func (db *DB) SequenceOutbox(ctx context.Context, limit int) (int, error) {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: sequence outbox: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, outboxLockKey); err != nil {
+		return 0, fmt.Errorf("postgres: sequence outbox: %w", err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, sequenceOutbox, limit).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: sequence outbox: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("postgres: sequence outbox: %w", err)
+	}
+	return n, nil
+}
+
+var _ store.OutboxSequencer = (*DB)(nil)
 
 // dialect is PostgreSQL's SQL for package sqlstore.
 var dialect = sqlstore.Dialect{
@@ -540,14 +588,7 @@ var dialect = sqlstore.Dialect{
 	// Scopes are bytes (BYTEA): the service separates their parts with
 	// NUL, which PostgreSQL's TEXT cannot hold.
 	Bytes: func(s string) any { return []byte(s) },
-	// Seqs must follow commit order, which a sequence alone does not give
-	// when transactions commit concurrently: one that took seq 10 could
-	// commit after one that took 11, and a relay that had read past 11
-	// would never see 10. So appending takes a transaction-scoped advisory
-	// lock first, shared by all nodes and held until commit: the next
-	// transaction to take a seq waits for this one to commit. Writers
-	// append last (BeforeCommit), so the lock is held only for the insert
-	// and the commit. Waiting for an advisory lock is no serialization
-	// conflict: nothing is retried.
-	OutboxLock: `SELECT pg_advisory_xact_lock(` + strconv.Itoa(outboxLockKey) + `)`,
+	// Transactions commit concurrently, so events are numbered after they
+	// commit (SequenceOutbox).
+	OutboxPending: true,
 }

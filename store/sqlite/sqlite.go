@@ -315,7 +315,6 @@ var dialect = sqlstore.Dialect{
 	Bytes:        func(s string) any { return s },
 	LastInsertID: true,
 	// The single writer commits in order already.
-	OutboxLock: "",
 }
 
 // querier runs a transaction's statements with the caller's context.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/belfryhq/belfry/store"
 )
@@ -20,16 +21,25 @@ func (t ReadTx) ListOutbox(ctx context.Context, after int64, limit int) ([]store
 	}, `SELECT seq, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, after, lim)
 }
 
-// AppendOutbox implements store.OutboxWriter. Seqs must follow commit
-// order (see Dialect.OutboxLock).
+// AppendOutbox implements store.OutboxWriter. With one writer at a time
+// (SQLite) the key drawn at insert is commit order; otherwise the events
+// wait in outbox_pending for the engine's sequencer (Dialect.OutboxPending).
 func (t Tx) AppendOutbox(ctx context.Context, data ...[]byte) (int64, error) {
 	if len(data) == 0 {
 		return 0, nil
 	}
-	if t.d.OutboxLock != "" {
-		if _, err := t.exec(ctx, t.d.OutboxLock); err != nil {
-			return 0, fmt.Errorf("%s: append outbox: %w", t.d.Name, err)
+	if t.d.OutboxPending {
+		// One statement for the call's events, in order: the sequencer
+		// numbers them by this key.
+		q := `INSERT INTO outbox_pending (data) VALUES (?)` + strings.Repeat(`, (?)`, len(data)-1)
+		args := make([]any, len(data))
+		for i, d := range data {
+			args[i] = d
 		}
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return 0, fmt.Errorf("%s: append outbox: %w", t.d.Name, t.d.Translate(err))
+		}
+		return 0, nil
 	}
 	var seq int64
 	for _, d := range data {

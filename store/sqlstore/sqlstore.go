@@ -87,9 +87,11 @@ type Dialect struct {
 	// outbox's seq needs no RETURNING (which costs SQLite a result row);
 	// otherwise the INSERT returns it.
 	LastInsertID bool
-	// OutboxLock, if not empty, is run before appending to the outbox; it
-	// must make appends commit in the order of their seqs.
-	OutboxLock string
+	// OutboxPending: AppendOutbox writes unnumbered events into
+	// outbox_pending, and the engine numbers them once committed
+	// (store.OutboxSequencer); else the outbox's key is drawn at insert,
+	// which is commit order only with one writer at a time.
+	OutboxPending bool
 
 	// The queries that differ.
 
