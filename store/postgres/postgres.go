@@ -86,17 +86,21 @@ const serialStripes = 256
 
 // serialLock returns the lock of ctx's SerializeOn key (a channel of
 // capacity one, so that waiting for it ends with ctx), or nil.
-func (db *DB) serialLock(ctx context.Context) chan struct{} {
+func (db *DB) serialLock(ctx context.Context) (chan struct{}, int32) {
 	k := store.SerialKey(ctx)
 	if k == "" {
-		return nil
+		return nil, 0
 	}
 	h := uint32(2166136261) // FNV-1a
 	for i := 0; i < len(k); i++ {
 		h = (h ^ uint32(k[i])) * 16777619
 	}
-	return db.serial[h%serialStripes]
+	return db.serial[h%serialStripes], int32(h)
 }
+
+// serialLockClass is the first key of the advisory locks of SerializeOn
+// keys (the second is the key's hash): "belf" in ASCII.
+const serialLockClass = 0x62656c66
 
 var _ store.Store = (*DB)(nil)
 
@@ -182,7 +186,8 @@ func (db *DB) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 // one fail and retry at every commit). The lane only paces retries:
 // SERIALIZABLE still guarantees correctness.
 func (db *DB) try(ctx context.Context, fn func(tx store.Tx) error, retry bool) (hooks []func(), err error) {
-	if l := db.serialLock(ctx); l != nil {
+	l, key := db.serialLock(ctx)
+	if l != nil {
 		// Taken before a connection (waiting holds none) and held until
 		// the commit or the rollback is done.
 		select {
@@ -196,21 +201,38 @@ func (db *DB) try(ctx context.Context, fn func(tx store.Tx) error, retry bool) (
 	if err != nil {
 		return nil, fmt.Errorf("postgres: begin: %w", err)
 	}
-	if retry {
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, retryLaneKey); err != nil {
-			conn.Release()
-			return nil, fmt.Errorf("postgres: retry lane: %w", err)
-		}
-		defer func() {
-			if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, retryLaneKey); err != nil {
-				// A session lock must not stay with a pooled connection.
+	// Session advisory locks taken before BEGIN, so that the
+	// transaction's snapshot is taken once they are granted, and released
+	// after its commit or rollback. A lock that cannot be released must not
+	// stay with a pooled connection, which is then closed.
+	var locks [][]any
+	defer func() {
+		for i := len(locks) - 1; i >= 0; i-- {
+			if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+locks[i][0].(string)+`)`, locks[i][1:]...); err != nil {
 				_ = conn.Hijack().Close(context.WithoutCancel(ctx))
 				return
 			}
-			conn.Release()
-		}()
-	} else {
-		defer conn.Release()
+		}
+		conn.Release()
+	}()
+	lock := func(what string, params string, args ...any) error {
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+params+`)`, args...); err != nil {
+			return fmt.Errorf("postgres: %s: %w", what, err)
+		}
+		locks = append(locks, append([]any{params}, args...))
+		return nil
+	}
+	if l != nil {
+		// The same key's Updates on other nodes queue here, in the
+		// database, rather than collide and retry.
+		if err := lock("serialize", "$1::int4, $2::int4", serialLockClass, key); err != nil {
+			return nil, err
+		}
+	}
+	if retry {
+		if err := lock("retry lane", "$1::int8", retryLaneKey); err != nil {
+			return nil, err
+		}
 	}
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
 	if err != nil {
