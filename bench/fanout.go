@@ -411,12 +411,11 @@ type fanoutEnv struct {
 
 // fanSetup is the fan-out's users and channels.
 type fanSetup struct {
-	users       []string
-	big, small  string
-	groupChans  []string
-	groups      int
-	setupS      float64
-	description string
+	users      []string
+	big, small string
+	groupChans []string
+	groups     int
+	setupS     float64
 }
 
 // setupFanout creates the members and channels through belfry at base.

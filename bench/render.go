@@ -29,8 +29,6 @@ func level64(s *SendsResult) *SendLevel {
 	return nil
 }
 
-func sqliteBatched(s *SendsResult) float64 { return batched(s.SQLite).RowsPerS }
-
 // batched is the first multi-row raw insert result.
 func batched(rs []SQLiteResult) SQLiteResult {
 	for _, q := range rs {
