@@ -102,12 +102,15 @@ func (s *Service) outboxHinted(ctx context.Context, tx store.Tx, evs []events.Ev
 				return err
 			}
 		}
-		if ev.Type == evCreateMessage && ev.Persistence == string(chime.ChannelMessagePersistenceTypePersistent) &&
-			ev.MessageType == string(chime.ChannelMessageTypeStandard) {
-			var m *store.ChannelMessage
-			if h != nil {
-				m = h.msg
-			}
+		// STANDARD messages push, persistent or not (semantics.md §3); a
+		// NON_PERSISTENT one only from its send, the one place that holds
+		// it (a flow's later SENT finds nothing stored to push).
+		var m *store.ChannelMessage
+		if h != nil {
+			m = h.msg
+		}
+		if ev.Type == evCreateMessage && ev.MessageType == string(chime.ChannelMessageTypeStandard) &&
+			(ev.Persistence == string(chime.ChannelMessagePersistenceTypePersistent) || m != nil) {
 			if err := s.queuePushes(ctx, tx, a, ev, m); err != nil {
 				return err
 			}

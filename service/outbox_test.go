@@ -146,6 +146,18 @@ func TestPushDecisions(t *testing.T) {
 	if g := got(c.pushes(t), before); !slices.Equal(g, []string{"secret alice", "secret carol"}) {
 		t.Errorf("targeted: %v", g)
 	}
+	// A NON_PERSISTENT message pushes as a persistent one does
+	// (semantics.md §3: push allowed), though it is never stored.
+	before = len(c.pushes(t))
+	must(c.s.SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{
+		ChannelArn: &c.ch, ChimeBearer: &c.alice, Content: p("fleeting"), Type: chime.ChannelMessageTypeStandard,
+		Persistence: chime.ChannelMessagePersistenceTypeNonPersistent, ClientRequestToken: p("fleeting"),
+		MessageAttributes: map[string]chime.MessageAttributeValue{"prio": {StringValues: []string{"high"}}},
+		PushNotification:  &chime.PushNotificationConfiguration{Title: p("t"), Body: p("fleeting"), Type: chime.PushNotificationTypeDefault},
+	}))
+	if g := got(c.pushes(t), before); !slices.Equal(g, []string{"fleeting alice", "fleeting bob-sbx"}) {
+		t.Errorf("non-persistent: %v", g)
+	}
 	for _, d := range c.pushes(t) {
 		if d.Data["chime.message_id"] != d.MessageId || d.Data["chime.channel_arn"] != c.ch || d.ChannelArn != c.ch {
 			t.Errorf("push data %+v", d)
