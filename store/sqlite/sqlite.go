@@ -72,6 +72,7 @@ type DB struct {
 	// of the DB (groupcommit.go).
 	conn *sql.Conn
 	writeQueue
+	checkpointer
 }
 
 var _ store.Store = (*DB)(nil)
@@ -139,6 +140,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			// many sends once the history outgrows the cache. Only the
 			// pages the writer uses are held.
 			"cache_size(-32768)",
+			// Checkpoints are the checkpointer's (checkpoint.go); this is
+			// its backstop.
+			"wal_autocheckpoint(" + strconv.Itoa(backstopPages) + ")",
 		},
 		"_txlock": {"immediate"},
 	}))
@@ -194,8 +198,31 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		_ = writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
+	ckpt, err := openDB(dsn(abs, url.Values{
+		"_pragma": {
+			"busy_timeout(" + timeout + ")",
+			"synchronous(NORMAL)",
+		},
+	}))
+	if err == nil {
+		ckpt.SetMaxOpenConns(1)
+		ckpt.SetMaxIdleConns(1)
+		ckpt.SetConnMaxLifetime(0)
+		ckpt.SetConnMaxIdleTime(0)
+		err = ckpt.PingContext(ctx)
+	}
+	if err != nil {
+		if ckpt != nil {
+			_ = ckpt.Close()
+		}
+		_ = conn.Close()
+		_ = readers.Close()
+		_ = writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
 	db := &DB{writer: writer, readers: readers, conn: conn}
 	db.startWriter()
+	db.startCheckpointer(ckpt)
 	return db, nil
 }
 
@@ -273,7 +300,8 @@ func (db *DB) Ping(ctx context.Context) error {
 // as the file's last connection, checkpoints the WAL into the database file.
 func (db *DB) Close() error {
 	db.stopWriter()
-	return errors.Join(db.readers.Close(), db.conn.Close(), db.writer.Close())
+	db.stopCheckpointer()
+	return errors.Join(db.readers.Close(), db.ckpt.Close(), db.conn.Close(), db.writer.Close())
 }
 
 // Stats reports the writer and the read pool, for metrics.
@@ -283,12 +311,16 @@ type Stats struct {
 	// Batches and Committed count the writer's transactions and the Updates
 	// they committed: Committed/Batches is the mean group-commit size.
 	Batches, Committed int64
-	Readers            sql.DBStats
+	// CheckpointedFrames counts the WAL frames the checkpointer copied
+	// into the database file, CheckpointFailures its failed rounds.
+	CheckpointedFrames, CheckpointFailures int64
+	Readers                                sql.DBStats
 }
 
 // Stats returns the current statistics.
 func (db *DB) Stats() Stats {
-	return Stats{Updates: db.queued.Load(), Batches: db.batches.Load(), Committed: db.committed.Load(), Readers: db.readers.Stats()}
+	return Stats{Updates: db.queued.Load(), Batches: db.batches.Load(), Committed: db.committed.Load(),
+		CheckpointedFrames: db.frames.Load(), CheckpointFailures: db.failures.Load(), Readers: db.readers.Stats()}
 }
 
 // dialect is SQLite's SQL for package sqlstore.
