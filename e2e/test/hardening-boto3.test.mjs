@@ -1,6 +1,6 @@
 // Hardening (issue 17) through boto3: py/hardening_boto3.py runs against a server started with
 // --rate-limits aws and checks clock skew (±10 min accepted, ±20 refused), the signed-bearer rule,
-// throttling with boto3's default retries, and temporary credentials from POST /_belfry/credentials
+// throttling with boto3's retries, and temporary credentials from POST /_belfry/credentials
 // (use, tampering, expiry). Without boto3: skipped locally with the reason, a failure when $CI is set.
 
 import assert from 'node:assert/strict';
