@@ -263,26 +263,25 @@ func TestTargetedAndNonPersistentMessages(t *testing.T) {
 	}
 }
 
-func TestConcurrentRetriesStoreOneMessage(t *testing.T) {
-	c := newChat(t)
-	c.bus.take()
-	const n = 20
+// sameTokenSends sends n copies of one message with one ClientRequestToken
+// at once, as bearer, and fails unless every one returns the same
+// MessageId, which it returns.
+func sameTokenSends(t *testing.T, c *chat, bearer string, n int) string {
+	t.Helper()
 	ids := make([]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			out, err := c.s.SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{
-				ChannelArn: &c.ch, ChimeBearer: &c.alice, Content: p("once"), Type: chime.ChannelMessageTypeStandard,
+				ChannelArn: &c.ch, ChimeBearer: &bearer, Content: p("once"), Type: chime.ChannelMessageTypeStandard,
 				Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p("same-token"),
 			})
 			errs[i] = err
 			if err == nil {
 				ids[i] = *out.MessageId
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	for i := range n {
@@ -290,9 +289,16 @@ func TestConcurrentRetriesStoreOneMessage(t *testing.T) {
 			t.Fatalf("retry %d: id %q err %v; want %q", i, ids[i], errs[i], ids[0])
 		}
 	}
+	return ids[0]
+}
+
+func TestConcurrentRetriesStoreOneMessage(t *testing.T) {
+	c := newChat(t)
+	c.bus.take()
+	id := sameTokenSends(t, c, c.alice, 20)
 	list := must(c.s.ListChannelMessages(t.Context(), &chime.ListChannelMessagesRequest{ChannelArn: &c.ch, ChimeBearer: &c.bob}))
-	if len(list.ChannelMessages) != 1 || *list.ChannelMessages[0].MessageId != ids[0] {
-		t.Errorf("stored %d messages, want exactly 1 with id %s", len(list.ChannelMessages), ids[0])
+	if len(list.ChannelMessages) != 1 || *list.ChannelMessages[0].MessageId != id {
+		t.Errorf("stored %d messages, want exactly 1 with id %s", len(list.ChannelMessages), id)
 	}
 	if evs := c.bus.take(); len(evs) != 1 {
 		t.Errorf("published %d events, want 1", len(evs))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -294,30 +293,7 @@ func TestConcurrentCachedRetriesStoreOneMessage(t *testing.T) {
 	}
 	c.bus.take()
 	was := c.state(t).messages
-	const n = 16
-	ids := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out, err := c.s.SendChannelMessage(t.Context(), &chime.SendChannelMessageRequest{
-				ChannelArn: &c.ch, ChimeBearer: &c.bob, Content: p("once"), Type: chime.ChannelMessageTypeStandard,
-				Persistence: chime.ChannelMessagePersistenceTypePersistent, ClientRequestToken: p("same-token"),
-			})
-			errs[i] = err
-			if err == nil {
-				ids[i] = *out.MessageId
-			}
-		}()
-	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil || ids[i] != ids[0] {
-			t.Fatalf("retry %d: id %q err %v; want %q", i, ids[i], errs[i], ids[0])
-		}
-	}
+	sameTokenSends(t, c, c.bob, 16)
 	if got := c.state(t).messages; got != was+1 {
 		t.Errorf("%d messages stored, want 1", got-was)
 	}
