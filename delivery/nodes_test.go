@@ -10,7 +10,6 @@ import (
 
 	"github.com/belfryhq/belfry/internal/pgtest"
 	"github.com/belfryhq/belfry/store"
-	"github.com/belfryhq/belfry/store/postgres"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -25,11 +24,7 @@ func TestNodesShareTheQueue(t *testing.T) {
 	var workers []*Worker
 	var first store.Store
 	for range 3 {
-		st, err := postgres.Open(t.Context(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
+		st := pgtest.Open(t, u)
 		if first == nil {
 			first = st
 		}
@@ -108,11 +103,7 @@ func sorted(s []string) []string {
 func TestNodeTakesBackItsOwnLeases(t *testing.T) {
 	u := pgtest.MigratedURL(t)
 	open := func() store.Store {
-		st, err := postgres.Open(t.Context(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
+		st := pgtest.Open(t, u)
 		return st
 	}
 	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}

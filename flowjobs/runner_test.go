@@ -10,7 +10,6 @@ import (
 
 	"github.com/belfryhq/belfry/internal/pgtest"
 	"github.com/belfryhq/belfry/store"
-	"github.com/belfryhq/belfry/store/postgres"
 	"github.com/belfryhq/belfry/store/sqlite"
 )
 
@@ -91,11 +90,7 @@ func seed(t *testing.T, st store.Store, now time.Time, ids ...string) {
 func TestRestartTakesBackOwnLeases(t *testing.T) {
 	u := pgtest.MigratedURL(t)
 	open := func() store.Store {
-		st, err := postgres.Open(t.Context(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
+		st := pgtest.Open(t, u)
 		return st
 	}
 	clk := &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}

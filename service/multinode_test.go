@@ -13,7 +13,6 @@ import (
 	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/internal/pgtest"
 	"github.com/belfryhq/belfry/relay"
-	"github.com/belfryhq/belfry/store/postgres"
 )
 
 // nodes is a cluster: several Services, each on its own connection pool
@@ -35,11 +34,7 @@ func newNodes(t *testing.T, n int) *nodes {
 	u := pgtest.MigratedURL(t)
 	c := &nodes{clk: &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}}
 	for range n {
-		st, err := postgres.Open(t.Context(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
+		st := pgtest.Open(t, u)
 		// Each node runs its relay, as serve does: on a shared store it
 		// publishes every node's events on the node's own bus.
 		bus := &nodeBus{}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/belfryhq/belfry/internal/pgtest"
-	"github.com/belfryhq/belfry/store/postgres"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -20,11 +19,7 @@ func TestSharedRootCredential(t *testing.T) {
 	errs := make([]error, nodes)
 	var wg sync.WaitGroup
 	for i := range nodes {
-		st, err := postgres.Open(t.Context(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
+		st := pgtest.Open(t, u)
 		wg.Go(func() { keys[i], errs[i] = sharedRootCredential(t.Context(), st) })
 	}
 	wg.Wait()

@@ -12,7 +12,13 @@ import (
 // ends. Without PostgreSQL it skips t, or fails it when CI=true.
 func Store(t testing.TB) *postgres.DB {
 	t.Helper()
-	u := MigratedURL(t)
+	return Open(t, MigratedURL(t))
+}
+
+// Open opens a postgres store on the database at u, closed when t ends:
+// one node of several sharing a MigratedURL.
+func Open(t testing.TB, u string) *postgres.DB {
+	t.Helper()
 	db, err := postgres.Open(t.Context(), u)
 	if err != nil {
 		t.Fatalf("open postgres store: %v", err)

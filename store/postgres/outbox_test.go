@@ -23,11 +23,7 @@ func TestNodesOutboxCommitOrder(t *testing.T) {
 	u := pgtest.MigratedURL(t)
 	var dbs []*postgres.DB
 	for range 3 {
-		db, err := postgres.Open(t.Context(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
+		db := pgtest.Open(t, u)
 		dbs = append(dbs, db)
 	}
 	const writers, each = 6, 25
