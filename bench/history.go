@@ -356,27 +356,36 @@ func seedStore(ctx context.Context, path, appID, channelID, senderID string, n i
 	return nil
 }
 
-// rawKeysetPage reads one page straight from the table with the same
-// keyset bound on the history index (app instance, channel, created_at,
-// seq) and no Belfry code: the floor for a page of history.
-func rawKeysetPage(ctx context.Context, db *sql.DB, appID, channelID string, desc bool, lo, hi int64) (int, error) {
+// keysetQuery is the raw page query of both engines: a page of 50 of one
+// channel's history after lo and before hi (each ignored when negative),
+// with the n-th argument spelled arg(n).
+func keysetQuery(arg func(n int) string, appID, channelID string, desc bool, lo, hi int64) (string, []any) {
 	q := `SELECT seq, message_id, content, metadata, content_type, type, sender_kind, sender_id, sender_name, redacted, status,
-		created_at, updated_at, edited_at FROM channel_messages WHERE app_instance_id = ? AND channel_id = ?`
+		created_at, updated_at, edited_at FROM channel_messages WHERE app_instance_id = ` + arg(1) + ` AND channel_id = ` + arg(2)
 	args := []any{appID, channelID}
+	bound := func(op string, created, seq int64) {
+		q += ` AND (created_at, seq) ` + op + ` (` + arg(len(args)+1) + `, ` + arg(len(args)+2) + `)`
+		args = append(args, created, seq)
+	}
 	if lo >= 0 {
-		q += ` AND (created_at, seq) > (?, ?)`
-		args = append(args, lo-1, int64(1<<62))
+		bound(">", lo-1, int64(1<<62))
 	}
 	if hi >= 0 {
-		q += ` AND (created_at, seq) < (?, ?)`
-		args = append(args, hi+1, int64(-1))
+		bound("<", hi+1, -1)
 	}
 	if desc {
 		q += ` ORDER BY created_at DESC, seq DESC`
 	} else {
 		q += ` ORDER BY created_at, seq`
 	}
-	q += ` LIMIT 50`
+	return q + ` LIMIT 50`, args
+}
+
+// rawKeysetPage reads one page straight from the table with the same
+// keyset bound on the history index (app instance, channel, created_at,
+// seq) and no Belfry code: the floor for a page of history.
+func rawKeysetPage(ctx context.Context, db *sql.DB, appID, channelID string, desc bool, lo, hi int64) (int, error) {
+	q, args := keysetQuery(func(int) string { return "?" }, appID, channelID, desc, lo, hi)
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return 0, err
@@ -517,23 +526,7 @@ func pgDatabaseMiB(ctx context.Context, url string) float64 {
 
 // pgKeysetPage is rawKeysetPage on PostgreSQL through pgx.
 func pgKeysetPage(ctx context.Context, conn *pgx.Conn, appID, channelID string, desc bool, lo, hi int64) (int, error) {
-	q := `SELECT seq, message_id, content, metadata, content_type, type, sender_kind, sender_id, sender_name, redacted, status,
-		created_at, updated_at, edited_at FROM channel_messages WHERE app_instance_id = $1 AND channel_id = $2`
-	args := []any{appID, channelID}
-	if lo >= 0 {
-		q += ` AND (created_at, seq) > ($3, $4)`
-		args = append(args, lo-1, int64(1<<62))
-	}
-	if hi >= 0 {
-		q += fmt.Sprintf(` AND (created_at, seq) < ($%d, $%d)`, len(args)+1, len(args)+2)
-		args = append(args, hi+1, int64(-1))
-	}
-	if desc {
-		q += ` ORDER BY created_at DESC, seq DESC`
-	} else {
-		q += ` ORDER BY created_at, seq`
-	}
-	q += ` LIMIT 50`
+	q, args := keysetQuery(func(n int) string { return fmt.Sprintf("$%d", n) }, appID, channelID, desc, lo, hi)
 	rows, err := conn.Query(ctx, q, args...)
 	if err != nil {
 		return 0, err

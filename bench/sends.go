@@ -346,12 +346,7 @@ func pgRawInserts(ctx context.Context, url string, batch int, dur time.Duration)
 	}
 	const q = `INSERT INTO messages (message_id, app_instance_id, channel_id, content, type, sender_kind, sender_id, status, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, 'STANDARD', 'user', $5, 'SENT', $6, $7)`
-	rng := rand.New(rand.NewPCG(1, 2))
-	id := func() string {
-		return fmt.Sprintf("%016x%016x%016x%016x", rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64())
-	}
-	app := strings.Repeat("a", 36)
-	ch := strings.Repeat("c", 64)
+	id, app, ch := rawRowKeys()
 	start := time.Now()
 	end := start.Add(dur)
 	var rows int64
@@ -415,12 +410,7 @@ func rawInserts(ctx context.Context, path string, batch int, dur time.Duration) 
 		r.Error = err.Error()
 		return r
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	id := func() string {
-		return fmt.Sprintf("%016x%016x%016x%016x", rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64())
-	}
-	app := strings.Repeat("a", 36)
-	ch := strings.Repeat("c", 64)
+	id, app, ch := rawRowKeys()
 	start := time.Now()
 	end := start.Add(dur)
 	var rows int64
@@ -473,4 +463,15 @@ func runTrivial() {
 		_, _ = w.Write(resp)
 	})
 	serveHelper(mux)
+}
+
+// rawRowKeys returns what the raw inserts of both engines key a
+// message-shaped row with: random 256-bit message ids (a fixed seed), and an
+// app instance and channel id of Belfry's lengths.
+func rawRowKeys() (id func() string, app, ch string) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	id = func() string {
+		return fmt.Sprintf("%016x%016x%016x%016x", rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64())
+	}
+	return id, strings.Repeat("a", 36), strings.Repeat("c", 64)
 }
