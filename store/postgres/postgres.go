@@ -146,12 +146,29 @@ func Open(ctx context.Context, url string) (*DB, error) {
 
 // View implements store.Store.
 func (db *DB) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	return fn(sqlstore.NewReadTx(querier{tx: tx, st: &txState{}}, &dialect))
+	st := &txState{begin: []statement{{sql: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}}}
+	end := func() {
+		if st.end(context.WithoutCancel(ctx), conn.Conn(), "ROLLBACK", nil) != nil || st.broken {
+			_ = conn.Hijack().Close(context.WithoutCancel(ctx))
+			return
+		}
+		conn.Release()
+	}
+	defer func() {
+		if !st.opened || st.broken {
+			end()
+			return
+		}
+		// fn's answer does not depend on the ROLLBACK: the caller goes
+		// on while it ends the transaction and returns the connection
+		// to the pool (which Close waits for).
+		go end()
+	}()
+	return fn(sqlstore.NewReadTx(querier{tx: conn.Conn(), st: st}, &dialect))
 }
 
 // Update implements store.Store.
@@ -208,52 +225,46 @@ func (db *DB) try(ctx context.Context, fn func(tx store.Tx) error, retry bool) (
 	if err != nil {
 		return nil, fmt.Errorf("postgres: begin: %w", err)
 	}
-	// Session advisory locks taken before BEGIN, so that the
-	// transaction's snapshot is taken once they are granted, and released
-	// after its commit or rollback. A lock that cannot be released must not
-	// stay with a pooled connection, which is then closed.
-	var locks [][]any
-	defer func() {
-		for i := len(locks) - 1; i >= 0; i-- {
-			if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+locks[i][0].(string)+`)`, locks[i][1:]...); err != nil {
-				_ = conn.Hijack().Close(context.WithoutCancel(ctx))
-				return
-			}
-		}
-		conn.Release()
-	}()
-	lock := func(what string, params string, args ...any) error {
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+params+`)`, args...); err != nil {
-			return fmt.Errorf("postgres: %s: %w", what, err)
-		}
-		locks = append(locks, append([]any{params}, args...))
-		return nil
+	// Session advisory locks are taken before the transaction begins, in
+	// a short transaction of their own, so that its snapshot is taken
+	// once they are granted, and released after its commit or rollback.
+	// The locks and the BEGIN go out with fn's first statement, and the
+	// unlocks with the COMMIT: no round trip of their own.
+	st := &txState{write: true}
+	var unlocks []statement
+	if l != nil || retry {
+		st.begin = append(st.begin, statement{sql: "BEGIN"})
 	}
 	if l != nil {
 		// The same key's Updates on other nodes queue here, in the
 		// database, rather than collide and retry.
-		if err := lock("serialize", "$1::int4, $2::int4", serialLockClass, key); err != nil {
-			return nil, err
-		}
+		st.begin = append(st.begin, statement{sql: `SELECT pg_advisory_lock($1::int4, $2::int4)`, args: []any{serialLockClass, key}})
+		unlocks = append(unlocks, statement{sql: `SELECT pg_advisory_unlock($1::int4, $2::int4)`, args: []any{serialLockClass, key}})
 	}
 	if retry {
-		if err := lock("retry lane", "$1::int8", retryLaneKey); err != nil {
-			return nil, err
-		}
+		st.begin = append(st.begin, statement{sql: `SELECT pg_advisory_lock($1::int8)`, args: []any{int64(retryLaneKey)}})
+		unlocks = append([]statement{{sql: `SELECT pg_advisory_unlock($1::int8)`, args: []any{int64(retryLaneKey)}}}, unlocks...)
 	}
-	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: begin: %w", err)
+	if l != nil || retry {
+		st.begin = append(st.begin, statement{sql: "COMMIT"})
 	}
-	st := &txState{write: true}
-	var before []func(context.Context) error
-	w := sqlstore.NewTx(querier{tx: tx, st: st}, &dialect, &hooks, &before)
-	committed := false
+	st.begin = append(st.begin, statement{sql: "BEGIN ISOLATION LEVEL SERIALIZABLE"})
+	ended := false
 	defer func() {
-		if !committed {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
+		if !ended {
+			// A failed rollback closes the connection (broken).
+			_ = st.end(context.WithoutCancel(ctx), conn.Conn(), "ROLLBACK", unlocks)
 		}
+		if st.broken {
+			// A lock that cannot be released must not stay with a
+			// pooled connection, which is closed instead.
+			_ = conn.Hijack().Close(context.WithoutCancel(ctx))
+			return
+		}
+		conn.Release()
 	}()
+	var before []func(context.Context) error
+	w := sqlstore.NewTx(querier{tx: conn.Conn(), st: st}, &dialect, &hooks, &before)
 	err = fn(w)
 	// A BeforeCommit function may register another; run them all.
 	for i := 0; err == nil && i < len(before); i++ {
@@ -267,12 +278,69 @@ func (db *DB) try(ctx context.Context, fn func(tx store.Tx) error, retry bool) (
 		}
 		return nil, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		committed = true // nothing left to roll back
+	ended = true
+	if err := st.end(ctx, conn.Conn(), "COMMIT", unlocks); err != nil {
 		return nil, fmt.Errorf("postgres: commit: %w", err)
 	}
-	committed = true
 	return hooks, nil
+}
+
+// statement is a statement and its arguments, queued.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// errRolledBack is a COMMIT that PostgreSQL answered with ROLLBACK: a
+// statement of the transaction had failed.
+var errRolledBack = errors.New("postgres: the transaction was rolled back (a statement of it had failed)")
+
+// end ends the transaction of st, if its first statement went out, with
+// how ("COMMIT" or "ROLLBACK"), and then runs unlocks, in one round trip.
+// It marks st broken when the connection's state is unknown (a lock may
+// still be held). A transaction whose first statement never went out took
+// no lock and has nothing to end.
+func (st *txState) end(ctx context.Context, conn *pgx.Conn, how string, unlocks []statement) error {
+	if !st.opened || st.broken {
+		st.begin = nil
+		return nil
+	}
+	st.opened = false
+	b := &pgx.Batch{}
+	b.Queue(how)
+	for _, u := range unlocks {
+		b.Queue(u.sql, u.args...)
+	}
+	br := conn.SendBatch(ctx, b)
+	tag, err := br.Exec()
+	if err == nil && how == "COMMIT" && tag.String() != "COMMIT" {
+		err = errRolledBack
+	}
+	unlocked := err == nil
+	for i := 0; unlocked && i < len(unlocks); i++ {
+		var ok bool
+		if uerr := br.QueryRow().Scan(&ok); uerr != nil || !ok {
+			unlocked = false
+		}
+	}
+	cerr := br.Close()
+	if err == nil {
+		err = cerr
+	}
+	if !unlocked && len(unlocks) > 0 {
+		// The COMMIT failed, which skips the rest of the batch: unlock
+		// on their own.
+		for _, u := range unlocks {
+			if _, uerr := conn.Exec(context.WithoutCancel(ctx), u.sql, u.args...); uerr != nil {
+				st.broken = true
+				break
+			}
+		}
+	}
+	if err != nil && conn.PgConn().TxStatus() != 'I' {
+		st.broken = true
+	}
+	return err
 }
 
 // retryable reports whether err means the transaction lost a conflict with
@@ -314,14 +382,48 @@ type txState struct {
 	// serialization is the first serialization failure or deadlock a
 	// statement met: the transaction cannot commit any more.
 	serialization error
+	// begin holds the statements that open the transaction (advisory
+	// locks, BEGIN), sent in one batch with its first statement.
+	begin []statement
+	// opened is set once begin went out: the transaction may be open.
+	opened bool
+	// broken is set when the connection's state is unknown (a statement
+	// of begin failed, or an unlock): it must be closed, not reused.
+	broken bool
 }
 
 // querier runs a transaction's statements for package sqlstore: it
 // rewrites the ? placeholders, gives each write its savepoint and notes
 // serialization failures.
 type querier struct {
-	tx pgx.Tx
+	tx *pgx.Conn
 	st *txState
+}
+
+// batch returns a batch that opens the transaction first, if its first
+// statement has yet to go out.
+func (t querier) batch() *pgx.Batch {
+	b := &pgx.Batch{}
+	for _, s := range t.st.begin {
+		b.Queue(s.sql, s.args...)
+	}
+	return b
+}
+
+// open reads the results of the opening statements batch() queued in b.
+func (t querier) open(br pgx.BatchResults) error {
+	n := len(t.st.begin)
+	if n == 0 {
+		return nil
+	}
+	t.st.begin, t.st.opened = nil, true
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			t.st.broken = true
+			return err
+		}
+	}
+	return nil
 }
 
 // result is what exec returns, as database/sql's Result does.
@@ -355,11 +457,15 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 	}
 	t.st.sp++
 	name := "s" + strconv.Itoa(t.st.sp)
-	b := &pgx.Batch{}
+	b := t.batch()
 	b.Queue("SAVEPOINT " + name)
 	b.Queue(rebind(q), args...)
 	b.Queue("RELEASE SAVEPOINT " + name)
 	br := t.tx.SendBatch(ctx, b)
+	if err := t.open(br); err != nil {
+		_ = br.Close()
+		return tag, nil, t.note(err)
+	}
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
 		return tag, nil, t.note(err) // no savepoint: the transaction is lost
@@ -396,7 +502,19 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 
 func (t querier) Exec(ctx context.Context, q string, args ...any) (sqlstore.Result, error) {
 	if !isWrite(q) {
-		tag, err := t.tx.Exec(ctx, rebind(q), args...)
+		if len(t.st.begin) == 0 {
+			tag, err := t.tx.Exec(ctx, rebind(q), args...)
+			return result{n: tag.RowsAffected()}, t.note(err)
+		}
+		b := t.batch()
+		b.Queue(rebind(q), args...)
+		br := t.tx.SendBatch(ctx, b)
+		err := t.open(br)
+		var tag pgconn.CommandTag
+		if err == nil {
+			tag, err = br.Exec()
+		}
+		err = errors.Join(err, br.Close())
 		return result{n: tag.RowsAffected()}, t.note(err)
 	}
 	tag, _, err := t.write(ctx, q, args, false)
@@ -404,15 +522,85 @@ func (t querier) Exec(ctx context.Context, q string, args ...any) (sqlstore.Resu
 }
 
 func (t querier) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	rows, err := t.tx.Query(ctx, rebind(q), args...)
-	return rows, t.note(err)
+	if len(t.st.begin) == 0 {
+		rows, err := t.tx.Query(ctx, rebind(q), args...)
+		return rows, t.note(err)
+	}
+	b := t.batch()
+	b.Queue(rebind(q), args...)
+	br := t.tx.SendBatch(ctx, b)
+	if err := t.open(br); err != nil {
+		_ = br.Close()
+		return nil, t.note(err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		rows.Close()
+		_ = br.Close()
+		return nil, t.note(err)
+	}
+	return &batchRows{Rows: rows, br: br}, nil
 }
+
+// batchRows are the rows of a batch's last query; closing them closes
+// the batch.
+type batchRows struct {
+	pgx.Rows
+	br  pgx.BatchResults
+	err error
+}
+
+func (r *batchRows) Close() {
+	if r.br == nil {
+		return
+	}
+	r.Rows.Close()
+	r.err = r.br.Close()
+	r.br = nil
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// batchRow is the row of a batch's last query; scanning it closes the
+// batch.
+type batchRow struct {
+	row pgx.Row
+	br  pgx.BatchResults
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// errRow is a row that could not be read.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // QueryRow runs a query returning at most one row. A write (INSERT …
 // RETURNING) runs at once, under a savepoint, and its row is kept.
 func (t querier) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
 	if !isWrite(q) {
-		return noteRow{row: t.tx.QueryRow(ctx, rebind(q), args...), t: t}
+		if len(t.st.begin) == 0 {
+			return noteRow{row: t.tx.QueryRow(ctx, rebind(q), args...), t: t}
+		}
+		b := t.batch()
+		b.Queue(rebind(q), args...)
+		br := t.tx.SendBatch(ctx, b)
+		if err := t.open(br); err != nil {
+			_ = br.Close()
+			return errRow{err: t.note(err)}
+		}
+		return noteRow{row: batchRow{row: br.QueryRow(), br: br}, t: t}
 	}
 	_, vals, err := t.write(ctx, q, args, true)
 	return &bufferedRow{vals: vals, noRows: err == nil && vals == nil, err: err}
@@ -575,19 +763,43 @@ RETURNING (SELECT count(*) FROM numbered)`
 // commits later, so it is numbered after it: in this numbering or a later
 // one.
 func (db *DB) SequenceOutbox(ctx context.Context, limit int) (int, error) {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: sequence outbox: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, outboxLockKey); err != nil {
-		return 0, fmt.Errorf("postgres: sequence outbox: %w", err)
-	}
+	// One round trip: each statement of a READ COMMITTED transaction
+	// takes its own snapshot, so the numbering, queued after the lock,
+	// sees every event committed before the lock was granted.
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, int64(outboxLockKey))
+	b.Queue(sequenceOutbox, limit)
+	b.Queue("COMMIT")
+	br := conn.Conn().SendBatch(ctx, b)
 	var n int
-	if err := tx.QueryRow(ctx, sequenceOutbox, limit).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: sequence outbox: %w", err)
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err == nil {
+		err = br.QueryRow().Scan(&n)
+	}
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
+			err = errRolledBack
+		}
+	}
+	err = errors.Join(err, br.Close())
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		_, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		if rerr != nil {
+			_ = conn.Hijack().Close(context.WithoutCancel(ctx))
+			return 0, fmt.Errorf("postgres: sequence outbox: %w", err)
+		}
+	}
+	conn.Release()
+	if err != nil {
 		return 0, fmt.Errorf("postgres: sequence outbox: %w", err)
 	}
 	return n, nil
