@@ -455,20 +455,28 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 	if !t.st.write {
 		return tag, nil, errors.New("postgres: write in a read-only transaction")
 	}
-	t.st.sp++
-	name := "s" + strconv.Itoa(t.st.sp)
+	sp := !fatalOnly(q)
+	var name string
 	b := t.batch()
-	b.Queue("SAVEPOINT " + name)
+	if sp {
+		t.st.sp++
+		name = "s" + strconv.Itoa(t.st.sp)
+		b.Queue("SAVEPOINT " + name)
+	}
 	b.Queue(rebind(q), args...)
-	b.Queue("RELEASE SAVEPOINT " + name)
+	if sp {
+		b.Queue("RELEASE SAVEPOINT " + name)
+	}
 	br := t.tx.SendBatch(ctx, b)
 	if err := t.open(br); err != nil {
 		_ = br.Close()
 		return tag, nil, t.note(err)
 	}
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return tag, nil, t.note(err) // no savepoint: the transaction is lost
+	if sp {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return tag, nil, t.note(err) // no savepoint: the transaction is lost
+		}
 	}
 	if returning {
 		var rows pgx.Rows
@@ -485,8 +493,14 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 	} else {
 		tag, err = br.Exec()
 	}
-	_, rerr := br.Exec()
+	var rerr error
+	if sp {
+		_, rerr = br.Exec()
+	}
 	cerr := br.Close()
+	if err != nil && !sp {
+		return tag, nil, t.note(err)
+	}
 	if err != nil {
 		t.note(err)
 		if _, rbErr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
@@ -498,6 +512,24 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 		return tag, nil, t.note(rerr)
 	}
 	return tag, vals, t.note(cerr)
+}
+
+// fatalOnly reports whether q is one of the send's writes that no
+// constraint can fail and whose other failures (a serialization failure,
+// a deadlock, the channel's row gone: store.ErrNotFound) end their
+// transaction anyway, since no caller goes on after them: the channel
+// touch, the outbox append, and the message insert that ignores conflicts.
+// They run without a savepoint, which costs a subtransaction each.
+// Another statement's text, or a changed one, gets its savepoint.
+func fatalOnly(q string) bool {
+	switch {
+	case strings.HasPrefix(q, "UPDATE channels SET last_message_at = ?"),
+		strings.HasPrefix(q, "INSERT INTO outbox_pending (data) VALUES"):
+		return true
+	case strings.HasPrefix(q, "INSERT INTO channel_messages ("):
+		return strings.HasSuffix(q, "ON CONFLICT DO NOTHING RETURNING seq")
+	}
+	return false
 }
 
 func (t querier) Exec(ctx context.Context, q string, args ...any) (sqlstore.Result, error) {
