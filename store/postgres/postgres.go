@@ -151,22 +151,12 @@ func (db *DB) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
 	st := &txState{begin: []statement{{sql: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"}}}
-	end := func() {
+	defer func() {
 		if st.end(context.WithoutCancel(ctx), conn.Conn(), "ROLLBACK", nil) != nil || st.broken {
 			_ = conn.Hijack().Close(context.WithoutCancel(ctx))
 			return
 		}
 		conn.Release()
-	}
-	defer func() {
-		if !st.opened || st.broken {
-			end()
-			return
-		}
-		// fn's answer does not depend on the ROLLBACK: the caller goes
-		// on while it ends the transaction and returns the connection
-		// to the pool (which Close waits for).
-		go end()
 	}()
 	return fn(sqlstore.NewReadTx(querier{tx: conn.Conn(), st: st}, &dialect))
 }
