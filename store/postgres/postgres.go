@@ -22,7 +22,14 @@
 //
 // Each write statement runs under its own savepoint, so that a statement
 // failing on a constraint undoes only itself, as in SQLite, and fn may go
-// on (PostgreSQL otherwise aborts the whole transaction).
+// on (PostgreSQL otherwise aborts the whole transaction); the send's writes
+// that nothing can fail that the transaction survives go without
+// (fatalOnly).
+//
+// Round trips: a transaction's opening (the advisory locks, in a short
+// transaction of their own, then BEGIN) goes out in one batch with its
+// first statement, and its outbox appends and the unlocks with its COMMIT:
+// a cached send is three round trips.
 //
 // View runs REPEATABLE READ, READ ONLY: one consistent snapshot.
 //
@@ -291,44 +298,74 @@ var errRolledBack = errors.New("postgres: the transaction was rolled back (a sta
 // still be held). A transaction whose first statement never went out took
 // no lock and has nothing to end.
 func (st *txState) end(ctx context.Context, conn *pgx.Conn, how string, unlocks []statement) error {
-	if !st.opened || st.broken {
+	deferred := st.deferred
+	st.deferred = nil
+	if how != "COMMIT" {
+		deferred = nil
+	}
+	if (!st.opened && len(deferred) == 0) || st.broken {
 		st.begin = nil
 		return nil
 	}
-	st.opened = false
 	b := &pgx.Batch{}
+	opening := 0
+	if !st.opened {
+		// Only deferred writes: the transaction opens here.
+		for _, s := range st.begin {
+			b.Queue(s.sql, s.args...)
+		}
+		opening, st.begin = len(st.begin), nil
+	}
+	st.opened = false
+	for _, s := range deferred {
+		b.Queue(s.sql, s.args...)
+	}
 	b.Queue(how)
 	for _, u := range unlocks {
 		b.Queue(u.sql, u.args...)
 	}
 	br := conn.SendBatch(ctx, b)
-	tag, err := br.Exec()
+	var err error
+	for i := 0; i < opening && err == nil; i++ {
+		if _, err = br.Exec(); err != nil {
+			st.broken = true
+		}
+	}
+	for i := 0; i < len(deferred) && err == nil; i++ {
+		_, err = br.Exec()
+	}
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
 	if err == nil && how == "COMMIT" && tag.String() != "COMMIT" {
 		err = errRolledBack
 	}
+	// The batch stops at its first error, before the unlocks.
 	unlocked := err == nil
 	for i := 0; unlocked && i < len(unlocks); i++ {
 		var ok bool
-		if uerr := br.QueryRow().Scan(&ok); uerr != nil || !ok {
-			unlocked = false
+		if uerr := br.QueryRow().Scan(&ok); uerr != nil {
+			st.broken = true
 		}
 	}
 	cerr := br.Close()
 	if err == nil {
 		err = cerr
 	}
-	if !unlocked && len(unlocks) > 0 {
-		// The COMMIT failed, which skips the rest of the batch: unlock
-		// on their own.
+	if err != nil && !st.broken && conn.PgConn().TxStatus() != 'I' {
+		// A deferred write failed: the COMMIT never ran.
+		if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			st.broken = true
+		}
+	}
+	if !unlocked && !st.broken {
 		for _, u := range unlocks {
 			if _, uerr := conn.Exec(context.WithoutCancel(ctx), u.sql, u.args...); uerr != nil {
 				st.broken = true
 				break
 			}
 		}
-	}
-	if err != nil && conn.PgConn().TxStatus() != 'I' {
-		st.broken = true
 	}
 	return err
 }
@@ -380,6 +417,8 @@ type txState struct {
 	// broken is set when the connection's state is unknown (a statement
 	// of begin failed, or an unlock): it must be closed, not reused.
 	broken bool
+	// deferred are writes sent with the COMMIT (the outbox appends).
+	deferred []statement
 }
 
 // querier runs a transaction's statements for package sqlstore: it
@@ -445,6 +484,14 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 	if !t.st.write {
 		return tag, nil, errors.New("postgres: write in a read-only transaction")
 	}
+	if !returning && strings.HasPrefix(q, outboxAppend) {
+		// Nothing reads outbox_pending in the transaction that appends
+		// to it: the append goes out with the COMMIT (in order with the
+		// transaction's other appends), and its failure fails the
+		// COMMIT. It reports the rows it will add.
+		t.st.deferred = append(t.st.deferred, statement{sql: rebind(q), args: args})
+		return pgconn.NewCommandTag("INSERT 0 " + strconv.Itoa(len(args))), nil, nil
+	}
 	sp := !fatalOnly(q)
 	var name string
 	b := t.batch()
@@ -504,6 +551,9 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 	return tag, vals, t.note(cerr)
 }
 
+// outboxAppend begins sqlstore's AppendOutbox statement (Dialect.OutboxPending).
+const outboxAppend = "INSERT INTO outbox_pending (data) VALUES"
+
 // fatalOnly reports whether q is one of the send's writes that no
 // constraint can fail and whose other failures (a serialization failure,
 // a deadlock, the channel's row gone: store.ErrNotFound) end their
@@ -514,7 +564,7 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 func fatalOnly(q string) bool {
 	switch {
 	case strings.HasPrefix(q, "UPDATE channels SET last_message_at = ?"),
-		strings.HasPrefix(q, "INSERT INTO outbox_pending (data) VALUES"):
+		strings.HasPrefix(q, outboxAppend):
 		return true
 	case strings.HasPrefix(q, "INSERT INTO channel_messages ("):
 		return strings.HasSuffix(q, "ON CONFLICT DO NOTHING RETURNING seq")
