@@ -350,7 +350,7 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 	name := "s" + strconv.Itoa(t.st.sp)
 	b := &pgx.Batch{}
 	b.Queue("SAVEPOINT " + name)
-	b.Queue(rebind(q), args...)
+	b.Queue(rebind(q), escapeArgs(args)...)
 	b.Queue("RELEASE SAVEPOINT " + name)
 	br := t.tx.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
@@ -389,7 +389,7 @@ func (t querier) write(ctx context.Context, q string, args []any, returning bool
 
 func (t querier) Exec(ctx context.Context, q string, args ...any) (sqlstore.Result, error) {
 	if !isWrite(q) {
-		tag, err := t.tx.Exec(ctx, rebind(q), args...)
+		tag, err := t.tx.Exec(ctx, rebind(q), escapeArgs(args)...)
 		return result{n: tag.RowsAffected()}, t.note(err)
 	}
 	tag, _, err := t.write(ctx, q, args, false)
@@ -397,15 +397,15 @@ func (t querier) Exec(ctx context.Context, q string, args ...any) (sqlstore.Resu
 }
 
 func (t querier) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
-	rows, err := t.tx.Query(ctx, rebind(q), args...)
-	return rows, t.note(err)
+	rows, err := t.tx.Query(ctx, rebind(q), escapeArgs(args)...)
+	return nulRows{rows}, t.note(err)
 }
 
 // QueryRow runs a query returning at most one row. A write (INSERT …
 // RETURNING) runs at once, under a savepoint, and its row is kept.
 func (t querier) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
 	if !isWrite(q) {
-		return noteRow{row: t.tx.QueryRow(ctx, rebind(q), args...), t: t}
+		return noteRow{row: t.tx.QueryRow(ctx, rebind(q), escapeArgs(args)...), t: t}
 	}
 	_, vals, err := t.write(ctx, q, args, true)
 	return &bufferedRow{vals: vals, noRows: err == nil && vals == nil, err: err}
@@ -419,6 +419,9 @@ type noteRow struct {
 
 func (r noteRow) Scan(dest ...any) error {
 	err := r.row.Scan(dest...)
+	if err == nil {
+		unescapeDest(dest)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
@@ -447,6 +450,7 @@ func (r *bufferedRow) Scan(dest ...any) error {
 			return err
 		}
 	}
+	unescapeDest(dest)
 	return nil
 }
 
