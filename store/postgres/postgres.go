@@ -573,6 +573,7 @@ func fatalOnly(q string) bool {
 }
 
 func (t querier) Exec(ctx context.Context, q string, args ...any) (sqlstore.Result, error) {
+	args = escapeArgs(args)
 	if !isWrite(q) {
 		if len(t.st.begin) == 0 {
 			tag, err := t.tx.Exec(ctx, rebind(q), args...)
@@ -594,9 +595,10 @@ func (t querier) Exec(ctx context.Context, q string, args ...any) (sqlstore.Resu
 }
 
 func (t querier) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	args = escapeArgs(args)
 	if len(t.st.begin) == 0 {
 		rows, err := t.tx.Query(ctx, rebind(q), args...)
-		return rows, t.note(err)
+		return nulRows{rows}, t.note(err)
 	}
 	b := t.batch()
 	b.Queue(rebind(q), args...)
@@ -611,7 +613,7 @@ func (t querier) Query(ctx context.Context, q string, args ...any) (sqlstore.Row
 		_ = br.Close()
 		return nil, t.note(err)
 	}
-	return &batchRows{Rows: rows, br: br}, nil
+	return nulRows{&batchRows{Rows: rows, br: br}}, nil
 }
 
 // batchRows are the rows of a batch's last query; closing them closes
@@ -661,6 +663,7 @@ func (r errRow) Scan(...any) error { return r.err }
 // QueryRow runs a query returning at most one row. A write (INSERT …
 // RETURNING) runs at once, under a savepoint, and its row is kept.
 func (t querier) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	args = escapeArgs(args)
 	if !isWrite(q) {
 		if len(t.st.begin) == 0 {
 			return noteRow{row: t.tx.QueryRow(ctx, rebind(q), args...), t: t}
@@ -686,6 +689,9 @@ type noteRow struct {
 
 func (r noteRow) Scan(dest ...any) error {
 	err := r.row.Scan(dest...)
+	if err == nil {
+		unescapeDest(dest)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
@@ -714,6 +720,7 @@ func (r *bufferedRow) Scan(dest ...any) error {
 			return err
 		}
 	}
+	unescapeDest(dest)
 	return nil
 }
 

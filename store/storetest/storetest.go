@@ -65,6 +65,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Channel/Delete", testChannelDelete},
 		{"Channel/DeleteAppInstance", testMessagingDeleteAppInstance},
 
+		{"Strings/Odd", testOddStrings},
+
 		{"SendPath/MessageOnce", testMessageOnce},
 		{"SendPath/Generation", testGeneration},
 
