@@ -134,12 +134,21 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			"busy_timeout(" + timeout + ")",
 			"synchronous(NORMAL)",
 			"foreign_keys(ON)",
-			// The writer's page cache, 32 MiB instead of 2: a send inserts
-			// into five B-trees, two with random keys (message id, token),
+			// The writer's page cache, 8 MiB instead of 2: a send inserts
+			// into five B-trees, one with random keys (the token index),
 			// whose pages otherwise come back from the OS (a pread) on
-			// many sends once the history outgrows the cache. Only the
-			// pages the writer uses are held.
-			"cache_size(-32768)",
+			// many sends once the history outgrows the cache. Not more:
+			// SQLite scans the whole cache's hash table at the end of
+			// every transaction (pcache1TruncateUnsafe, 3 % of a send's
+			// CPU at 32 MiB), and message ids are time-ordered, so their
+			// index no longer needs a random page per send.
+			"cache_size(-8192)",
+			// The sub-journal (each Update's SAVEPOINT and each statement's
+			// own) in memory: SQLite otherwise moves it to a temporary file
+			// once it passes 64 KiB, which a batch of sends does, and then
+			// opens, writes and deletes that file in every batch. Nothing
+			// durable is kept there: a commit's pages go to the WAL.
+			"temp_store(MEMORY)",
 			// Checkpoints are the checkpointer's (checkpoint.go); this is
 			// its backstop.
 			"wal_autocheckpoint(" + strconv.Itoa(backstopPages) + ")",
