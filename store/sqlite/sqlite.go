@@ -366,7 +366,12 @@ type querier struct{ tx *sql.Tx }
 // (group commit), and SQLite answers an interrupted write by rolling back
 // the whole transaction, the others' writes too; so an Update that has
 // started runs to its end.
-type detachedQuerier struct{ tx *sql.Tx }
+//
+// It runs them on the writer's connection itself, not through a *sql.Tx:
+// the write loop begins and commits with statements (groupcommit.go), as a
+// *sql.Tx would start a goroutine per query to watch its context, and a
+// detached transaction has nothing to watch.
+type detachedQuerier struct{ conn *sql.Conn }
 
 func (q querier) Exec(ctx context.Context, s string, args ...any) (sqlstore.Result, error) {
 	return q.tx.ExecContext(ctx, s, args...)
@@ -381,19 +386,21 @@ func (q querier) QueryRow(ctx context.Context, s string, args ...any) sqlstore.R
 }
 
 func (q detachedQuerier) Exec(ctx context.Context, s string, args ...any) (sqlstore.Result, error) {
-	return q.tx.ExecContext(context.WithoutCancel(ctx), s, args...)
+	return q.conn.ExecContext(context.WithoutCancel(ctx), s, args...)
 }
 
 func (q detachedQuerier) Query(ctx context.Context, s string, args ...any) (sqlstore.Rows, error) {
-	return query(context.WithoutCancel(ctx), q.tx, s, args)
+	return query(context.WithoutCancel(ctx), q.conn, s, args)
 }
 
 func (q detachedQuerier) QueryRow(ctx context.Context, s string, args ...any) sqlstore.Row {
-	return q.tx.QueryRowContext(context.WithoutCancel(ctx), s, args...)
+	return q.conn.QueryRowContext(context.WithoutCancel(ctx), s, args...)
 }
 
-func query(ctx context.Context, tx *sql.Tx, s string, args []any) (sqlstore.Rows, error) {
-	r, err := tx.QueryContext(ctx, s, args...)
+func query(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, s string, args []any) (sqlstore.Rows, error) {
+	r, err := q.QueryContext(ctx, s, args...)
 	if err != nil {
 		return nil, err
 	}
