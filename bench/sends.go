@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // the raw SQLite limit, same driver as the store
 )
@@ -223,11 +224,12 @@ func runSends(ctx context.Context, s *suite, pg bool) (res SendsResult) {
 		trivialURL = "http://" + trivial.addr + channelPath(channel, "/messages")
 	}
 
-	var seq atomic.Int64
 	reqFor := func(base string) requestFunc {
 		return func(ctx context.Context, c int) (*http.Request, error) {
-			i := seq.Add(1)
-			body := sendBody(messageContent, fmt.Sprintf("s%d-%d", c, i))
+			// A random UUID, the ClientRequestToken the AWS SDKs fill in:
+			// a random key in the store's token index, as in production
+			// (a per-client counter would be appended at one page).
+			body := sendBody(messageContent, uuid.NewString())
 			return signedRequest(ctx, "POST", base, body, users[c])
 		}
 	}

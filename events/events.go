@@ -84,8 +84,11 @@ func AudienceKey(channelArn, subChannelID string) string {
 // with.
 func SubChannelKeyPrefix(channelArn string) string { return channelArn + "#" }
 
-// Encode is the event as the outbox keeps it; Decode reads it back.
-func Encode(e *Event) ([]byte, error) { return json.Marshal(e) }
+// Encode is the event as the outbox keeps it (its JSON, as json.Marshal
+// writes it); Decode reads it back.
+func Encode(e *Event) ([]byte, error) {
+	return e.appendJSON(make([]byte, 0, 256+len(e.ChannelArn)+len(e.Payload)*4/3)), nil
+}
 
 // Decode reads an event written by Encode.
 func Decode(b []byte) (Event, error) {

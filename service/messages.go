@@ -163,7 +163,7 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 			}
 			target = &t
 		}
-		id = newID()
+		id = newMessageID(now)
 		m := store.ChannelMessage{
 			AppInstanceID: c.ch.AppInstanceID, ChannelID: c.ch.ChannelID, MessageID: id,
 			Content: deref(in.Content), Metadata: deref(in.Metadata), ContentType: deref(in.ContentType), Type: typ,

@@ -78,6 +78,13 @@ func payload(v any) []byte {
 	return b
 }
 
+// messagePayload encodes a message event's payload with its hand-written
+// encoder: a send encodes it inside the store's single writer.
+func (s *Service) messagePayload(m store.ChannelMessage, persistence string) []byte {
+	p := s.messageEventPayload(m, persistence)
+	return p.AppendJSON(make([]byte, 0, 384+len(m.Content)+len(m.Metadata)+len(m.Attributes)))
+}
+
 // messageEvent is a message event: to every member (of the message's
 // sub-channel, in an elastic channel), or only to the sender and target
 // of a targeted message.
@@ -87,7 +94,7 @@ func (s *Service) messageEvent(typ string, m store.ChannelMessage, persistence s
 		MessageType: string(m.Type),
 		Persistence: persistence,
 		ChannelArn:  s.channelArn(m.AppInstanceID, m.ChannelID),
-		Payload:     payload(s.messageEventPayload(m, persistence)),
+		Payload:     s.messagePayload(m, persistence),
 	}
 	if m.Target != nil {
 		e.Users = []string{s.actorArn(m.AppInstanceID, m.Sender), s.actorArn(m.AppInstanceID, *m.Target)}

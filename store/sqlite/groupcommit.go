@@ -127,8 +127,11 @@ func (db *DB) runBatch(batch []*writeReq) {
 			}
 		}
 	}
-	tx, err := db.conn.BeginTx(bg, nil)
-	if err != nil {
+	// The transaction is begun and ended with statements on the writer's
+	// connection (see detachedQuerier); IMMEDIATE as the DSN's _txlock.
+	conn := db.conn
+	rollback := func() { _, _ = conn.ExecContext(bg, "ROLLBACK") }
+	if _, err := conn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
 		fail(fmt.Errorf("sqlite: begin: %w", err))
 		return
 	}
@@ -138,12 +141,12 @@ func (db *DB) runBatch(batch []*writeReq) {
 			r.err = err
 			continue
 		}
-		if _, err := tx.ExecContext(bg, "SAVEPOINT u"); err != nil {
-			_ = tx.Rollback()
+		if _, err := conn.ExecContext(bg, "SAVEPOINT u"); err != nil {
+			rollback()
 			fail(fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
-		r.panic, r.err = call(r, tx)
+		r.panic, r.err = call(r, conn)
 		if r.ok() {
 			r.err = r.ctx.Err() // cancelled while fn ran: undo it all the same
 		}
@@ -153,17 +156,20 @@ func (db *DB) runBatch(batch []*writeReq) {
 		} else {
 			ran++
 		}
-		if _, err := tx.ExecContext(bg, undo); err != nil {
-			_ = tx.Rollback()
+		if _, err := conn.ExecContext(bg, undo); err != nil {
+			rollback()
 			fail(fmt.Errorf("sqlite: %s: %w", undo, err))
 			return
 		}
 	}
 	if ran == 0 {
-		_ = tx.Rollback()
+		rollback()
 		return
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := conn.ExecContext(bg, "COMMIT"); err != nil {
+		// A failed COMMIT may leave the transaction open: end it, so
+		// that the next batch can begin.
+		rollback()
 		fail(fmt.Errorf("sqlite: commit: %w", translate(err)))
 		return
 	}
@@ -178,14 +184,14 @@ func (db *DB) runBatch(batch []*writeReq) {
 
 // call runs r's fn, catching a panic so that the batch survives it; Update
 // panics again in the caller's goroutine.
-func call(r *writeReq, tx *sql.Tx) (p any, err error) {
+func call(r *writeReq, conn *sql.Conn) (p any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p = v
 		}
 	}()
 	var before []func(context.Context) error
-	wtx := sqlstore.NewTx(detachedQuerier{tx}, &dialect, &r.hooks, &before)
+	wtx := sqlstore.NewTx(detachedQuerier{conn}, &dialect, &r.hooks, &before)
 	if err := r.fn(wtx); err != nil {
 		return nil, err
 	}

@@ -134,12 +134,21 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			"busy_timeout(" + timeout + ")",
 			"synchronous(NORMAL)",
 			"foreign_keys(ON)",
-			// The writer's page cache, 32 MiB instead of 2: a send inserts
-			// into five B-trees, two with random keys (message id, token),
+			// The writer's page cache, 8 MiB instead of 2: a send inserts
+			// into five B-trees, one with random keys (the token index),
 			// whose pages otherwise come back from the OS (a pread) on
-			// many sends once the history outgrows the cache. Only the
-			// pages the writer uses are held.
-			"cache_size(-32768)",
+			// many sends once the history outgrows the cache. Not more:
+			// SQLite scans the whole cache's hash table at the end of
+			// every transaction (pcache1TruncateUnsafe, 3 % of a send's
+			// CPU at 32 MiB), and message ids are time-ordered, so their
+			// index no longer needs a random page per send.
+			"cache_size(-8192)",
+			// The sub-journal (each Update's SAVEPOINT and each statement's
+			// own) in memory: SQLite otherwise moves it to a temporary file
+			// once it passes 64 KiB, which a batch of sends does, and then
+			// opens, writes and deletes that file in every batch. Nothing
+			// durable is kept there: a commit's pages go to the WAL.
+			"temp_store(MEMORY)",
 			// Checkpoints are the checkpointer's (checkpoint.go); this is
 			// its backstop.
 			"wal_autocheckpoint(" + strconv.Itoa(backstopPages) + ")",
@@ -357,7 +366,12 @@ type querier struct{ tx *sql.Tx }
 // (group commit), and SQLite answers an interrupted write by rolling back
 // the whole transaction, the others' writes too; so an Update that has
 // started runs to its end.
-type detachedQuerier struct{ tx *sql.Tx }
+//
+// It runs them on the writer's connection itself, not through a *sql.Tx:
+// the write loop begins and commits with statements (groupcommit.go), as a
+// *sql.Tx would start a goroutine per query to watch its context, and a
+// detached transaction has nothing to watch.
+type detachedQuerier struct{ conn *sql.Conn }
 
 func (q querier) Exec(ctx context.Context, s string, args ...any) (sqlstore.Result, error) {
 	return q.tx.ExecContext(ctx, s, args...)
@@ -372,19 +386,21 @@ func (q querier) QueryRow(ctx context.Context, s string, args ...any) sqlstore.R
 }
 
 func (q detachedQuerier) Exec(ctx context.Context, s string, args ...any) (sqlstore.Result, error) {
-	return q.tx.ExecContext(context.WithoutCancel(ctx), s, args...)
+	return q.conn.ExecContext(context.WithoutCancel(ctx), s, args...)
 }
 
 func (q detachedQuerier) Query(ctx context.Context, s string, args ...any) (sqlstore.Rows, error) {
-	return query(context.WithoutCancel(ctx), q.tx, s, args)
+	return query(context.WithoutCancel(ctx), q.conn, s, args)
 }
 
 func (q detachedQuerier) QueryRow(ctx context.Context, s string, args ...any) sqlstore.Row {
-	return q.tx.QueryRowContext(context.WithoutCancel(ctx), s, args...)
+	return q.conn.QueryRowContext(context.WithoutCancel(ctx), s, args...)
 }
 
-func query(ctx context.Context, tx *sql.Tx, s string, args []any) (sqlstore.Rows, error) {
-	r, err := tx.QueryContext(ctx, s, args...)
+func query(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, s string, args []any) (sqlstore.Rows, error) {
+	r, err := q.QueryContext(ctx, s, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -160,6 +160,8 @@ func TestPragmas(t *testing.T) {
 		{"writer", "wal_autocheckpoint", "8000"},
 		{"writer", "busy_timeout", "1234"},
 		{"writer", "query_only", "0"},
+		{"writer", "temp_store", "2"}, // MEMORY
+		{"writer", "cache_size", "-8192"},
 		{"readers", "journal_mode", "wal"},
 		{"readers", "busy_timeout", "1234"},
 		{"readers", "query_only", "1"},

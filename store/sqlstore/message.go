@@ -119,6 +119,22 @@ func listMessagesQuery(d *Dialect, appInstanceID, channelID string, q store.Mess
 	return b.String(), args
 }
 
+// insert runs an INSERT of at most one row where the Dialect says
+// LastInsertID, returning how many rows it inserted and the key of the
+// one: SQLite's RETURNING gathers its rows in a temporary table first, and
+// database/sql's rows cost more than a Result.
+func (t Tx) insert(ctx context.Context, q string, args ...any) (n, key int64, err error) {
+	res, err := t.exec(ctx, q, args...)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n, err = res.RowsAffected(); err != nil || n == 0 {
+		return n, 0, err
+	}
+	key, err = res.LastInsertId()
+	return n, key, err
+}
+
 // targetArgs returns the two target columns of m.
 func targetArgs(m store.ChannelMessage) (kind, id any) {
 	if m.Target == nil {
@@ -129,9 +145,14 @@ func targetArgs(m store.ChannelMessage) (kind, id any) {
 
 // CreateChannelMessage implements store.ChannelMessageWriter.
 func (t Tx) CreateChannelMessage(ctx context.Context, m store.ChannelMessage) (store.ChannelMessage, error) {
-	err := t.queryRow(ctx, `INSERT INTO channel_messages (`+insertMessageColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-		insertMessageArgs(m)...).Scan(&m.Seq)
+	const q = `INSERT INTO channel_messages (` + insertMessageColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	var err error
+	if t.d.LastInsertID {
+		_, m.Seq, err = t.insert(ctx, q, insertMessageArgs(m)...)
+	} else {
+		err = t.queryRow(ctx, q+` RETURNING seq`, insertMessageArgs(m)...).Scan(&m.Seq)
+	}
 	if err != nil {
 		return m, fmt.Errorf("%s: create message %s: %w", t.d.Name, m.MessageID, t.d.Translate(err))
 	}
@@ -161,12 +182,20 @@ const createOnceQuery = `INSERT INTO channel_messages (` + insertMessageColumns 
 	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS BOOLEAN), ?, ?, ?, ?, ?, ?, ?,
 		CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?
 	WHERE NOT EXISTS (SELECT 1 FROM idempotency_records WHERE scope = ? AND token = ? AND created_at >= ?)
-	ON CONFLICT DO NOTHING RETURNING seq`
+	ON CONFLICT DO NOTHING`
 
 // CreateChannelMessageOnce implements store.ChannelMessageWriter.
 func (t Tx) CreateChannelMessageOnce(ctx context.Context, m store.ChannelMessage, scope string, since time.Time) (store.ChannelMessage, bool, error) {
-	err := t.queryRow(ctx, createOnceQuery,
-		insertMessageArgs(m, t.d.Bytes(scope), m.ClientToken, ms(since))...).Scan(&m.Seq)
+	args := insertMessageArgs(m, t.d.Bytes(scope), m.ClientToken, ms(since))
+	var err error
+	if t.d.LastInsertID {
+		var n int64
+		if n, m.Seq, err = t.insert(ctx, createOnceQuery, args...); err == nil && n == 0 {
+			return m, false, nil
+		}
+	} else {
+		err = t.queryRow(ctx, createOnceQuery+` RETURNING seq`, args...).Scan(&m.Seq)
+	}
 	if errors.Is(err, t.d.NoRows) {
 		return m, false, nil
 	}
