@@ -93,6 +93,14 @@ func Encode(e *Event) ([]byte, error) {
 // Decode reads an event written by Encode.
 func Decode(b []byte) (Event, error) {
 	var e Event
+	if decodeFast(b, &e) {
+		return e, nil
+	}
+	return decodeJSON(b)
+}
+
+func decodeJSON(b []byte) (Event, error) {
+	var e Event
 	err := json.Unmarshal(b, &e)
 	return e, err
 }

@@ -3,6 +3,7 @@ package relay_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,6 +132,72 @@ func TestWakeIsPrompt(t *testing.T) {
 		t.Fatalf("slowest commit-to-publish took %v", worst)
 	}
 	t.Logf("slowest commit-to-publish: %v", worst)
+}
+
+// TestPaceBatchesWakes: a wake right after a read waits for Pace and then
+// publishes every commit of the pause in one read; the first wake after a
+// quiet moment is served at once; stopping does not wait for the pace.
+func TestPaceBatchesWakes(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bus := &countingBus{Bus: events.NewMemory()}
+	sub, _ := bus.Subscribe(t.Context())
+	defer sub.Close()
+	sub.Watch(events.AllTopic)
+	const pace = time.Second
+	r, stop := run(t, st, bus, relay.Options{Pace: pace})
+	commit(t, st, "a")
+	r.Wake()
+	// Served within the pace of Run's first read, or at once after it.
+	if e := next(t, sub); string(e.Payload) != `"a"` {
+		t.Fatalf("got %s, want a", e.Payload)
+	}
+	publishes := bus.calls()
+	start := time.Now()
+	for _, n := range []string{"b", "c", "d"} {
+		commit(t, st, n)
+		r.Wake()
+	}
+	for _, want := range []string{`"b"`, `"c"`, `"d"`} {
+		if e := next(t, sub); string(e.Payload) != want {
+			t.Fatalf("got %s, want %s", e.Payload, want)
+		}
+	}
+	if took := time.Since(start); took > pace+5*time.Second {
+		t.Errorf("three wakes in a burst published after %v", took)
+	}
+	if n := bus.calls() - publishes; n != 1 {
+		t.Errorf("three commits woken within the pace took %d publishes, want 1", n)
+	}
+	commit(t, st, "e")
+	r.Wake()
+	stopped := time.Now()
+	stop()
+	if took := time.Since(stopped); took > pace/2 {
+		t.Errorf("stopping took %v: it waited for the pace", took)
+	}
+}
+
+type countingBus struct {
+	events.Bus
+	mu sync.Mutex
+	n  int
+}
+
+func (b *countingBus) Publish(ctx context.Context, evs ...events.Event) error {
+	b.mu.Lock()
+	b.n++
+	b.mu.Unlock()
+	return b.Bus.Publish(ctx, evs...)
+}
+
+func (b *countingBus) calls() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
 }
 
 // failingBus fails the first publishes: the relay retries and loses

@@ -98,14 +98,7 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 	token := deref(in.ClientRequestToken)
 	var fp string
 	if token != "" {
-		fp = fingerprint(struct {
-			Content, Metadata, ContentType, SubChannelID *string
-			Type                                         chime.ChannelMessageType
-			Persistence                                  chime.ChannelMessagePersistenceType
-			Attrs                                        map[string]chime.MessageAttributeValue
-			Push                                         *chime.PushNotificationConfiguration
-			Target                                       []chime.Target
-		}{in.Content, in.Metadata, in.ContentType, in.SubChannelId, in.Type, in.Persistence, in.MessageAttributes, in.PushNotification, in.Target})
+		fp = sendFingerprint(in)
 	}
 	sc := scope("SendChannelMessage", deref(in.ChannelArn), deref(in.ChimeBearer))
 	// Only persistent messages to every member of a standard channel take

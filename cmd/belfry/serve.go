@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := cfg.validateServe(); err != nil {
 		return err
 	}
+	defer startGCFloor(getenv)()
 	var root rootKey
 	if cfg.Store == "" || getenv("BELFRY_ACCESS_KEY_ID") != "" || getenv("BELFRY_SECRET_ACCESS_KEY") != "" {
 		var err error
