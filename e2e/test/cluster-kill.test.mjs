@@ -269,7 +269,11 @@ describe('three nodes behind a load balancer, on PostgreSQL and NATS', () => {
       for (const a of acked) assert.equal(byContent.get(`s${a.sender}-${a.n}`), a.id, `s${a.sender}-${a.n} stored under another id`);
 
       // 2. Survivors: every acknowledged message once, one order, each sender's in send order.
-      const received = (s) => s.messages().filter((m) => m.type === 'CREATE_CHANNEL_MESSAGE' && m.json?.ChannelArn === w.channel).map((m) => m.json.MessageId);
+      // A message stored before this test (the previous test's) may still reach a session opened
+      // just after it: on PostgreSQL another node's commit is numbered and published a moment later
+      // (at least once, from about the time the session opened: docs/deployment.md). Only this
+      // test's messages are counted.
+      const received = (s) => s.messages().filter((m) => m.type === 'CREATE_CHANNEL_MESSAGE' && m.json?.ChannelArn === w.channel && !startedWith.has(m.json.MessageId)).map((m) => m.json.MessageId);
       const want = new Set(ackedIds);
       for (const s of survivors) {
         await until(() => received(s).filter((id) => want.has(id)).length >= want.size,
