@@ -109,6 +109,7 @@ func (db *DB) writeLoop() {
 			}
 		}
 		db.runBatch(batch)
+		db.finishCheckpoint()
 	}
 }
 

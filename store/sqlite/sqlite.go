@@ -323,13 +323,17 @@ type Stats struct {
 	// CheckpointedFrames counts the WAL frames the checkpointer copied
 	// into the database file, CheckpointFailures its failed rounds.
 	CheckpointedFrames, CheckpointFailures int64
-	Readers                                sql.DBStats
+	// FinishedCheckpoints counts the writer's finishing checkpoints,
+	// which let the WAL restart under steady writes.
+	FinishedCheckpoints int64
+	Readers             sql.DBStats
 }
 
 // Stats returns the current statistics.
 func (db *DB) Stats() Stats {
 	return Stats{Updates: db.queued.Load(), Batches: db.batches.Load(), Committed: db.committed.Load(),
-		CheckpointedFrames: db.frames.Load(), CheckpointFailures: db.failures.Load(), Readers: db.readers.Stats()}
+		CheckpointedFrames: db.frames.Load(), CheckpointFailures: db.failures.Load(),
+		FinishedCheckpoints: db.finished.Load(), Readers: db.readers.Stats()}
 }
 
 // dialect is SQLite's SQL for package sqlstore.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -313,5 +314,59 @@ func TestCheckpointerCopiesTheWAL(t *testing.T) {
 	var n int
 	if err := db.readers.QueryRowContext(t.Context(), `SELECT count(*) FROM credentials WHERE access_key_id LIKE 'AKIACKPT%'`).Scan(&n); err != nil || n != 50 {
 		t.Fatalf("a reader sees %d of 50 credentials (%v)", n, err)
+	}
+}
+
+// Under steady writes the WAL restarts without the writer's backstop: once
+// it holds restartFrames, the checkpointer's round asks the writer to
+// finish the checkpoint between two batches, so that a batch written after
+// the round is copied too and the next one starts the WAL over. (A PASSIVE
+// checkpoint alone never catches up with a writer that keeps appending.)
+func TestWriterFinishesTheCheckpoint(t *testing.T) {
+	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
+	db.stopCheckpointer() // its rounds are run below, one at a time
+	walFrames := func() int64 {
+		t.Helper()
+		var busy, log, done int64
+		if err := db.ckpt.QueryRowContext(t.Context(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err != nil {
+			t.Fatal(err)
+		}
+		return log
+	}
+	n := 0
+	write := func(rows, size int) {
+		t.Helper()
+		err := db.Update(t.Context(), func(tx store.Tx) error {
+			for range rows {
+				n++
+				c := store.Credential{AccessKeyID: fmt.Sprintf("AKIAWAL%08d", n), SecretAccessKey: strings.Repeat("s", size), UserArn: "arn:u", CreatedAt: time.UnixMilli(1)}
+				if err := tx.CreateCredential(t.Context(), c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 {
+		write(100, 3000) // about 1,600 pages in all
+	}
+	db.checkpoint() // the checkpointer's round: past restartFrames, it asks the writer
+	write(50, 3000) // appended after the round; the writer finishes after this batch
+	write(1, 10)    // so this one begins a fresh WAL
+	if got := db.Stats().FinishedCheckpoints; got != 1 {
+		t.Fatalf("FinishedCheckpoints = %d after a round past %d frames and two batches, want 1", got, restartFrames)
+	}
+	if got := walFrames(); got > 20 {
+		t.Errorf("the WAL holds %d frames after the writer finished the checkpoint, want it started over (a few)", got)
+	}
+	if f := db.Stats().CheckpointFailures; f != 0 {
+		t.Errorf("%d checkpoint rounds failed", f)
+	}
+	var count int
+	if err := db.readers.QueryRowContext(t.Context(), `SELECT count(*) FROM credentials WHERE access_key_id LIKE 'AKIAWAL%'`).Scan(&count); err != nil || count != n {
+		t.Fatalf("a reader sees %d of %d credentials (%v)", count, n, err)
 	}
 }
