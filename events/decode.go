@@ -3,7 +3,8 @@ package events
 import (
 	"encoding/base64"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/belfryhq/belfry/internal/jsonscan"
 )
 
 // decodeFast decodes the outbox form of an event, what json.Marshal writes
@@ -14,24 +15,24 @@ import (
 // invalid UTF-8, unsigned integer IDs. On anything else it reports false,
 // leaving e possibly half set; Decode then starts over with encoding/json.
 func decodeFast(b []byte, e *Event) bool {
-	i := skipSpace(b, 0)
+	i := jsonscan.SkipSpace(b, 0)
 	if i == len(b) || b[i] != '{' {
 		return false
 	}
-	i = skipSpace(b, i+1)
+	i = jsonscan.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return skipSpace(b, i+1) == len(b)
+		return jsonscan.SkipSpace(b, i+1) == len(b)
 	}
 	for {
-		key, next, ok := plainString(b, i)
+		key, next, ok := jsonscan.PlainString(b, i)
 		if !ok {
 			return false
 		}
-		i = skipSpace(b, next)
+		i = jsonscan.SkipSpace(b, next)
 		if i == len(b) || b[i] != ':' {
 			return false
 		}
-		i = skipSpace(b, i+1)
+		i = jsonscan.SkipSpace(b, i+1)
 		switch string(key) {
 		case "ID":
 			e.ID, i, ok = unsignedNumber(b, i)
@@ -69,15 +70,15 @@ func decodeFast(b []byte, e *Event) bool {
 		if !ok {
 			return false
 		}
-		i = skipSpace(b, i)
+		i = jsonscan.SkipSpace(b, i)
 		if i == len(b) {
 			return false
 		}
 		switch b[i] {
 		case ',':
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		case '}':
-			return skipSpace(b, i+1) == len(b)
+			return jsonscan.SkipSpace(b, i+1) == len(b)
 		default:
 			return false
 		}
@@ -105,7 +106,7 @@ func unsignedNumber(b []byte, i int) (uint64, int, bool) {
 }
 
 func stringValue(b []byte, i int) (string, int, bool) {
-	s, next, ok := plainString(b, i)
+	s, next, ok := jsonscan.PlainString(b, i)
 	if !ok {
 		return "", 0, false
 	}
@@ -140,7 +141,7 @@ func bytesValue(b []byte, i int) ([]byte, int, bool) {
 	if isNull(b, i) {
 		return nil, i + 4, true
 	}
-	s, next, ok := plainString(b, i)
+	s, next, ok := jsonscan.PlainString(b, i)
 	if !ok {
 		return nil, 0, false
 	}
@@ -171,23 +172,23 @@ func stringsValue(b []byte, i int) ([]string, int, bool) {
 		return nil, 0, false
 	}
 	out := []string{}
-	i = skipSpace(b, i+1)
+	i = jsonscan.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return out, i + 1, true
 	}
 	for {
-		s, next, ok := plainString(b, i)
+		s, next, ok := jsonscan.PlainString(b, i)
 		if !ok {
 			return nil, 0, false
 		}
 		out = append(out, string(s))
-		i = skipSpace(b, next)
+		i = jsonscan.SkipSpace(b, next)
 		if i == len(b) {
 			return nil, 0, false
 		}
 		switch b[i] {
 		case ',':
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		case ']':
 			return out, i + 1, true
 		default:
@@ -209,34 +210,3 @@ func hasLiteral(b []byte, i int, lit string) bool {
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
-
-// plainString returns the content of the JSON string at b[i] when it
-// needs no unescaping or replacement, and the index after it.
-func plainString(b []byte, i int) (s []byte, next int, ok bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, 0, false
-	}
-	ascii := true
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			s = b[i+1 : j]
-			if !ascii && !utf8.Valid(s) {
-				return nil, 0, false
-			}
-			return s, j + 1, true
-		case c == '\\' || c < 0x20:
-			return nil, 0, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	return nil, 0, false
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
