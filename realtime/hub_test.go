@@ -405,8 +405,18 @@ func TestPings(t *testing.T) {
 			frames <- b
 		}
 	}()
-	for range 4 { // four pings: past the two-interval limit
-		<-pings
+	deadline := time.After(30 * time.Second)
+	for got := 0; got < 4; { // four pings: past the two-interval limit
+		select {
+		case <-pings:
+			got++
+		case _, ok := <-frames:
+			if !ok {
+				t.Fatalf("the client that answers pings was dropped after %d pings", got)
+			}
+		case <-deadline:
+			t.Fatalf("%d pings in 30 s at an interval of 150 ms", got)
+		}
 	}
 
 	// A client that never answers is dropped.
