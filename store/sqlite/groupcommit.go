@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -14,12 +13,18 @@ import (
 
 // Group commit. Update hands its fn to the write loop, which runs the
 // Updates queued meanwhile (up to maxBatch) one after the other in a single
-// SQLite transaction, each under its own SAVEPOINT: a failing fn rolls back
-// to its savepoint and undoes only its own writes. One COMMIT then makes
-// them all durable together, and each Update returns only after it. The
-// store.Store contract is unchanged: every Update is atomic, they are
-// serializable (they run one at a time), and AfterCommit functions run in
-// commit order, before the next batch begins.
+// SQLite transaction. One COMMIT then makes them all durable together, and
+// each Update returns only after it. The store.Store contract is
+// unchanged: every Update is atomic, they are serializable (they run one
+// at a time), and AfterCommit functions run in commit order, before the
+// next batch begins.
+//
+// Undo. A failing fn must undo only its own writes. Most fns that fail do
+// so before they write (a refusal after reads), and those need no undo;
+// so a batch runs first without savepoints (runPlain). Only when an fn
+// fails after writing is the transaction rolled back and the batch run
+// again with each fn under its own SAVEPOINT (runGuarded), that fn's
+// outcome kept and the fn not run again.
 //
 // Cancellation: an Update whose ctx ends before its fn has returned
 // returns the ctx's error and keeps nothing; but a started fn's statements
@@ -38,6 +43,11 @@ type writeReq struct {
 	panic any
 	hooks []func()
 	done  chan struct{}
+	// q runs fn's statements and notes whether they wrote.
+	q detachedQuerier
+	// skip: runPlain decided the request (it failed after writing), so
+	// runGuarded does not run it again.
+	skip bool
 }
 
 // ok reports whether the request's fn succeeded so far.
@@ -113,28 +123,56 @@ func (db *DB) writeLoop() {
 	}
 }
 
-// runBatch runs a batch in one transaction and answers its requests.
+// runBatch runs a batch in one transaction and answers its requests:
+// first without savepoints (runPlain); if an Update has to be undone, the
+// batch again with a savepoint per Update (runGuarded).
 func (db *DB) runBatch(batch []*writeReq) {
 	defer func() {
 		for _, r := range batch {
 			close(r.done)
 		}
 	}()
-	bg := context.Background()
-	fail := func(err error) {
-		for _, r := range batch {
-			if r.ok() {
-				r.err = err
-			}
+	if !db.runPlain(batch) {
+		db.runGuarded(batch)
+	}
+}
+
+// begin begins the batch's transaction, failing the batch if it cannot.
+// The transaction is begun and ended with statements on the writer's
+// connection (see detachedQuerier); IMMEDIATE as the DSN's _txlock.
+func (db *DB) begin(batch []*writeReq) bool {
+	if _, err := db.conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		fail(batch, fmt.Errorf("sqlite: begin: %w", err))
+		return false
+	}
+	return true
+}
+
+func (db *DB) rollback() { _, _ = db.conn.ExecContext(context.Background(), "ROLLBACK") }
+
+// fail fails the batch's requests that have not failed yet.
+func fail(batch []*writeReq, err error) {
+	for _, r := range batch {
+		if r.ok() {
+			r.err = err
 		}
 	}
-	// The transaction is begun and ended with statements on the writer's
-	// connection (see detachedQuerier); IMMEDIATE as the DSN's _txlock.
-	conn := db.conn
-	rollback := func() { _, _ = conn.ExecContext(bg, "ROLLBACK") }
-	if _, err := conn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
-		fail(fmt.Errorf("sqlite: begin: %w", err))
-		return
+}
+
+// runPlain runs the batch's fns one after the other in one transaction,
+// without savepoints: a SAVEPOINT and RELEASE for every Update cost two
+// statements, and SQLite copies each page an Update first changes into
+// the sub-journal, to undo what is almost never undone. An fn that fails
+// without having written (see detachedQuerier.wrote) needs no undo. When
+// one fails after writing, panics after writing, has its ctx end while
+// it runs after writing, or a statement fails in a way that may have
+// ended the transaction, runPlain rolls the whole transaction back, keeps
+// that request's outcome (a success is run again) and reports false: the
+// batch must run again, in runGuarded. The discarded run's AfterCommit
+// functions are dropped; its fns run again, as a store may run them.
+func (db *DB) runPlain(batch []*writeReq) bool {
+	if !db.begin(batch) {
+		return true
 	}
 	ran := 0
 	for _, r := range batch {
@@ -142,12 +180,52 @@ func (db *DB) runBatch(batch []*writeReq) {
 			r.err = err
 			continue
 		}
+		r.panic, r.err = db.call(r)
+		if r.ok() {
+			r.err = r.ctx.Err() // cancelled while fn ran: undo it all the same
+		}
+		if r.q.broken || !r.ok() && r.q.wrote {
+			db.rollback()
+			r.skip = !r.ok()
+			for _, o := range batch {
+				if !o.skip {
+					o.err, o.panic, o.hooks = nil, nil, nil
+				}
+			}
+			return false
+		}
+		if r.ok() {
+			ran++
+		}
+	}
+	db.commit(batch, ran)
+	return true
+}
+
+// runGuarded runs the batch's fns, but those runPlain decided, each under
+// its own SAVEPOINT: a failing fn rolls back to its savepoint and undoes
+// only its own writes.
+func (db *DB) runGuarded(batch []*writeReq) {
+	bg := context.Background()
+	conn := db.conn
+	if !db.begin(batch) {
+		return
+	}
+	ran := 0
+	for _, r := range batch {
+		if r.skip {
+			continue
+		}
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
 		if _, err := conn.ExecContext(bg, "SAVEPOINT u"); err != nil {
-			rollback()
-			fail(fmt.Errorf("sqlite: savepoint: %w", err))
+			db.rollback()
+			fail(batch, fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
-		r.panic, r.err = call(r, conn)
+		r.panic, r.err = db.call(r)
 		if r.ok() {
 			r.err = r.ctx.Err() // cancelled while fn ran: undo it all the same
 		}
@@ -158,20 +236,26 @@ func (db *DB) runBatch(batch []*writeReq) {
 			ran++
 		}
 		if _, err := conn.ExecContext(bg, undo); err != nil {
-			rollback()
-			fail(fmt.Errorf("sqlite: %s: %w", undo, err))
+			db.rollback()
+			fail(batch, fmt.Errorf("sqlite: %s: %w", undo, err))
 			return
 		}
 	}
+	db.commit(batch, ran)
+}
+
+// commit commits the batch's transaction, in which ran fns succeeded, and
+// runs their AfterCommit functions.
+func (db *DB) commit(batch []*writeReq, ran int) {
 	if ran == 0 {
-		rollback()
+		db.rollback()
 		return
 	}
-	if _, err := conn.ExecContext(bg, "COMMIT"); err != nil {
+	if _, err := db.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
 		// A failed COMMIT may leave the transaction open: end it, so
 		// that the next batch can begin.
-		rollback()
-		fail(fmt.Errorf("sqlite: commit: %w", translate(err)))
+		db.rollback()
+		fail(batch, fmt.Errorf("sqlite: commit: %w", translate(err)))
 		return
 	}
 	db.batches.Add(1)
@@ -185,14 +269,15 @@ func (db *DB) runBatch(batch []*writeReq) {
 
 // call runs r's fn, catching a panic so that the batch survives it; Update
 // panics again in the caller's goroutine.
-func call(r *writeReq, conn *sql.Conn) (p any, err error) {
+func (db *DB) call(r *writeReq) (p any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p = v
 		}
 	}()
+	r.q = detachedQuerier{conn: db.conn}
 	var before []func(context.Context) error
-	wtx := sqlstore.NewTx(detachedQuerier{conn}, &dialect, &r.hooks, &before)
+	wtx := sqlstore.NewTx(&r.q, &dialect, &r.hooks, &before)
 	if err := r.fn(wtx); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,5 +108,273 @@ func TestBatchUndoesOnlyTheFailedUpdates(t *testing.T) {
 	}
 	if s := db.Stats(); s.Batches != 2 {
 		t.Errorf("%d batches committed, want 2 (the holder's, then all the others')", s.Batches)
+	}
+}
+
+// runOneBatch runs fns as one batch of the write loop, in order, behind an
+// Update that holds the writer until they are all queued, and returns
+// their errors and panics. queued runs once they are all queued, before
+// the batch starts.
+func runOneBatch(t *testing.T, db *DB, ctxs []context.Context, fns []func(store.Tx) error, queued func()) ([]error, []any) {
+	t.Helper()
+	held, release := make(chan struct{}), make(chan struct{})
+	holderDone := make(chan struct{})
+	go func() {
+		defer close(holderDone)
+		_ = db.Update(t.Context(), func(tx store.Tx) error { close(held); <-release; return nil })
+	}()
+	<-held
+	errs := make([]error, len(fns))
+	panics := make([]any, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			errs[i] = db.Update(ctxs[i], fn)
+		}()
+		for db.Stats().Updates < int64(i+2) {
+			runtime.Gosched()
+		}
+	}
+	queued()
+	close(release)
+	wg.Wait()
+	<-holderDone
+	return errs, panics
+}
+
+// Group commit runs a batch without savepoints and runs it again, each fn
+// under its savepoint, only when an fn must be undone: one that failed,
+// panicked or was cancelled after writing. Each case is one batch; runs
+// is how often each fn ran: the fns before the one to undo run again, it
+// does not, and one whose ctx ended before the batch never runs. Whatever
+// the runs, AfterCommit runs once per committed Update, and nothing of a
+// refused one or of a discarded run stays.
+func TestBatchRunsAgainOnlyToUndo(t *testing.T) {
+	errRefused := errors.New("refused")
+	type step struct {
+		name  string // the credential it creates, if it writes
+		kind  string // ok, refuse-before, refuse-after, conflict, write-then-conflict, panic-before, panic-after, cancel-after, cancelled, before-commit
+		want  error  // or "boom" panics
+		runs  int
+		keeps bool // its credential exists afterwards
+	}
+	ok := func(name string, runs int) step { return step{name, "ok", nil, runs, true} }
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"all succeed", []step{ok("a", 1), ok("b", 1), ok("c", 1)}},
+		{"refused before writing", []step{ok("a", 1), {"x", "refuse-before", errRefused, 1, false}, ok("b", 1)}},
+		{"refused after writing", []step{ok("a", 2), {"x", "refuse-after", errRefused, 1, false}, ok("b", 1)}},
+		{"constraint error, nothing written", []step{ok("a", 1), {"seed", "conflict", store.ErrConflict, 1, true}, ok("b", 1)}},
+		{"constraint error after writing", []step{ok("a", 2), {"x", "write-then-conflict", store.ErrConflict, 1, false}, ok("b", 1)}},
+		{"panic before writing", []step{ok("a", 1), {"x", "panic-before", nil, 1, false}, ok("b", 1)}},
+		{"panic after writing", []step{ok("a", 2), {"x", "panic-after", nil, 1, false}, ok("b", 1)}},
+		{"cancelled while running, after writing", []step{ok("a", 2), {"x", "cancel-after", context.Canceled, 1, false}, ok("b", 1)}},
+		{"cancelled before running", []step{ok("a", 1), {"x", "cancelled", context.Canceled, 0, false}, ok("b", 1)}},
+		{"BeforeCommit of a discarded run", []step{{"a", "before-commit", nil, 2, true}, {"x", "refuse-after", errRefused, 1, false}, ok("b", 1)}},
+		{"only failures", []step{{"x", "refuse-before", errRefused, 2, false}, {"y", "refuse-after", errRefused, 1, false}, {"z", "panic-before", nil, 1, false}}},
+		{"mixed", []step{
+			ok("a", 2),
+			{"r", "refuse-before", errRefused, 2, false},
+			{"x", "refuse-after", errRefused, 1, false},
+			ok("b", 1),
+			{"y", "panic-after", nil, 1, false}, // under its savepoint in the second run
+			{"seed", "conflict", store.ErrConflict, 1, true},
+			{"z", "cancel-after", context.Canceled, 1, false},
+			ok("c", 1),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
+			ctx := t.Context()
+			cred := func(id string) store.Credential {
+				return store.Credential{AccessKeyID: id, SecretAccessKey: "s", UserArn: "arn:" + id, CreatedAt: time.UnixMilli(1)}
+			}
+			if err := db.Update(ctx, func(tx store.Tx) error { return tx.CreateCredential(ctx, cred("seed")) }); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var hooks []string
+			runs := make([]int, len(tc.steps))
+			ctxs := make([]context.Context, len(tc.steps))
+			fns := make([]func(store.Tx) error, len(tc.steps))
+			var cancelQueued []context.CancelFunc
+			for i, s := range tc.steps {
+				sctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				if s.kind == "cancelled" {
+					cancelQueued = append(cancelQueued, cancel)
+				}
+				ctxs[i] = sctx
+				fns[i] = func(tx store.Tx) error {
+					mu.Lock()
+					runs[i]++
+					mu.Unlock()
+					write := func() error {
+						if err := tx.CreateCredential(ctx, cred(s.name)); err != nil {
+							return err
+						}
+						tx.AfterCommit(func() { mu.Lock(); hooks = append(hooks, s.name); mu.Unlock() })
+						return nil
+					}
+					read := func() error { _, err := tx.GetCredential(ctx, "seed"); return err }
+					switch s.kind {
+					case "ok", "cancelled":
+						return write()
+					case "refuse-before":
+						if err := read(); err != nil {
+							return err
+						}
+						return errRefused
+					case "refuse-after":
+						if err := write(); err != nil {
+							return err
+						}
+						return errRefused
+					case "conflict":
+						return tx.CreateCredential(ctx, cred("seed"))
+					case "write-then-conflict":
+						if err := write(); err != nil {
+							return err
+						}
+						return tx.CreateCredential(ctx, cred("seed"))
+					case "panic-before":
+						if err := read(); err != nil {
+							return err
+						}
+						panic("boom")
+					case "panic-after":
+						if err := write(); err != nil {
+							return err
+						}
+						panic("boom")
+					case "cancel-after":
+						if err := write(); err != nil {
+							return err
+						}
+						cancel()
+						return nil
+					case "before-commit":
+						// Its write would conflict with the discarded
+						// run's, had that been kept.
+						tx.BeforeCommit(func(ctx context.Context) error { return tx.CreateCredential(ctx, cred(s.name+"-before")) })
+						return write()
+					}
+					t.Fatalf("unknown kind %s", s.kind)
+					return nil
+				}
+			}
+			errs, panics := runOneBatch(t, db, ctxs, fns, func() {
+				for _, c := range cancelQueued {
+					c()
+				}
+			})
+
+			var wantHooks []string
+			for i, s := range tc.steps {
+				if strings.HasPrefix(s.kind, "panic") {
+					if panics[i] != "boom" {
+						t.Errorf("%s: panic %v, want boom", s.name, panics[i])
+					}
+				} else if !errors.Is(errs[i], s.want) || s.want == nil && errs[i] != nil || panics[i] != nil {
+					t.Errorf("%s: err %v (panic %v), want %v", s.name, errs[i], panics[i], s.want)
+				}
+				if runs[i] != s.runs {
+					t.Errorf("%s (%s): fn ran %d times, want %d", s.name, s.kind, runs[i], s.runs)
+				}
+				err := db.View(ctx, func(tx store.ReadTx) error { _, err := tx.GetCredential(ctx, s.name); return err })
+				if s.keeps && err != nil || !s.keeps && !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("credential %s: %v (kept: %v)", s.name, err, s.keeps)
+				}
+				if s.kind == "before-commit" {
+					if err := db.View(ctx, func(tx store.ReadTx) error { _, err := tx.GetCredential(ctx, s.name+"-before"); return err }); err != nil {
+						t.Errorf("BeforeCommit's credential %s-before: %v", s.name, err)
+					}
+				}
+				if s.keeps && s.kind != "conflict" {
+					wantHooks = append(wantHooks, s.name)
+				}
+			}
+			if !slices.Equal(hooks, wantHooks) {
+				t.Errorf("AfterCommit ran %v, want %v", hooks, wantHooks)
+			}
+			wantBatches := int64(2) // the seed's and the holder's
+			if len(wantHooks) > 0 {
+				wantBatches++
+			}
+			if s := db.Stats(); s.Batches != wantBatches || s.Committed != 2+int64(len(wantHooks)) {
+				t.Errorf("stats: %d batches, %d Updates committed; want %d and %d", s.Batches, s.Committed, wantBatches, 2+len(wantHooks))
+			}
+		})
+	}
+}
+
+// The write loop's signal that an fn wrote (detachedQuerier.wrote), and
+// that the transaction may be gone (broken), statement by statement.
+func TestDetachedQuerierNotesWrites(t *testing.T) {
+	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
+	bg := context.Background()
+	for _, s := range []string{
+		`CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT UNIQUE)`,
+		`CREATE TABLE log (v TEXT)`,
+		`CREATE TRIGGER t_log AFTER UPDATE ON t BEGIN INSERT INTO log VALUES (NEW.v); END`,
+		`INSERT INTO t VALUES (1, 'one')`,
+	} {
+		if _, err := db.conn.ExecContext(bg, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, kind, sql string
+		args            []any
+		wrote, broken   bool
+	}{
+		{"select", "row", `SELECT v FROM t WHERE k = ?`, []any{1}, false, false},
+		{"select, no row", "row", `SELECT v FROM t WHERE k = ?`, []any{2}, false, false},
+		{"select, lower case and indented", "row", "\n\t select v FROM t WHERE k = ?", []any{1}, false, false},
+		{"select, rows", "rows", `SELECT v FROM t`, nil, false, false},
+		{"insert", "exec", `INSERT INTO t VALUES (2, 'two')`, nil, true, false},
+		{"update firing a trigger", "exec", `UPDATE t SET v = 'uno' WHERE k = 1`, nil, true, false},
+		{"update of no row", "exec", `UPDATE t SET v = 'x' WHERE k = 99`, nil, true, false},
+		{"insert doing nothing on conflict", "exec", `INSERT INTO t VALUES (1, 'one') ON CONFLICT DO NOTHING`, nil, true, false},
+		{"insert failing on a constraint", "exec", `INSERT INTO t VALUES (1, 'again')`, nil, false, false},
+		{"update returning", "row", `UPDATE t SET v = 'un' WHERE k = 1 RETURNING v`, nil, true, false},
+		{"insert returning, failing on a constraint", "row", `INSERT INTO t VALUES (1, 'again') RETURNING k`, nil, true, false},
+		{"with ... insert", "row", `WITH n(x) AS (SELECT 3) INSERT INTO t SELECT x, 'three' FROM n RETURNING k`, nil, true, false},
+		{"selected is not select", "row", `SELECTED`, nil, true, true},
+		{"syntax error", "exec", `INSRT INTO t VALUES (4, 'four')`, nil, true, true},
+		{"read error", "rows", `SELECT nosuchcolumn FROM t`, nil, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := db.conn.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _, _ = db.conn.ExecContext(bg, "ROLLBACK") }()
+			q := &detachedQuerier{conn: db.conn}
+			switch tc.kind {
+			case "exec":
+				_, _ = q.Exec(bg, tc.sql, tc.args...)
+			case "row":
+				var v any
+				_ = q.QueryRow(bg, tc.sql, tc.args...).Scan(&v)
+			case "rows":
+				rs, err := q.Query(bg, tc.sql, tc.args...)
+				if err == nil {
+					for rs.Next() {
+						var v any
+						_ = rs.Scan(&v)
+					}
+					_ = rs.Err()
+					rs.Close()
+				}
+			}
+			if q.wrote != tc.wrote || q.broken != tc.broken {
+				t.Errorf("wrote %v, broken %v; want %v, %v", q.wrote, q.broken, tc.wrote, tc.broken)
+			}
+		})
 	}
 }

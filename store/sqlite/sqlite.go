@@ -14,9 +14,9 @@
 //     Update transactions run one at a time and never meet SQLITE_BUSY from
 //     each other: they queue for the loop instead. The loop commits the
 //     Updates queued meanwhile together (group commit, groupcommit.go):
-//     each fn under its own SAVEPOINT, so that one failing fn undoes only
-//     its own writes, and one commit for all, without changing the
-//     store.Store contract.
+//     one commit for all, and a failing fn undoes only its own writes (the
+//     batch runs again under a SAVEPOINT per fn when one must be undone),
+//     without changing the store.Store contract.
 //   - the readers: a pool of read-only connections (mode=ro and query_only)
 //     for View transactions, 2 × GOMAXPROCS by default.
 //
@@ -375,7 +375,21 @@ type querier struct{ tx *sql.Tx }
 // the write loop begins and commits with statements (groupcommit.go), as a
 // *sql.Tx would start a goroutine per query to watch its context, and a
 // detached transaction has nothing to watch.
-type detachedQuerier struct{ conn *sql.Conn }
+//
+// It notes whether the fn may have written, so that the write loop knows
+// whether a failing fn needs an undo: every Exec and every QueryRow but a
+// SELECT counts as a write (triggers run only inside those), whether it
+// changed rows or not (ON CONFLICT DO NOTHING), but an Exec that failed
+// with a constraint error, which SQLite has undone (the ABORT resolution:
+// Belfry's SQL uses no OR FAIL, OR ROLLBACK or RAISE, which would keep a
+// failed statement's writes or end the transaction). Any other failed
+// statement marks the transaction broken: SQLite may have rolled it back
+// (SQLITE_FULL, SQLITE_IOERR, ...), so the write loop runs the batch again
+// under savepoints, which notice.
+type detachedQuerier struct {
+	conn          *sql.Conn
+	wrote, broken bool
+}
 
 func (q querier) Exec(ctx context.Context, s string, args ...any) (sqlstore.Result, error) {
 	return q.tx.ExecContext(ctx, s, args...)
@@ -389,16 +403,87 @@ func (q querier) QueryRow(ctx context.Context, s string, args ...any) sqlstore.R
 	return q.tx.QueryRowContext(ctx, s, args...)
 }
 
-func (q detachedQuerier) Exec(ctx context.Context, s string, args ...any) (sqlstore.Result, error) {
-	return q.conn.ExecContext(context.WithoutCancel(ctx), s, args...)
+func (q *detachedQuerier) Exec(ctx context.Context, s string, args ...any) (sqlstore.Result, error) {
+	res, err := q.conn.ExecContext(context.WithoutCancel(ctx), s, args...)
+	if err == nil || !isConstraint(err) {
+		q.wrote = true
+	}
+	q.check(err)
+	return res, err
 }
 
-func (q detachedQuerier) Query(ctx context.Context, s string, args ...any) (sqlstore.Rows, error) {
-	return query(context.WithoutCancel(ctx), q.conn, s, args)
+// Query runs a read (sqlstore.Querier); a statement that is not a SELECT
+// counts as a write all the same.
+func (q *detachedQuerier) Query(ctx context.Context, s string, args ...any) (sqlstore.Rows, error) {
+	if !isSelect(s) {
+		q.wrote = true
+	}
+	r, err := q.conn.QueryContext(context.WithoutCancel(ctx), s, args...)
+	if err != nil {
+		q.check(err)
+		return nil, err
+	}
+	return checkedRows{rows{r}, q}, nil
 }
 
-func (q detachedQuerier) QueryRow(ctx context.Context, s string, args ...any) sqlstore.Row {
-	return q.conn.QueryRowContext(context.WithoutCancel(ctx), s, args...)
+func (q *detachedQuerier) QueryRow(ctx context.Context, s string, args ...any) sqlstore.Row {
+	if !isSelect(s) {
+		q.wrote = true
+	}
+	return checkedRow{q.conn.QueryRowContext(context.WithoutCancel(ctx), s, args...), q}
+}
+
+// check marks the transaction broken if err may have ended it: any error
+// but no rows and a constraint error, which undoes only its statement.
+func (q *detachedQuerier) check(err error) {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) && !isConstraint(err) {
+		q.broken = true
+	}
+}
+
+// checkedRow and checkedRows report their errors to the querier.
+type checkedRow struct {
+	*sql.Row
+	q *detachedQuerier
+}
+
+func (r checkedRow) Scan(dest ...any) error {
+	err := r.Row.Scan(dest...)
+	r.q.check(err)
+	return err
+}
+
+type checkedRows struct {
+	rows
+	q *detachedQuerier
+}
+
+func (r checkedRows) Err() error {
+	err := r.rows.Err()
+	r.q.check(err)
+	return err
+}
+
+func (r checkedRows) Scan(dest ...any) error {
+	err := r.rows.Scan(dest...)
+	r.q.check(err)
+	return err
+}
+
+func isConstraint(err error) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+}
+
+// isSelect reports whether the statement s is a plain SELECT, which cannot
+// write (a WITH may introduce an INSERT: not a SELECT here).
+func isSelect(s string) bool {
+	s = strings.TrimLeft(s, " \t\r\n(")
+	return len(s) > 6 && strings.EqualFold(s[:6], "SELECT") && !isIdentChar(s[6])
+}
+
+func isIdentChar(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
 func query(ctx context.Context, q interface {
