@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql/driver"
 	"path/filepath"
 	"testing"
 	"time"
@@ -74,5 +76,102 @@ func BenchmarkListChannelMessages(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkWriterStatement measures what database/sql adds to a statement
+// of the writer's, against the same statement run on the driver's
+// connection (cached prepared statement, driver.NamedValue arguments), and
+// what an Update's SAVEPOINT and RELEASE cost: the figures that decided
+// group commit's design (groupcommit.go). All in one open transaction.
+func BenchmarkWriterStatement(b *testing.B) {
+	db, err := Open(b.Context(), filepath.Join(b.TempDir(), "belfry.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	ctx := context.Background()
+	conn := db.conn
+	for _, s := range []string{`CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT, w INTEGER)`, `INSERT INTO t VALUES (1, 'x', 1)`, `BEGIN IMMEDIATE`} {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	defer func() { _, _ = conn.ExecContext(ctx, "ROLLBACK") }()
+	const upd = `UPDATE t SET v = ?, w = ? WHERE k = ?`
+	const sel = `SELECT v, w FROM t WHERE k = ?`
+	b.Run("database-sql/exec", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := conn.ExecContext(ctx, upd, "hello", int64(2), int64(1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("database-sql/query-row", func(b *testing.B) {
+		b.ReportAllocs()
+		var v string
+		var w int64
+		for b.Loop() {
+			if err := conn.QueryRowContext(ctx, sel, int64(1)).Scan(&v, &w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("database-sql/savepoint-release", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := conn.ExecContext(ctx, "SAVEPOINT u"); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := conn.ExecContext(ctx, "RELEASE u"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	err = conn.Raw(func(dc any) error {
+		c := dc.(*cachingConn)
+		b.Run("driver/exec", func(b *testing.B) {
+			b.ReportAllocs()
+			args := make([]driver.NamedValue, 3)
+			for b.Loop() {
+				s, err := c.PrepareContext(ctx, upd)
+				if err != nil {
+					b.Fatal(err)
+				}
+				args[0] = driver.NamedValue{Ordinal: 1, Value: "hello"}
+				args[1] = driver.NamedValue{Ordinal: 2, Value: int64(2)}
+				args[2] = driver.NamedValue{Ordinal: 3, Value: int64(1)}
+				if _, err := s.(driver.StmtExecContext).ExecContext(ctx, args); err != nil {
+					b.Fatal(err)
+				}
+				_ = s.Close()
+			}
+		})
+		b.Run("driver/query-row", func(b *testing.B) {
+			b.ReportAllocs()
+			args := make([]driver.NamedValue, 1)
+			dest := make([]driver.Value, 2)
+			for b.Loop() {
+				s, err := c.PrepareContext(ctx, sel)
+				if err != nil {
+					b.Fatal(err)
+				}
+				args[0] = driver.NamedValue{Ordinal: 1, Value: int64(1)}
+				r, err := s.(driver.StmtQueryContext).QueryContext(ctx, args)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := r.Next(dest); err != nil {
+					b.Fatal(err)
+				}
+				_ = r.Close()
+				_ = s.Close()
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 }

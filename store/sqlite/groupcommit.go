@@ -43,8 +43,11 @@ type writeReq struct {
 	panic any
 	hooks []func()
 	done  chan struct{}
-	// q runs fn's statements and notes whether they wrote.
-	q detachedQuerier
+	// q runs fn's statements and notes whether they wrote; tx is fn's
+	// transaction on q, before its BeforeCommit functions.
+	q      detachedQuerier
+	tx     sqlstore.Tx
+	before []func(context.Context) error
 	// skip: runPlain decided the request (it failed after writing), so
 	// runGuarded does not run it again.
 	skip bool
@@ -275,15 +278,17 @@ func (db *DB) call(r *writeReq) (p any, err error) {
 			p = v
 		}
 	}()
+	// The transaction's parts live in r, which is on the heap already,
+	// rather than in allocations of their own.
 	r.q = detachedQuerier{conn: db.conn}
-	var before []func(context.Context) error
-	wtx := sqlstore.NewTx(&r.q, &dialect, &r.hooks, &before)
-	if err := r.fn(wtx); err != nil {
+	r.before = nil
+	r.tx = sqlstore.NewTx(&r.q, &dialect, &r.hooks, &r.before)
+	if err := r.fn(&r.tx); err != nil {
 		return nil, err
 	}
 	// A BeforeCommit function may register another; run them all.
-	for i := 0; i < len(before); i++ {
-		if err := before[i](r.ctx); err != nil {
+	for i := 0; i < len(r.before); i++ {
+		if err := r.before[i](r.ctx); err != nil {
 			return nil, err
 		}
 	}
