@@ -22,9 +22,10 @@ import (
 // Undo. A failing fn must undo only its own writes. Most fns that fail do
 // so before they write (a refusal after reads), and those need no undo;
 // so a batch runs first without savepoints (runPlain). Only when an fn
-// fails after writing is the transaction rolled back and the batch run
-// again with each fn under its own SAVEPOINT (runGuarded), that fn's
-// outcome kept and the fn not run again.
+// fails after writing (or a statement failed in a way that may have ended
+// the transaction) is the transaction rolled back and the batch run again
+// with each fn under its own SAVEPOINT (runGuarded), a failed fn's
+// outcome kept and that fn not run again.
 //
 // Cancellation: an Update whose ctx ends before its fn has returned
 // returns the ctx's error and keeps nothing; but a started fn's statements
