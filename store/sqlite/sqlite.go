@@ -41,7 +41,10 @@
 // it inside the migration transaction with foreign keys off, so it may
 // rebuild a table others reference but cannot count on cascades, and a
 // PRAGMA there changes nothing), then the record's methods in package
-// sqlstore; a query SQLite must word differently goes in dialect.
+// sqlstore; a query SQLite must word differently goes in dialect. Keep
+// SQLite's default ABORT conflict resolution (no OR FAIL, OR ROLLBACK, or
+// RAISE(FAIL|ROLLBACK) in a trigger): group commit counts on a statement
+// failing on a constraint having undone its own writes (detachedQuerier).
 package sqlite
 
 import (
