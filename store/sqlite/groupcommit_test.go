@@ -3,7 +3,10 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -376,5 +379,41 @@ func TestDetachedQuerierNotesWrites(t *testing.T) {
 				t.Errorf("wrote %v, broken %v; want %v, %v", q.wrote, q.broken, tc.wrote, tc.broken)
 			}
 		})
+	}
+}
+
+// Group commit counts on a statement that fails on a constraint having
+// undone its own writes (detachedQuerier): SQLite's default ABORT
+// resolution. OR FAIL would keep a failed statement's earlier rows, OR
+// ROLLBACK and RAISE(ROLLBACK) would end the whole transaction; none may
+// appear in the schema or in the records' SQL.
+func TestSQLKeepsAbortResolution(t *testing.T) {
+	bad := regexp.MustCompile(`(?i)\bOR\s+(FAIL|ROLLBACK)\b|\bRAISE\s*\(\s*(FAIL|ROLLBACK)\b|\bON\s+CONFLICT\s+(FAIL|ROLLBACK)\b`)
+	check := func(name string, b []byte) {
+		for _, m := range bad.FindAll(b, -1) {
+			t.Errorf("%s: %q: group commit needs the ABORT conflict resolution (see detachedQuerier)", name, m)
+		}
+	}
+	files, err := fs.Glob(embeddedMigrations, "migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v, %d files", err, len(files))
+	}
+	sources, err := filepath.Glob("../sqlstore/*.go")
+	if err != nil || len(sources) == 0 {
+		t.Fatalf("sqlstore sources: %v, %d files", err, len(sources))
+	}
+	for _, f := range files {
+		b, err := fs.ReadFile(embeddedMigrations, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(f, b)
+	}
+	for _, f := range sources {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(f, b)
 	}
 }
