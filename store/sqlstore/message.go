@@ -238,15 +238,38 @@ func (t Tx) DeleteChannelMessage(ctx context.Context, appInstanceID, channelID, 
 		messageID, appInstanceID, channelID)
 }
 
-// deleteMessagesBeforeQuery picks the oldest messages from the retention
-// index: PostgreSQL has no DELETE ... LIMIT, and in SQLite it needs a
-// compile-time option builds rarely have.
+// deleteMessagesBeforeQuery walks the app instance's channels in
+// ChannelID order and, in each, the history index's range of messages
+// before the cutoff: the index every send writes anyway, so no index of
+// its own serves retention (migration 0011). The CROSS JOIN keeps SQLite's
+// planner from walking the app instance's whole history instead, and the
+// cursor (from) keeps a sweep of many batches from probing the channels
+// it has already emptied again. PostgreSQL has no DELETE ... LIMIT, and
+// in SQLite it needs a compile-time option builds rarely have.
 const deleteMessagesBeforeQuery = `DELETE FROM channel_messages WHERE seq IN (
-	SELECT seq FROM channel_messages WHERE app_instance_id = ? AND created_at < ? ORDER BY created_at LIMIT ?)`
+	SELECT m.seq FROM channels c CROSS JOIN channel_messages m
+	WHERE c.app_instance_id = ? AND c.channel_id >= ?
+		AND m.app_instance_id = c.app_instance_id AND m.channel_id = c.channel_id AND m.created_at < ?
+	ORDER BY c.channel_id LIMIT ?)
+	RETURNING channel_id`
 
-// DeleteChannelMessagesBefore implements store.ChannelMessageWriter. A
-// limit of 0 or less deletes every message before t.
-func (t Tx) DeleteChannelMessagesBefore(ctx context.Context, appInstanceID string, before time.Time, limit int) (int, error) {
-	return t.execCount(ctx, "delete messages of "+appInstanceID, deleteMessagesBeforeQuery,
-		appInstanceID, ms(before), t.d.limit(store.Page{Limit: limit}))
+// DeleteChannelMessagesBefore implements store.ChannelMessageWriter.
+func (t Tx) DeleteChannelMessagesBefore(ctx context.Context, appInstanceID, from string, before time.Time, limit int) (int, string, error) {
+	rows, err := t.query(ctx, deleteMessagesBeforeQuery, appInstanceID, from, ms(before), t.d.limit(store.Page{Limit: limit}))
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: delete messages of %s: %w", t.d.Name, appInstanceID, t.d.Translate(err))
+	}
+	defer rows.Close()
+	n, last := 0, ""
+	for rows.Next() {
+		var ch string
+		if err := rows.Scan(&ch); err != nil {
+			return 0, "", fmt.Errorf("%s: delete messages of %s: %w", t.d.Name, appInstanceID, err)
+		}
+		n, last = n+1, max(last, ch)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", fmt.Errorf("%s: delete messages of %s: %w", t.d.Name, appInstanceID, t.d.Translate(err))
+	}
+	return n, last, nil
 }
