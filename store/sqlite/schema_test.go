@@ -120,6 +120,7 @@ func TestQueryPlans(t *testing.T) {
 	// each channel's range of the history index, not the app instance's
 	// whole history.
 	wantSteps := map[string]string{
+		"message by token":       "SEARCH channel_messages USING INDEX channel_messages_by_token (token_channel=? AND sender_kind=? AND sender_id=? AND client_token=?)",
 		"delete messages before": "SEARCH m USING COVERING INDEX channel_messages_by_time (app_instance_id=? AND channel_id=? AND created_at<?)",
 	}
 	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))

@@ -143,15 +143,26 @@ func targetArgs(m store.ChannelMessage) (kind, id any) {
 	return string(m.Target.Kind), m.Target.ID
 }
 
+// tokenChannel is the value of channel_messages.token_channel, the
+// ClientRequestToken index's key for the channel: its seq, which the
+// insert reads itself so that no caller can store a token outside the
+// index.
+const tokenChannel = `(SELECT seq FROM channels WHERE app_instance_id = ? AND channel_id = ?)`
+
 // CreateChannelMessage implements store.ChannelMessageWriter.
 func (t Tx) CreateChannelMessage(ctx context.Context, m store.ChannelMessage) (store.ChannelMessage, error) {
-	const q = `INSERT INTO channel_messages (` + insertMessageColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	const values = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+	q := `INSERT INTO channel_messages (` + insertMessageColumns + `) VALUES (` + values + `)`
+	args := insertMessageArgs(m)
+	if m.ClientToken != "" {
+		q = `INSERT INTO channel_messages (` + insertMessageColumns + `, token_channel) VALUES (` + values + `, ` + tokenChannel + `)`
+		args = append(args, m.AppInstanceID, m.ChannelID)
+	}
 	var err error
 	if t.d.LastInsertID {
-		_, m.Seq, err = t.insert(ctx, q, insertMessageArgs(m)...)
+		_, m.Seq, err = t.insert(ctx, q, args...)
 	} else {
-		err = t.queryRow(ctx, q+` RETURNING seq`, insertMessageArgs(m)...).Scan(&m.Seq)
+		err = t.queryRow(ctx, q+` RETURNING seq`, args...).Scan(&m.Seq)
 	}
 	if err != nil {
 		return m, fmt.Errorf("%s: create message %s: %w", t.d.Name, m.MessageID, t.d.Translate(err))
@@ -178,15 +189,15 @@ func insertMessageArgs(m store.ChannelMessage, extra ...any) []any {
 // NON_PERSISTENT send or a flow's): one statement for the common case. The
 // SELECT form needs the casts: PostgreSQL types a bare parameter in a
 // select list as text.
-const createOnceQuery = `INSERT INTO channel_messages (` + insertMessageColumns + `)
+const createOnceQuery = `INSERT INTO channel_messages (` + insertMessageColumns + `, token_channel)
 	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS BOOLEAN), ?, ?, ?, ?, ?, ?, ?,
-		CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?
+		CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, ` + tokenChannel + `
 	WHERE NOT EXISTS (SELECT 1 FROM idempotency_records WHERE scope = ? AND token = ? AND created_at >= ?)
 	ON CONFLICT DO NOTHING`
 
 // CreateChannelMessageOnce implements store.ChannelMessageWriter.
 func (t Tx) CreateChannelMessageOnce(ctx context.Context, m store.ChannelMessage, scope string, since time.Time) (store.ChannelMessage, bool, error) {
-	args := insertMessageArgs(m, t.d.Bytes(scope), m.ClientToken, ms(since))
+	args := insertMessageArgs(m, m.AppInstanceID, m.ChannelID, t.d.Bytes(scope), m.ClientToken, ms(since))
 	var err error
 	if t.d.LastInsertID {
 		var n int64
@@ -205,18 +216,21 @@ func (t Tx) CreateChannelMessageOnce(ctx context.Context, m store.ChannelMessage
 	return m, true, nil
 }
 
+// getMessageByTokenQuery finds a message through the ClientRequestToken
+// index (channel_messages_by_token).
+const getMessageByTokenQuery = `SELECT ` + messageColumns + ` FROM channel_messages
+	WHERE token_channel = ` + tokenChannel + ` AND sender_kind = ? AND sender_id = ? AND client_token = ?`
+
 // GetChannelMessageByToken implements store.ChannelMessageReader.
 func (t ReadTx) GetChannelMessageByToken(ctx context.Context, appInstanceID, channelID string, sender store.Actor, token string) (store.ChannelMessage, error) {
-	return getOne(ctx, t, "message by token", scanMessage,
-		`SELECT `+messageColumns+` FROM channel_messages
-		WHERE app_instance_id = ? AND channel_id = ? AND sender_kind = ? AND sender_id = ? AND client_token = ?`,
+	return getOne(ctx, t, "message by token", scanMessage, getMessageByTokenQuery,
 		appInstanceID, channelID, string(sender.Kind), sender.ID, token)
 }
 
 // ClearChannelMessageToken implements store.ChannelMessageWriter.
 func (t Tx) ClearChannelMessageToken(ctx context.Context, appInstanceID, channelID, messageID string) error {
 	return t.execOne(ctx, "clear token of message "+messageID,
-		`UPDATE channel_messages SET client_token = NULL, request_fingerprint = NULL
+		`UPDATE channel_messages SET client_token = NULL, request_fingerprint = NULL, token_channel = NULL
 		WHERE message_id = ? AND app_instance_id = ? AND channel_id = ?`, messageID, appInstanceID, channelID)
 }
 

@@ -62,6 +62,7 @@ func PlannedQueries(d *Dialect) ([]PlannedQuery, error) {
 		PlannedQuery{Name: "grants", SQL: listGrantsQuery, Args: []any{"a", "c", "ban", 0, 10}},
 		PlannedQuery{Name: "moderated by user", SQL: listModeratedQuery("user_id"), Args: []any{"a", "u", 0, 10}},
 		PlannedQuery{Name: "moderated by bot", SQL: listModeratedQuery("bot_id"), Args: []any{"a", "b", 0, 10}},
+		PlannedQuery{Name: "message by token", SQL: getMessageByTokenQuery, Args: []any{"a", "c", "user", "u", "t"}},
 		PlannedQuery{Name: "delete messages before", SQL: deleteMessagesBeforeQuery, Args: []any{"a", "", 1, 10}},
 		PlannedQuery{Name: "channel flows", SQL: listChannelFlowsQuery, Args: []any{"a", 0, 10}},
 		PlannedQuery{Name: "channels with flow", SQL: listChannelsWithFlowQuery, Args: []any{"a", "f", 0, 10}},
