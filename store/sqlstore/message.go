@@ -153,10 +153,10 @@ const tokenChannel = `(SELECT seq FROM channels WHERE app_instance_id = ? AND ch
 func (t Tx) CreateChannelMessage(ctx context.Context, m store.ChannelMessage) (store.ChannelMessage, error) {
 	const values = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
 	q := `INSERT INTO channel_messages (` + insertMessageColumns + `) VALUES (` + values + `)`
-	args := insertMessageArgs(m)
+	args := insertMessageArgs(m, 2)
 	if m.ClientToken != "" {
 		q = `INSERT INTO channel_messages (` + insertMessageColumns + `, token_channel) VALUES (` + values + `, ` + tokenChannel + `)`
-		args = append(args, m.AppInstanceID, m.ChannelID)
+		args = append(args, args[0], args[1]) // boxed once
 	}
 	var err error
 	if t.d.LastInsertID {
@@ -174,13 +174,14 @@ const insertMessageColumns = `app_instance_id, channel_id, message_id, content, 
 	sender_kind, sender_id, sender_name, redacted, status, status_detail, attributes, push_notification,
 	target_kind, target_id, sub_channel_id, created_at, updated_at, edited_at, client_token, request_fingerprint`
 
-// insertMessageArgs are the values of insertMessageColumns.
-func insertMessageArgs(m store.ChannelMessage, extra ...any) []any {
+// insertMessageArgs are the values of insertMessageColumns, in a slice
+// with room for extra more.
+func insertMessageArgs(m store.ChannelMessage, extra int) []any {
 	targetKind, targetID := targetArgs(m)
-	return append([]any{m.AppInstanceID, m.ChannelID, m.MessageID, m.Content, m.Metadata, m.ContentType, m.Type,
+	return append(make([]any, 0, 23+extra), m.AppInstanceID, m.ChannelID, m.MessageID, m.Content, m.Metadata, m.ContentType, m.Type,
 		string(m.Sender.Kind), m.Sender.ID, m.SenderName, m.Redacted, m.Status, m.StatusDetail, m.Attributes, m.PushNotification,
 		targetKind, targetID, nullString(m.SubChannelID), ms(m.CreatedAt), ms(m.UpdatedAt), msOrNull(m.EditedAt),
-		nullString(m.ClientToken), nullString(m.RequestFingerprint)}, extra...)
+		nullString(m.ClientToken), nullString(m.RequestFingerprint))
 }
 
 // createOnceQuery inserts a message unless its token is taken, by a
@@ -197,7 +198,15 @@ const createOnceQuery = `INSERT INTO channel_messages (` + insertMessageColumns 
 
 // CreateChannelMessageOnce implements store.ChannelMessageWriter.
 func (t Tx) CreateChannelMessageOnce(ctx context.Context, m store.ChannelMessage, scope string, since time.Time) (store.ChannelMessage, bool, error) {
-	args := insertMessageArgs(m, m.AppInstanceID, m.ChannelID, t.d.Bytes(scope), m.ClientToken, ms(since))
+	// The subquery's app instance, channel and token are the values
+	// already boxed for the columns (an interface value of a string costs
+	// an allocation).
+	args := insertMessageArgs(m, 5)
+	token := args[21]
+	if m.ClientToken == "" {
+		token = ""
+	}
+	args = append(args, args[0], args[1], t.d.Bytes(scope), token, ms(since))
 	var err error
 	if t.d.LastInsertID {
 		var n int64

@@ -18,12 +18,13 @@ const touchReturning = ` WHERE app_instance_id = ? AND channel_id = ?
 func (t Tx) TouchChannel(ctx context.Context, appInstanceID, channelID string, lastMessageAt time.Time, expiresAt *time.Time) (store.Generation, error) {
 	var g store.Generation
 	var row Row
+	app := any(appInstanceID) // boxed once for its two uses
 	if expiresAt == nil {
 		row = t.queryRow(ctx, `UPDATE channels SET last_message_at = ?`+touchReturning,
-			ms(lastMessageAt), appInstanceID, channelID, appInstanceID)
+			ms(lastMessageAt), app, channelID, app)
 	} else {
 		row = t.queryRow(ctx, `UPDATE channels SET last_message_at = ?, expires_at = ?`+touchReturning,
-			ms(lastMessageAt), ms(*expiresAt), appInstanceID, channelID, appInstanceID)
+			ms(lastMessageAt), ms(*expiresAt), app, channelID, app)
 	}
 	err := row.Scan(&g.ChannelSeq, &g.Channel, &g.AppInstance)
 	if errors.Is(err, t.d.NoRows) {
