@@ -129,16 +129,16 @@ func (s *Service) SendChannelMessage(ctx context.Context, in *chime.SendChannelM
 		touched := false
 		if hit && !flowed(cached.ch, typ) {
 			c = inChannel{arn: cached.arn, ch: cached.ch, bearer: cached.bearer}
-			g, err := s.touchChannel(ctx, tx, c.ch, now)
+			ok, err := s.touchChannelAt(ctx, tx, c.ch, now, cached.gen)
 			switch {
-			case err == nil && g == cached.gen:
-				gen, touched = g, true
-			case err != nil && !errors.Is(err, store.ErrNotFound):
+			case err != nil:
 				return err
+			case ok:
+				gen, touched = cached.gen, true
 			default:
-				// Something changed: check everything again below, in
-				// this transaction (whose touch is redone with the fresh
-				// channel, or rolled back with a refusal).
+				// Something changed (the touch changed nothing): check
+				// everything again below, in this transaction, which
+				// touches the fresh channel or refuses.
 				s.sends.dropGrant(key)
 			}
 		}
@@ -352,13 +352,25 @@ func (s *Service) replayStatus(ctx context.Context, tx store.ReadTx, c inChannel
 // is "the last message visible to the caller", and one timestamp serves
 // every member.
 func (s *Service) touchChannel(ctx context.Context, tx store.Tx, ch store.Channel, at time.Time) (store.Generation, error) {
-	ch.LastMessageAt = at
-	var exp *time.Time
-	if ch.Expiration != nil {
-		t := expiresAt(ch.Expiration, ch)
-		exp = &t
+	return tx.TouchChannel(ctx, ch.AppInstanceID, ch.ChannelID, at, touchExpiry(ch, at))
+}
+
+// touchChannelAt is touchChannel for a cached authorization: it touches
+// the channel only if its generation is still gen, and reports whether it
+// did.
+func (s *Service) touchChannelAt(ctx context.Context, tx store.Tx, ch store.Channel, at time.Time, gen store.Generation) (bool, error) {
+	return tx.TouchChannelAt(ctx, ch.AppInstanceID, ch.ChannelID, at, touchExpiry(ch, at), gen)
+}
+
+// touchExpiry is the channel's expiry instant once a message is sent at
+// at, or nil if it has none.
+func touchExpiry(ch store.Channel, at time.Time) *time.Time {
+	if ch.Expiration == nil {
+		return nil
 	}
-	return tx.TouchChannel(ctx, ch.AppInstanceID, ch.ChannelID, ch.LastMessageAt, exp)
+	ch.LastMessageAt = at
+	t := expiresAt(ch.Expiration, ch)
+	return &t
 }
 
 // visibleTo reports whether the bearer of c can see m: others' messages

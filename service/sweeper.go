@@ -70,11 +70,13 @@ func (s *Service) sweepRetention(ctx context.Context) (int, error) {
 	deleted := 0
 	for _, r := range due {
 		cutoff := s.now().Add(-time.Duration(*r.ChannelRetentionDays) * 24 * time.Hour)
+		from := ""
 		for {
 			var n int
+			var last string
 			err := s.store.Update(ctx, func(tx store.Tx) error {
 				var err error
-				n, err = tx.DeleteChannelMessagesBefore(ctx, r.AppInstanceID, cutoff, sweepBatch)
+				n, last, err = tx.DeleteChannelMessagesBefore(ctx, r.AppInstanceID, from, cutoff, sweepBatch)
 				return err
 			})
 			if err != nil {
@@ -84,6 +86,7 @@ func (s *Service) sweepRetention(ctx context.Context) (int, error) {
 			if n < sweepBatch {
 				break
 			}
+			from = last
 		}
 	}
 	return deleted, nil

@@ -117,8 +117,11 @@ type ChannelMessageWriter interface {
 	// ErrNotFound.
 	DeleteChannelMessage(ctx context.Context, appInstanceID, channelID, messageID string) error
 
-	// DeleteChannelMessagesBefore deletes up to limit messages of the app
-	// instance's channels created before t (retention) and returns how many
-	// it deleted.
-	DeleteChannelMessagesBefore(ctx context.Context, appInstanceID string, t time.Time, limit int) (int, error)
+	// DeleteChannelMessagesBefore deletes up to limit messages created
+	// before t (retention) of the app instance's channels whose ChannelID
+	// is from or after it, channel by channel in ChannelID order. It returns
+	// how many it deleted and the ChannelID of the last channel it deleted
+	// from: the from of the next call, until one deletes fewer than limit.
+	// A limit of 0 or less deletes every such message.
+	DeleteChannelMessagesBefore(ctx context.Context, appInstanceID, from string, t time.Time, limit int) (n int, last string, err error)
 }

@@ -28,4 +28,12 @@ type ChannelToucher interface {
 	// touch; it returns an error wrapping ErrNotFound if the channel does
 	// not exist.
 	TouchChannel(ctx context.Context, appInstanceID, channelID string, lastMessageAt time.Time, expiresAt *time.Time) (Generation, error)
+
+	// TouchChannelAt is TouchChannel for a sender that holds the channel's
+	// Generation from an earlier touch (a cached authorization): it
+	// touches the channel only if its Generation is still gen, and
+	// reports whether it did. It changes nothing and returns false when
+	// the Generation differs or the channel does not exist. It costs less
+	// than TouchChannel: nothing to read back.
+	TouchChannelAt(ctx context.Context, appInstanceID, channelID string, lastMessageAt time.Time, expiresAt *time.Time, gen Generation) (bool, error)
 }

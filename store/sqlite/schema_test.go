@@ -116,6 +116,13 @@ func TestForeignKeysHaveChildIndexes(t *testing.T) {
 // statistics (nothing runs ANALYZE), so its plans do not depend on the
 // data and an empty database shows the plans of a full one.
 func TestQueryPlans(t *testing.T) {
+	// Retention has no index of its own (migration 0011): it must walk
+	// each channel's range of the history index, not the app instance's
+	// whole history.
+	wantSteps := map[string]string{
+		"message by token":       "SEARCH channel_messages USING INDEX channel_messages_by_token (token_channel=? AND sender_kind=? AND sender_id=? AND client_token=?)",
+		"delete messages before": "SEARCH m USING COVERING INDEX channel_messages_by_time (app_instance_id=? AND channel_id=? AND created_at<?)",
+	}
 	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
 	plans, err := sqlstore.PlannedQueries(&dialect)
 	if err != nil {
@@ -136,6 +143,9 @@ func TestQueryPlans(t *testing.T) {
 			steps = append(steps, detail)
 		}
 		rows.Close()
+		if want, ok := wantSteps[p.Name]; ok && !slices.Contains(steps, want) {
+			t.Errorf("%s: plan %q, want a step %q", p.Name, steps, want)
+		}
 		for _, s := range steps {
 			if strings.HasPrefix(s, "SCAN ") || !p.Sorts && strings.Contains(s, "TEMP B-TREE") {
 				t.Errorf("%s: plan %q", p.Name, steps)
@@ -452,4 +462,66 @@ func TestMigrateChannelFlows(t *testing.T) {
 			t.Errorf("%s has rows after the app instance was deleted", table)
 		}
 	}
+}
+
+// TestMigrateTokenChannel opens a database at schema version 10 with
+// messages holding ClientRequestTokens: migration 11 keys the token index
+// by the channel's seq, and a retry after the upgrade must still find the
+// message sent before it (and the same token in another channel, or of
+// another sender, must still be free).
+func TestMigrateTokenChannel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "belfry.db")
+	openAtVersion(t, path, 10, []string{
+		`INSERT INTO app_instances (id, name, created_at, updated_at) VALUES ('app', '', 0, 0), ('app2', '', 0, 0)`,
+		`INSERT INTO channels (app_instance_id, channel_id, name, mode, privacy, created_by_kind, created_by_id, created_at, updated_at) VALUES
+			('app', 'c1', 'one', 'UNRESTRICTED', 'PUBLIC', 'user', 'u', 1, 1),
+			('app', 'c2', 'two', 'UNRESTRICTED', 'PUBLIC', 'user', 'u', 1, 1),
+			('app2', 'c1', 'one', 'UNRESTRICTED', 'PUBLIC', 'user', 'u', 1, 1)`,
+		`INSERT INTO channel_messages (message_id, app_instance_id, channel_id, type, sender_kind, sender_id, status, created_at, updated_at,
+			client_token, request_fingerprint) VALUES
+			('m1', 'app', 'c1', 'STANDARD', 'user', 'u', 'SENT', 1, 1, 't', 'f1'),
+			('m2', 'app', 'c2', 'STANDARD', 'user', 'u', 'SENT', 2, 2, NULL, NULL)`,
+	})
+	db := openTemp(t, path)
+	ctx := t.Context()
+	if n := countRows(t, db, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'channel_messages_by_age'`); n != 0 {
+		t.Errorf("channel_messages_by_age still exists")
+	}
+	if n := countRows(t, db, `SELECT COUNT(*) FROM channel_messages WHERE token_channel IS NOT NULL`); n != 1 {
+		t.Errorf("%d messages with a token_channel, want m1's alone", n)
+	}
+	u := store.Actor{Kind: store.MemberUser, ID: "u"}
+	var prev store.ChannelMessage
+	err := db.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		prev, err = tx.GetChannelMessageByToken(ctx, "app", "c1", u, "t")
+		return err
+	})
+	if err != nil || prev.MessageID != "m1" || prev.RequestFingerprint != "f1" {
+		t.Fatalf("GetChannelMessageByToken after the migration = %+v, %v; want m1", prev, err)
+	}
+	at := time.UnixMilli(3).UTC()
+	for _, tc := range []struct {
+		app, channel string
+		sender       store.Actor
+		stored       bool
+	}{
+		{"app", "c1", u, false}, // the retry
+		{"app", "c1", store.Actor{Kind: store.MemberBot, ID: "u"}, true},
+		{"app", "c2", u, true},
+		{"app2", "c1", u, true},
+	} {
+		m := store.ChannelMessage{AppInstanceID: tc.app, ChannelID: tc.channel, MessageID: "n-" + tc.app + "-" + tc.channel + "-" + string(tc.sender.Kind),
+			Type: "STANDARD", Sender: tc.sender, Status: "SENT", CreatedAt: at, UpdatedAt: at, ClientToken: "t", RequestFingerprint: "f2"}
+		var stored bool
+		err := db.Update(ctx, func(tx store.Tx) error {
+			var err error
+			_, stored, err = tx.CreateChannelMessageOnce(ctx, m, "scope", at.Add(-time.Hour))
+			return err
+		})
+		if err != nil || stored != tc.stored {
+			t.Errorf("CreateChannelMessageOnce in %s/%s by %v = %v, %v; want %v", tc.app, tc.channel, tc.sender, stored, err, tc.stored)
+		}
+	}
+	checkForeignKeys(t, db)
 }

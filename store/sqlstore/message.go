@@ -143,15 +143,26 @@ func targetArgs(m store.ChannelMessage) (kind, id any) {
 	return string(m.Target.Kind), m.Target.ID
 }
 
+// tokenChannel is the value of channel_messages.token_channel, the
+// ClientRequestToken index's key for the channel: its seq, which the
+// insert reads itself so that no caller can store a token outside the
+// index.
+const tokenChannel = `(SELECT seq FROM channels WHERE app_instance_id = ? AND channel_id = ?)`
+
 // CreateChannelMessage implements store.ChannelMessageWriter.
 func (t Tx) CreateChannelMessage(ctx context.Context, m store.ChannelMessage) (store.ChannelMessage, error) {
-	const q = `INSERT INTO channel_messages (` + insertMessageColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	const values = `?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+	q := `INSERT INTO channel_messages (` + insertMessageColumns + `) VALUES (` + values + `)`
+	args := insertMessageArgs(m, 2)
+	if m.ClientToken != "" {
+		q = `INSERT INTO channel_messages (` + insertMessageColumns + `, token_channel) VALUES (` + values + `, ` + tokenChannel + `)`
+		args = append(args, args[0], args[1]) // boxed once
+	}
 	var err error
 	if t.d.LastInsertID {
-		_, m.Seq, err = t.insert(ctx, q, insertMessageArgs(m)...)
+		_, m.Seq, err = t.insert(ctx, q, args...)
 	} else {
-		err = t.queryRow(ctx, q+` RETURNING seq`, insertMessageArgs(m)...).Scan(&m.Seq)
+		err = t.queryRow(ctx, q+` RETURNING seq`, args...).Scan(&m.Seq)
 	}
 	if err != nil {
 		return m, fmt.Errorf("%s: create message %s: %w", t.d.Name, m.MessageID, t.d.Translate(err))
@@ -163,13 +174,14 @@ const insertMessageColumns = `app_instance_id, channel_id, message_id, content, 
 	sender_kind, sender_id, sender_name, redacted, status, status_detail, attributes, push_notification,
 	target_kind, target_id, sub_channel_id, created_at, updated_at, edited_at, client_token, request_fingerprint`
 
-// insertMessageArgs are the values of insertMessageColumns.
-func insertMessageArgs(m store.ChannelMessage, extra ...any) []any {
+// insertMessageArgs are the values of insertMessageColumns, in a slice
+// with room for extra more.
+func insertMessageArgs(m store.ChannelMessage, extra int) []any {
 	targetKind, targetID := targetArgs(m)
-	return append([]any{m.AppInstanceID, m.ChannelID, m.MessageID, m.Content, m.Metadata, m.ContentType, m.Type,
+	return append(make([]any, 0, 23+extra), m.AppInstanceID, m.ChannelID, m.MessageID, m.Content, m.Metadata, m.ContentType, m.Type,
 		string(m.Sender.Kind), m.Sender.ID, m.SenderName, m.Redacted, m.Status, m.StatusDetail, m.Attributes, m.PushNotification,
 		targetKind, targetID, nullString(m.SubChannelID), ms(m.CreatedAt), ms(m.UpdatedAt), msOrNull(m.EditedAt),
-		nullString(m.ClientToken), nullString(m.RequestFingerprint)}, extra...)
+		nullString(m.ClientToken), nullString(m.RequestFingerprint))
 }
 
 // createOnceQuery inserts a message unless its token is taken, by a
@@ -178,15 +190,23 @@ func insertMessageArgs(m store.ChannelMessage, extra ...any) []any {
 // NON_PERSISTENT send or a flow's): one statement for the common case. The
 // SELECT form needs the casts: PostgreSQL types a bare parameter in a
 // select list as text.
-const createOnceQuery = `INSERT INTO channel_messages (` + insertMessageColumns + `)
+const createOnceQuery = `INSERT INTO channel_messages (` + insertMessageColumns + `, token_channel)
 	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS BOOLEAN), ?, ?, ?, ?, ?, ?, ?,
-		CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?
+		CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, ` + tokenChannel + `
 	WHERE NOT EXISTS (SELECT 1 FROM idempotency_records WHERE scope = ? AND token = ? AND created_at >= ?)
 	ON CONFLICT DO NOTHING`
 
 // CreateChannelMessageOnce implements store.ChannelMessageWriter.
 func (t Tx) CreateChannelMessageOnce(ctx context.Context, m store.ChannelMessage, scope string, since time.Time) (store.ChannelMessage, bool, error) {
-	args := insertMessageArgs(m, t.d.Bytes(scope), m.ClientToken, ms(since))
+	// The subquery's app instance, channel and token are the values
+	// already boxed for the columns (an interface value of a string costs
+	// an allocation).
+	args := insertMessageArgs(m, 5)
+	token := args[21]
+	if m.ClientToken == "" {
+		token = ""
+	}
+	args = append(args, args[0], args[1], t.d.Bytes(scope), token, ms(since))
 	var err error
 	if t.d.LastInsertID {
 		var n int64
@@ -205,18 +225,21 @@ func (t Tx) CreateChannelMessageOnce(ctx context.Context, m store.ChannelMessage
 	return m, true, nil
 }
 
+// getMessageByTokenQuery finds a message through the ClientRequestToken
+// index (channel_messages_by_token).
+const getMessageByTokenQuery = `SELECT ` + messageColumns + ` FROM channel_messages
+	WHERE token_channel = ` + tokenChannel + ` AND sender_kind = ? AND sender_id = ? AND client_token = ?`
+
 // GetChannelMessageByToken implements store.ChannelMessageReader.
 func (t ReadTx) GetChannelMessageByToken(ctx context.Context, appInstanceID, channelID string, sender store.Actor, token string) (store.ChannelMessage, error) {
-	return getOne(ctx, t, "message by token", scanMessage,
-		`SELECT `+messageColumns+` FROM channel_messages
-		WHERE app_instance_id = ? AND channel_id = ? AND sender_kind = ? AND sender_id = ? AND client_token = ?`,
+	return getOne(ctx, t, "message by token", scanMessage, getMessageByTokenQuery,
 		appInstanceID, channelID, string(sender.Kind), sender.ID, token)
 }
 
 // ClearChannelMessageToken implements store.ChannelMessageWriter.
 func (t Tx) ClearChannelMessageToken(ctx context.Context, appInstanceID, channelID, messageID string) error {
 	return t.execOne(ctx, "clear token of message "+messageID,
-		`UPDATE channel_messages SET client_token = NULL, request_fingerprint = NULL
+		`UPDATE channel_messages SET client_token = NULL, request_fingerprint = NULL, token_channel = NULL
 		WHERE message_id = ? AND app_instance_id = ? AND channel_id = ?`, messageID, appInstanceID, channelID)
 }
 
@@ -238,15 +261,38 @@ func (t Tx) DeleteChannelMessage(ctx context.Context, appInstanceID, channelID, 
 		messageID, appInstanceID, channelID)
 }
 
-// deleteMessagesBeforeQuery picks the oldest messages from the retention
-// index: PostgreSQL has no DELETE ... LIMIT, and in SQLite it needs a
-// compile-time option builds rarely have.
+// deleteMessagesBeforeQuery walks the app instance's channels in
+// ChannelID order and, in each, the history index's range of messages
+// before the cutoff: the index every send writes anyway, so no index of
+// its own serves retention (migration 0011). The CROSS JOIN keeps SQLite's
+// planner from walking the app instance's whole history instead, and the
+// cursor (from) keeps a sweep of many batches from probing the channels
+// it has already emptied again. PostgreSQL has no DELETE ... LIMIT, and
+// in SQLite it needs a compile-time option builds rarely have.
 const deleteMessagesBeforeQuery = `DELETE FROM channel_messages WHERE seq IN (
-	SELECT seq FROM channel_messages WHERE app_instance_id = ? AND created_at < ? ORDER BY created_at LIMIT ?)`
+	SELECT m.seq FROM channels c CROSS JOIN channel_messages m
+	WHERE c.app_instance_id = ? AND c.channel_id >= ?
+		AND m.app_instance_id = c.app_instance_id AND m.channel_id = c.channel_id AND m.created_at < ?
+	ORDER BY c.channel_id LIMIT ?)
+	RETURNING channel_id`
 
-// DeleteChannelMessagesBefore implements store.ChannelMessageWriter. A
-// limit of 0 or less deletes every message before t.
-func (t Tx) DeleteChannelMessagesBefore(ctx context.Context, appInstanceID string, before time.Time, limit int) (int, error) {
-	return t.execCount(ctx, "delete messages of "+appInstanceID, deleteMessagesBeforeQuery,
-		appInstanceID, ms(before), t.d.limit(store.Page{Limit: limit}))
+// DeleteChannelMessagesBefore implements store.ChannelMessageWriter.
+func (t Tx) DeleteChannelMessagesBefore(ctx context.Context, appInstanceID, from string, before time.Time, limit int) (int, string, error) {
+	rows, err := t.query(ctx, deleteMessagesBeforeQuery, appInstanceID, from, ms(before), t.d.limit(store.Page{Limit: limit}))
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: delete messages of %s: %w", t.d.Name, appInstanceID, t.d.Translate(err))
+	}
+	defer rows.Close()
+	n, last := 0, ""
+	for rows.Next() {
+		var ch string
+		if err := rows.Scan(&ch); err != nil {
+			return 0, "", fmt.Errorf("%s: delete messages of %s: %w", t.d.Name, appInstanceID, err)
+		}
+		n, last = n+1, max(last, ch)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", fmt.Errorf("%s: delete messages of %s: %w", t.d.Name, appInstanceID, t.d.Translate(err))
+	}
+	return n, last, nil
 }

@@ -353,16 +353,24 @@ func testMessageRetention(t *testing.T, s store.Store) {
 	ms = append(ms, f.message("other", "o0", f.alice, at(0)), f.message("other", "o1", f.alice, at(1)), g.message("general", "a2-0", g.alice, at(0)))
 	createMessages(t, s, ms...)
 
-	for i, want := range []int{3, 1, 0} {
+	// Channel by channel in ChannelID order ("general" < "other"), each
+	// call from the last channel of the previous one.
+	from := ""
+	for i, want := range []struct {
+		n    int
+		last string
+	}{{3, "other"}, {1, "other"}, {0, ""}} {
 		var n int
+		var last string
 		update(t, s, func(tx store.Tx) error {
 			var err error
-			n, err = tx.DeleteChannelMessagesBefore(ctx(t), "a1", at(2), 3)
+			n, last, err = tx.DeleteChannelMessagesBefore(ctx(t), "a1", from, at(2), 3)
 			return err
 		})
-		if n != want {
-			t.Errorf("DeleteChannelMessagesBefore, call %d: %d deleted, want %d", i+1, n, want)
+		if n != want.n || last != want.last {
+			t.Errorf("DeleteChannelMessagesBefore from %q, call %d: %d deleted, last %q; want %d, %q", from, i+1, n, last, want.n, want.last)
 		}
+		from = last
 	}
 	if got, want := listMessages(t, s, "a1", store.MessageQuery{Viewer: f.alice}), []string{"g2", "g3", "g4"}; !slices.Equal(got, want) {
 		t.Errorf("a1's general after retention: %v, want %v (a message at the cutoff stays)", got, want)

@@ -110,6 +110,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tx/BeforeCommit", testBeforeCommit},
 		{"Outbox", testOutbox},
 		{"Channel/Touch", testChannelTouch},
+		{"Channel/TouchAt", testChannelTouchAt},
 
 		{"Tx/ReadsOwnWrites", testTxReadsOwnWrites},
 		{"Tx/RollbackOnError", testTxRollbackOnError},
