@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -137,16 +136,6 @@ func sendBatch(ctx context.Context, conn *sql.DB, app, channel string, at time.T
 		}
 	}
 	return tx.Commit()
-}
-
-// processCPU is the process's user and system CPU time: on a shared
-// machine a steadier figure than ns/op.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // hexID is a 64-hex id whose first 8 bytes are t, like the service's
