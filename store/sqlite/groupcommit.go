@@ -24,8 +24,8 @@ import (
 // so a batch runs first without savepoints (runPlain). Only when an fn
 // fails after writing (or a statement failed in a way that may have ended
 // the transaction) is the transaction rolled back and the batch run again
-// with each fn under its own SAVEPOINT (runGuarded), a failed fn's
-// outcome kept and that fn not run again.
+// with each fn under its own SAVEPOINT (runGuarded), the failed fn
+// included: its outcome may rest on writes of the discarded run.
 //
 // Cancellation: an Update whose ctx ends before its fn has returned
 // returns the ctx's error and keeps nothing; but a started fn's statements
@@ -49,9 +49,6 @@ type writeReq struct {
 	q      detachedQuerier
 	tx     sqlstore.Tx
 	before []func(context.Context) error
-	// skip: runPlain decided the request (it failed after writing), so
-	// runGuarded does not run it again.
-	skip bool
 }
 
 // ok reports whether the request's fn succeeded so far.
@@ -170,9 +167,13 @@ func fail(batch []*writeReq, err error) {
 // without having written (see detachedQuerier.wrote) needs no undo. When
 // one fails after writing, panics after writing, has its ctx end while
 // it runs after writing, or a statement fails in a way that may have
-// ended the transaction, runPlain rolls the whole transaction back, keeps
-// that request's outcome (a success is run again) and reports false: the
-// batch must run again, in runGuarded. The discarded run's AfterCommit
+// ended the transaction, runPlain rolls the whole transaction back and
+// reports false: the batch must run again, in runGuarded, every fn in it,
+// the failed one too. No outcome of the discarded run is kept, not even a
+// failure: an fn's result may rest on what an earlier fn of the batch
+// wrote, and that earlier fn writes something else when it runs again (a
+// new message id: a retry answered with the discarded run's id would
+// name a message that does not exist). The discarded run's AfterCommit
 // functions are dropped; its fns run again, as a store may run them.
 func (db *DB) runPlain(batch []*writeReq) bool {
 	if !db.begin(batch) {
@@ -190,11 +191,8 @@ func (db *DB) runPlain(batch []*writeReq) bool {
 		}
 		if r.q.broken || !r.ok() && r.q.wrote {
 			db.rollback()
-			r.skip = !r.ok()
 			for _, o := range batch {
-				if !o.skip {
-					o.err, o.panic, o.hooks = nil, nil, nil
-				}
+				o.err, o.panic, o.hooks = nil, nil, nil
 			}
 			return false
 		}
@@ -206,8 +204,7 @@ func (db *DB) runPlain(batch []*writeReq) bool {
 	return true
 }
 
-// runGuarded runs the batch's fns, but those runPlain decided, each under
-// its own SAVEPOINT: a failing fn rolls back to its savepoint and undoes
+// runGuarded runs the batch's fns, each under its own SAVEPOINT: a failing fn rolls back to its savepoint and undoes
 // only its own writes.
 func (db *DB) runGuarded(batch []*writeReq) {
 	bg := context.Background()
@@ -217,9 +214,6 @@ func (db *DB) runGuarded(batch []*writeReq) {
 	}
 	ran := 0
 	for _, r := range batch {
-		if r.skip {
-			continue
-		}
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
 			continue

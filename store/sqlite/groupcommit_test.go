@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,8 +153,9 @@ func runOneBatch(t *testing.T, db *DB, ctxs []context.Context, fns []func(store.
 // Group commit runs a batch without savepoints and runs it again, each fn
 // under its savepoint, only when an fn must be undone: one that failed,
 // panicked or was cancelled after writing. Each case is one batch; runs
-// is how often each fn ran: the fns before the one to undo run again, it
-// does not, and one whose ctx ended before the batch never runs. Whatever
+// is how often each fn ran: the fns up to the one to undo run again, that
+// one too (unless its ctx has ended), and one whose ctx ended before the
+// batch never runs. Whatever
 // the runs, AfterCommit runs once per committed Update, and nothing of a
 // refused one or of a discarded run stays.
 func TestBatchRunsAgainOnlyToUndo(t *testing.T) {
@@ -171,19 +174,19 @@ func TestBatchRunsAgainOnlyToUndo(t *testing.T) {
 	}{
 		{"all succeed", []step{ok("a", 1), ok("b", 1), ok("c", 1)}},
 		{"refused before writing", []step{ok("a", 1), {"x", "refuse-before", errRefused, 1, false}, ok("b", 1)}},
-		{"refused after writing", []step{ok("a", 2), {"x", "refuse-after", errRefused, 1, false}, ok("b", 1)}},
+		{"refused after writing", []step{ok("a", 2), {"x", "refuse-after", errRefused, 2, false}, ok("b", 1)}},
 		{"constraint error, nothing written", []step{ok("a", 1), {"seed", "conflict", store.ErrConflict, 1, true}, ok("b", 1)}},
-		{"constraint error after writing", []step{ok("a", 2), {"x", "write-then-conflict", store.ErrConflict, 1, false}, ok("b", 1)}},
+		{"constraint error after writing", []step{ok("a", 2), {"x", "write-then-conflict", store.ErrConflict, 2, false}, ok("b", 1)}},
 		{"panic before writing", []step{ok("a", 1), {"x", "panic-before", nil, 1, false}, ok("b", 1)}},
-		{"panic after writing", []step{ok("a", 2), {"x", "panic-after", nil, 1, false}, ok("b", 1)}},
+		{"panic after writing", []step{ok("a", 2), {"x", "panic-after", nil, 2, false}, ok("b", 1)}},
 		{"cancelled while running, after writing", []step{ok("a", 2), {"x", "cancel-after", context.Canceled, 1, false}, ok("b", 1)}},
 		{"cancelled before running", []step{ok("a", 1), {"x", "cancelled", context.Canceled, 0, false}, ok("b", 1)}},
-		{"BeforeCommit of a discarded run", []step{{"a", "before-commit", nil, 2, true}, {"x", "refuse-after", errRefused, 1, false}, ok("b", 1)}},
-		{"only failures", []step{{"x", "refuse-before", errRefused, 2, false}, {"y", "refuse-after", errRefused, 1, false}, {"z", "panic-before", nil, 1, false}}},
+		{"BeforeCommit of a discarded run", []step{{"a", "before-commit", nil, 2, true}, {"x", "refuse-after", errRefused, 2, false}, ok("b", 1)}},
+		{"only failures", []step{{"x", "refuse-before", errRefused, 2, false}, {"y", "refuse-after", errRefused, 2, false}, {"z", "panic-before", nil, 1, false}}},
 		{"mixed", []step{
 			ok("a", 2),
 			{"r", "refuse-before", errRefused, 2, false},
-			{"x", "refuse-after", errRefused, 1, false},
+			{"x", "refuse-after", errRefused, 2, false},
 			ok("b", 1),
 			{"y", "panic-after", nil, 1, false}, // under its savepoint in the second run
 			{"seed", "conflict", store.ErrConflict, 1, true},
@@ -415,5 +418,53 @@ func TestSQLKeepsAbortResolution(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(f, b)
+	}
+}
+
+// A failed fn's outcome may rest on what an earlier fn of its batch wrote;
+// when the batch runs again, that earlier fn writes something else (here
+// a new secret, as a send makes a new message id), so the failed fn must
+// run again too: its answer names what was committed, not what was
+// discarded. (A retried send answered with the discarded run's message id
+// named a message that did not exist.)
+func TestBatchRunAgainAnswersFromTheCommittedRun(t *testing.T) {
+	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
+	ctx := t.Context()
+	var secrets atomic.Int64
+	create := func(tx store.Tx) error {
+		return tx.CreateCredential(ctx, store.Credential{AccessKeyID: "a", SecretAccessKey: fmt.Sprint("s", secrets.Add(1)), UserArn: "arn:a", CreatedAt: time.UnixMilli(1)})
+	}
+	var answer string
+	errSeen := errors.New("seen")
+	// Writes, then reads the first fn's secret and fails with it: the
+	// failure after a write sends the batch to its second run.
+	readBack := func(tx store.Tx) error {
+		if err := tx.CreateCredential(ctx, store.Credential{AccessKeyID: "b", SecretAccessKey: "s", UserArn: "arn:b", CreatedAt: time.UnixMilli(1)}); err != nil {
+			return err
+		}
+		c, err := tx.GetCredential(ctx, "a")
+		if err != nil {
+			return err
+		}
+		answer = c.SecretAccessKey
+		return errSeen
+	}
+	errs, panics := runOneBatch(t, db, []context.Context{ctx, ctx}, []func(store.Tx) error{create, readBack}, func() {})
+	if errs[0] != nil || !errors.Is(errs[1], errSeen) || panics[0] != nil || panics[1] != nil {
+		t.Fatalf("errors %v, panics %v; want nil and %v", errs, panics, errSeen)
+	}
+	if secrets.Load() != 2 {
+		t.Fatalf("the first fn ran %d times, want 2 (the batch ran again)", secrets.Load())
+	}
+	var committed string
+	if err := db.View(ctx, func(tx store.ReadTx) error {
+		c, err := tx.GetCredential(ctx, "a")
+		committed = c.SecretAccessKey
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if answer != committed {
+		t.Errorf("the failed fn answered %q, but %q was committed", answer, committed)
 	}
 }
