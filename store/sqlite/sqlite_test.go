@@ -158,7 +158,7 @@ func TestPragmas(t *testing.T) {
 		{"writer", "journal_mode", "wal"},
 		{"writer", "foreign_keys", "1"},
 		{"writer", "synchronous", "1"}, // NORMAL
-		{"writer", "wal_autocheckpoint", "8000"},
+		{"writer", "wal_autocheckpoint", fmt.Sprint(backstopPages)},
 		{"writer", "busy_timeout", "1234"},
 		{"writer", "query_only", "0"},
 		{"writer", "temp_store", "2"}, // MEMORY
