@@ -32,19 +32,22 @@ import (
 // WAL.
 //
 // That finish is still a pause of the writer: it syncs the WAL and the
-// database file, 2-4 ms on a quiet disk and 10-15 ms on a busy one, and
+// database file, 2-4 ms on a quiet disk and 9-16 ms on a busy one, and
 // every send queued meanwhile waits for it. At one finish every round
-// (ten a second under load) about one send in ten waited for one, which
+// (ten a second under load) about one send in nine overlapped one, which
 // put the pauses into the p99 of sends at 64 clients. So the writer is
 // asked to finish at most every finishEvery, unless the WAL passes
-// restartMaxFrames first: a few pauses a second reach fewer than one send
-// in a hundred. Nothing that makes a pause shorter is left to do here:
-// what the writer copies is what it appended since the checkpointer's
-// second copy, and the two syncs are the disk's, which a restart needs
-// (the frames it overwrites must be in the synced database file).
+// restartMaxFrames first: two pauses a second reach two or three sends in
+// a hundred. A pause is what the writer appended since the checkpointer's
+// second copy, copied and synced with the WAL and the database file; a
+// restart needs those syncs (the frames it overwrites must be in the synced
+// database file).
 //
-// The WAL stays bounded: restartMaxFrames (64 MiB) while the checkpointer
-// keeps up; backstopPages (128 MiB) and one batch if it does not.
+// The WAL stays bounded: while the checkpointer keeps up it restarts every
+// finishEvery or once past restartMaxFrames, plus what comes in during the
+// round that asks (about 80 MB at 9,500 sends a second); if it does not,
+// the backstop checkpoints inside a commit at backstopPages (about
+// 128 MiB).
 
 const (
 	// checkpointEvery is how often the checkpointer looks for commits.
@@ -59,7 +62,7 @@ const (
 	restartFrames = 1000
 	// finishEvery is the least time between two finishing checkpoints of
 	// the writer while the WAL is shorter than restartMaxFrames. Under
-	// the sends load the WAL grows by about 15,000 frames in that time.
+	// the sends load the WAL grows by 15,000-20,000 frames in that time.
 	finishEvery = 500 * time.Millisecond
 	// restartMaxFrames is the WAL's length past which the writer is asked
 	// to finish at the next round whenever it last did: about 64 MiB.
