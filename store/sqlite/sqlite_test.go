@@ -158,7 +158,7 @@ func TestPragmas(t *testing.T) {
 		{"writer", "journal_mode", "wal"},
 		{"writer", "foreign_keys", "1"},
 		{"writer", "synchronous", "1"}, // NORMAL
-		{"writer", "wal_autocheckpoint", "8000"},
+		{"writer", "wal_autocheckpoint", fmt.Sprint(backstopPages)},
 		{"writer", "busy_timeout", "1234"},
 		{"writer", "query_only", "0"},
 		{"writer", "temp_store", "2"}, // MEMORY
@@ -368,5 +368,92 @@ func TestWriterFinishesTheCheckpoint(t *testing.T) {
 	var count int
 	if err := db.readers.QueryRowContext(t.Context(), `SELECT count(*) FROM credentials WHERE access_key_id LIKE 'AKIAWAL%'`).Scan(&count); err != nil || count != n {
 		t.Fatalf("a reader sees %d of %d credentials (%v)", count, n, err)
+	}
+}
+
+// The writer's finishing checkpoint pauses every queued send, so the
+// checkpointer asks for one at most every finishEvery while the WAL is
+// shorter than restartMaxFrames, and at once past it.
+func TestFinishDue(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		logFrames int64
+		since     time.Duration
+		want      bool
+	}{
+		{"short WAL", restartFrames - 1, time.Hour, false},
+		{"busy checkpoint (-1)", -1, time.Hour, false},
+		{"never finished", restartFrames, time.Duration(time.Now().UnixNano()), true},
+		{"finished just now", restartFrames, 0, false},
+		{"finished within finishEvery", restartMaxFrames - 1, finishEvery - time.Millisecond, false},
+		{"finishEvery passed", restartFrames, finishEvery, true},
+		{"long WAL, finished just now", restartMaxFrames, 0, true},
+		{"long WAL, short WAL bound kept", restartMaxFrames + 1, time.Millisecond, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := finishDue(c.logFrames, c.since); got != c.want {
+				t.Errorf("finishDue(%d, %v) = %v, want %v", c.logFrames, c.since, got, c.want)
+			}
+		})
+	}
+	if restartMaxFrames >= backstopPages {
+		t.Errorf("restartMaxFrames %d must stay below the backstop %d, or the backstop's checkpoint runs inside a commit first", restartMaxFrames, backstopPages)
+	}
+}
+
+// A round past restartFrames within finishEvery of the writer's last finish
+// copies but does not ask the writer; once finishEvery has passed it does,
+// and the writer's finish is counted and restarts the WAL.
+func TestCheckpointerSpacesTheFinishes(t *testing.T) {
+	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
+	db.stopCheckpointer() // its rounds are run below, one at a time
+	n := 0
+	write := func(rows int) {
+		t.Helper()
+		err := db.Update(t.Context(), func(tx store.Tx) error {
+			for range rows {
+				n++
+				c := store.Credential{AccessKeyID: fmt.Sprintf("AKIAGAP%08d", n), SecretAccessKey: strings.Repeat("s", 3000), UserArn: "arn:u", CreatedAt: time.UnixMilli(1)}
+				if err := tx.CreateCredential(t.Context(), c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 {
+		write(100) // about 1,600 pages: past restartFrames, below restartMaxFrames
+	}
+	db.finishedAt.Store(time.Now().UnixNano()) // as if the writer had just finished
+	db.checkpoint()
+	if db.finish.Load() {
+		t.Fatal("a round within finishEvery of the last finish asked the writer to finish")
+	}
+	if f := db.Stats().CheckpointedFrames; f == 0 {
+		t.Fatal("the round copied nothing")
+	}
+	db.finishedAt.Store(time.Now().Add(-finishEvery).UnixNano())
+	db.checkpoint()
+	if !db.finish.Load() {
+		t.Fatal("a round finishEvery after the last finish did not ask the writer")
+	}
+	before := db.finishedAt.Load()
+	write(1) // the writer finishes after this batch,
+	write(1) // so this one begins a fresh WAL
+	if got := db.Stats().FinishedCheckpoints; got != 1 {
+		t.Fatalf("FinishedCheckpoints = %d, want 1", got)
+	}
+	if db.finishedAt.Load() <= before {
+		t.Error("the writer's finish did not record its time")
+	}
+	var busy, log, done int64
+	if err := db.ckpt.QueryRowContext(t.Context(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err != nil {
+		t.Fatal(err)
+	}
+	if log > 20 {
+		t.Errorf("the WAL holds %d frames after the writer finished, want it started over (a few)", log)
 	}
 }
