@@ -177,3 +177,81 @@ func TestResumeSkipsEventsFromBeforeTheWatch(t *testing.T) {
 		t.Fatalf("after the resume: event %d (%s), want 6", e.ID, e.Payload)
 	}
 }
+
+// gatedReplayer holds every read of box until open is closed.
+type gatedReplayer struct {
+	box  *outbox
+	open chan struct{}
+}
+
+func (r gatedReplayer) wait(ctx context.Context) error {
+	select {
+	case <-r.open:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r gatedReplayer) LastID(ctx context.Context) (uint64, error) {
+	if err := r.wait(ctx); err != nil {
+		return 0, err
+	}
+	return r.box.LastID(ctx)
+}
+
+func (r gatedReplayer) EventsAfter(ctx context.Context, after uint64, limit int) ([]Record, error) {
+	if err := r.wait(ctx); err != nil {
+		return nil, err
+	}
+	return r.box.EventsAfter(ctx, after, limit)
+}
+
+// A Watch whose catch-up runs after the connection dropped and came back
+// reads a head that holds what was published while the node was away:
+// those events are not "from before the Watch", and the channel is
+// delivered from the last event handed out, not from that head.
+func TestWatchInterruptedByADropLosesNothing(t *testing.T) {
+	srv := startServer(t, 0)
+	box := &outbox{}
+	pub := connect(t, srv.ClientURL(), Options{})
+	r := gatedReplayer{box: box, open: make(chan struct{})}
+	node := connect(t, srv.ClientURL(), Options{Replay: r, NATS: []nats.Option{nats.ReconnectWait(300 * time.Millisecond)}})
+	sub := node.SubscribeScoped()
+	defer sub.Close()
+	if err := sub.WatchAudience("c1"); err != nil { // its catch-up waits for the gate
+		t.Fatal(err)
+	}
+	id, err := node.nc.GetClientID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.DisconnectClientByID(id); err != nil {
+		t.Fatal(err)
+	}
+	for node.nc.IsConnected() {
+		time.Sleep(time.Millisecond)
+	}
+	for i := 1; i <= 3; i++ {
+		box.commit(msg("c1", i))
+	}
+	if !box.relay(context.Background(), pub) {
+		t.Fatal("relay failed")
+	}
+	if node.nc.Stats().Reconnects != 0 {
+		t.Fatal("reconnected before the relay published: the test proves nothing")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !node.Connected() {
+		if time.Now().After(deadline) {
+			t.Fatal("the node did not reconnect")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(r.open)
+	for i := 1; i <= 3; i++ {
+		if e := nextWithin(t, sub, 10*time.Second); e.ID != uint64(i) {
+			t.Fatalf("got event %d, want %d", e.ID, i)
+		}
+	}
+}
