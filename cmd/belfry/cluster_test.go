@@ -186,6 +186,13 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	withBus := func(c *config) { c.Bus = ns.ClientURL(); c.TLSListen = "off" }
 	n1 := startServerWith(t, dir, root, withBus)
 	n2 := startServerWith(t, dir, root, withBus)
+	t.Cleanup(func() {
+		if t.Failed() {
+			n1.stop()
+			n2.stop()
+			t.Logf("node 1:\n%s\nnode 2:\n%s", n1.stderr, n2.stderr)
+		}
+	})
 
 	app := mustCall(t, n1, "POST", "/app-instances", `{"Name":"app","ClientRequestToken":"tok-app"}`, "", 201)["AppInstanceArn"].(string)
 	alice := mustCall(t, n1, "POST", "/app-instance-users", `{"AppInstanceArn":"`+app+`","AppInstanceUserId":"alice","Name":"alice","ClientRequestToken":"tok-alice"}`, "", 201)["AppInstanceUserArn"].(string)

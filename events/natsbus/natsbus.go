@@ -126,6 +126,42 @@ type Bus struct {
 
 	mu   sync.Mutex
 	subs map[*Subscription]struct{}
+
+	// conn ends when the connection drops (connDropped); requests to the
+	// server run within it (requestContext).
+	connMu   sync.Mutex
+	conn     context.Context
+	connLost context.CancelCauseFunc
+}
+
+// errConnectionLost ends the requests that were in flight when the NATS
+// connection dropped.
+var errConnectionLost = errors.New("natsbus: connection to NATS lost; request abandoned")
+
+// requestContext bounds a request to the server (the stream's API, through
+// a Replayer) by d and by the connection it goes out on. nats.go fails
+// the pending requests of a connection that is closed, but not of one that
+// drops and reconnects: a request the server took and never answered
+// before it went away (restart, failover) would wait out all of d, and the
+// Subscription's goroutine, which delivers every event of the node, with
+// it; live events would pile up behind it for that long after NATS is
+// back. Ended at the drop, the request is retried on the new connection.
+func (b *Bus) requestContext(d time.Duration) (context.Context, context.CancelFunc) {
+	b.connMu.Lock()
+	conn := b.conn
+	b.connMu.Unlock()
+	return context.WithTimeout(conn, d)
+}
+
+// connDropped ends the requests made on the connection that dropped; those
+// made from now on belong to the next one. The disconnect callback runs a
+// moment after the drop: a request made in between is ended too, and one
+// that fails at once (nothing is sent while disconnected) is retried.
+func (b *Bus) connDropped() {
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	b.connLost(errConnectionLost)
+	b.conn, b.connLost = context.WithCancelCause(context.Background())
 }
 
 // Connect opens the NATS connection at url (nats://HOST:4222, or a comma
@@ -158,6 +194,7 @@ func Connect(url string, opts Options) (*Bus, error) {
 		return nil, err
 	}
 	b := &Bus{opts: opts, log: log, origin: hex.EncodeToString(origin[:]), subs: map[*Subscription]struct{}{}}
+	b.conn, b.connLost = context.WithCancelCause(context.Background())
 	nopts := []nats.Option{
 		nats.Name(opts.Name),
 		nats.MaxReconnects(-1),
@@ -169,6 +206,7 @@ func Connect(url string, opts Options) (*Bus, error) {
 		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			log.Warn("natsbus: disconnected", "err", err)
+			b.connDropped()
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("natsbus: reconnected", "server", nc.ConnectedUrlRedacted())

@@ -3,6 +3,7 @@ package natsbus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,11 @@ type Subscription struct {
 type catchUp struct {
 	after uint64
 	only  func(*events.Event) bool
+	// settle sets the since of the topic (interest) to the computed
+	// after, under s.mu.
+	settle func(after uint64)
+	// reconnects is the connection's count at the Watch.
+	reconnects uint64
 }
 
 func newSubscription(b *Bus) *Subscription {
@@ -71,7 +77,7 @@ func newSubscription(b *Bus) *Subscription {
 		poke:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 		nsubs:     map[string]*nats.Subscription{},
-		in:        interest{audiences: map[string]bool{}, users: map[string]bool{}},
+		in:        interest{audiences: map[string]uint64{}, users: map[string]uint64{}},
 		proactive: map[string]time.Time{},
 		keys:      newSeenSet(b.opts.DedupWindow),
 		ids:       newIDSet(b.opts.DedupWindow),
@@ -114,7 +120,15 @@ func (s *Subscription) each(topics []events.Topic, all func() error, audience, u
 
 // WatchAll delivers every event (for tools and tests, never a hub).
 func (s *Subscription) WatchAll() error {
-	return s.watch(allEventsSubject(s.bus.opts.Prefix), func() { s.in.all = true }, func(*events.Event) bool { return true })
+	return s.watch(allEventsSubject(s.bus.opts.Prefix), func(since uint64) {
+		if !s.in.all {
+			s.in.all, s.in.allSince = true, since
+		}
+	}, func(*events.Event) bool { return true }, func(after uint64) {
+		if s.in.all && s.in.allSince == pendingSince {
+			s.in.allSince = after
+		}
+	})
 }
 
 // UnwatchAll stops WatchAll.
@@ -126,10 +140,10 @@ func (s *Subscription) UnwatchAll() error {
 // events.AudienceKey of a sub-channel): the hub calls it when the audience
 // gets its first local member.
 func (s *Subscription) WatchAudience(key string) error {
-	return s.watch(audienceSubject(s.bus.opts.Prefix, key), func() {
-		s.in.audiences[key] = true
+	return s.watch(audienceSubject(s.bus.opts.Prefix, key), func(since uint64) {
+		addSince(s.in.audiences, key, since)
 		delete(s.proactive, key)
-	}, func(e *events.Event) bool { return e.Audience() == key })
+	}, func(e *events.Event) bool { return e.Audience() == key }, func(after uint64) { settleSince(s.in.audiences, key, after) })
 }
 
 // UnwatchAudience stops WatchAudience.
@@ -143,8 +157,8 @@ func (s *Subscription) UnwatchAudience(key string) error {
 // WatchUser delivers the events that name userArn (Users, Joined, Left):
 // the hub calls it when the user opens a session on this node.
 func (s *Subscription) WatchUser(userArn string) error {
-	return s.watch(userSubject(s.bus.opts.Prefix, userArn), func() { s.in.users[userArn] = true },
-		func(e *events.Event) bool { return names(e, userArn) })
+	return s.watch(userSubject(s.bus.opts.Prefix, userArn), func(since uint64) { addSince(s.in.users, userArn, since) },
+		func(e *events.Event) bool { return names(e, userArn) }, func(after uint64) { settleSince(s.in.users, userArn, after) })
 }
 
 // UnwatchUser stops WatchUser.
@@ -152,20 +166,26 @@ func (s *Subscription) UnwatchUser(userArn string) error {
 	return s.unwatch(userSubject(s.bus.opts.Prefix, userArn), func() { delete(s.in.users, userArn) })
 }
 
-func (s *Subscription) watch(subject string, add func(), only func(*events.Event) bool) error {
+// watch follows subject for a topic: add records the topic's interest
+// with its since (interest) unless it has one, settle sets it once the
+// catch-up has computed it.
+func (s *Subscription) watch(subject string, add func(since uint64), only func(*events.Event) bool, settle func(after uint64)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return events.ErrClosed
 	}
-	add()
 	if s.nsubs[subject] != nil {
+		// Followed already (a join followed ahead of the hub, or a hash
+		// shared with another topic): delivery goes on from here.
+		add(s.lastHanded.Load())
 		return nil
 	}
 	if err := s.subscribeLocked(subject); err != nil {
 		return err
 	}
-	s.catchUps = append(s.catchUps, catchUp{s.lastHanded.Load(), only})
+	add(pendingSince)
+	s.catchUps = append(s.catchUps, catchUp{s.lastHanded.Load(), only, settle, s.bus.nc.Stats().Reconnects})
 	s.pokeNow()
 	return nil
 }
@@ -271,7 +291,7 @@ func (s *Subscription) checkResume(next uint64) {
 	if next != 0 && s.bus.opts.Replay != nil {
 		deadline := time.Now().Add(2 * time.Second)
 		for time.Now().Before(deadline) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			ctx, cancel := s.bus.requestContext(time.Second)
 			last, err := s.bus.opts.Replay.LastID(ctx)
 			cancel()
 			if err == nil && last >= next {
@@ -286,7 +306,13 @@ func (s *Subscription) checkResume(next uint64) {
 	} else {
 		after = 0
 	}
-	s.replay(after, func(uint64, *events.Event) bool { return true })
+	// Only what each topic wanted when it was published: the overlap
+	// reaches back before the node followed some of them (interest).
+	s.replay(after, func(id uint64, e *events.Event) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.in.wantsResumed(id, e)
+	})
 }
 
 // catchUp confirms the subscriptions made since the last time with one
@@ -307,25 +333,41 @@ func (s *Subscription) catchUp() {
 		s.working = false
 		s.mu.Unlock()
 	}()
-	if !unconfirmed {
+	if !unconfirmed && len(catchUps) == 0 {
 		return
 	}
 	// What the new subscriptions may have missed was published after the
 	// Watch and before the server had the subscription: events after the
 	// stream's head as it is now (a moment after the Watch), or after the
 	// last event handed out if that is later. Not from further back: a
-	// session that opens now must not get a channel's older events.
+	// session that opens now must not get a channel's older events, nor
+	// may a resume deliver them later (interest: each topic's since is set
+	// here). That holds only while the connection stays up from the Watch
+	// to the confirmation: then everything published after the server had
+	// the subscription, up to the head, came live. A topic whose Watch the
+	// connection dropped after starts at the last event handed out instead,
+	// with the resume or the replay below: the head read after the drop
+	// holds what was published while the node was away.
 	var head uint64
 	if r := s.bus.opts.Replay; r != nil && len(catchUps) > 0 {
 		head = s.retry("replay head", r.LastID)
 	}
-	if !s.confirm() || len(catchUps) == 0 {
-		return
-	}
-	from := max(catchUps[0].after, head)
+	confirmed := s.confirm()
+	reconnects := s.bus.nc.Stats().Reconnects
+	var from uint64
+	s.mu.Lock()
 	for i := range catchUps {
-		catchUps[i].after = max(catchUps[i].after, head)
-		from = min(from, catchUps[i].after)
+		if confirmed && catchUps[i].reconnects == reconnects {
+			catchUps[i].after = max(catchUps[i].after, head)
+		}
+		if i == 0 || catchUps[i].after < from {
+			from = catchUps[i].after
+		}
+		catchUps[i].settle(catchUps[i].after)
+	}
+	s.mu.Unlock()
+	if !confirmed || len(catchUps) == 0 {
+		return
 	}
 	s.replay(from, func(id uint64, e *events.Event) bool {
 		for _, c := range catchUps {
@@ -405,13 +447,15 @@ func (s *Subscription) followJoin(env *envelope) func() {
 	s.mu.Lock()
 	local := false
 	for _, arn := range e.Joined {
-		local = local || s.in.users[arn]
+		_, user := s.in.users[arn]
+		local = local || user
 	}
-	if !local || s.in.all || s.in.audiences[key] || s.closed || s.subscribeLocked(subject) != nil {
+	if _, followed := s.in.audiences[key]; !local || s.in.all || followed || s.closed || s.subscribeLocked(subject) != nil {
 		s.mu.Unlock()
 		return nil
 	}
-	s.in.audiences[key] = true
+	// Delivered from the join on, as the replay below does.
+	s.in.audiences[key] = max(env.ID, s.floor)
 	s.proactive[key] = time.Now()
 	s.mu.Unlock()
 	s.pokeNow() // Settled waits for the confirmation below too
@@ -483,8 +527,11 @@ func (s *Subscription) replay(after uint64, only func(uint64, *events.Event) boo
 func (s *Subscription) retry(what string, f func(context.Context) (uint64, error)) uint64 {
 	wait := 50 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := s.bus.requestContext(30 * time.Second)
 		v, err := f(ctx)
+		if cause := context.Cause(ctx); err != nil && errors.Is(cause, errConnectionLost) {
+			err = cause
+		}
 		cancel()
 		if err == nil {
 			return v
