@@ -119,7 +119,10 @@ func (t Tx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error)
 	next := ms(d.NextAttemptAt)
 	if d.OrderKey != "" && d.State == store.DeliveryPending {
 		var waiting bool
-		if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'PENDING' AND order_key = ?)`, d.OrderKey).Scan(&waiting); err != nil {
+		// order_key <> '' lets the engine use the partial index of the
+		// order keys: without it SQLite walks the pending deliveries
+		// (a push backlog) looking for one of the key.
+		if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'PENDING' AND order_key = ? AND order_key <> '')`, d.OrderKey).Scan(&waiting); err != nil {
 			return 0, fmt.Errorf("%s: create delivery: %w", t.d.Name, err)
 		}
 		if waiting {
