@@ -62,6 +62,13 @@ const (
 		AND (order_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries AS e
 			WHERE e.state = 'PENDING' AND e.order_key = d.order_key AND e.order_key <> '' AND e.id < d.id))
 		ORDER BY next_attempt_at, id LIMIT ?`
+	// orderKeyPendingQuery: order_key <> '' lets the engine use the
+	// partial index of the order keys; without it SQLite walks the
+	// pending deliveries (a push backlog) looking for one of the key.
+	orderKeyPendingQuery = `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'PENDING' AND order_key = ? AND order_key <> '')`
+	promoteNextQuery     = `UPDATE deliveries SET next_attempt_at = CASE WHEN created_at < ? THEN created_at ELSE ? END WHERE id = (
+		SELECT id FROM deliveries WHERE state = 'PENDING' AND order_key = ? AND order_key <> ''
+		ORDER BY id LIMIT 1) AND next_attempt_at = ?`
 	pruneDeliveriesQuery = `DELETE FROM deliveries WHERE kind = ? AND state <> 'PENDING' AND id < COALESCE(
 		(SELECT id FROM deliveries WHERE kind = ? AND state <> 'PENDING' ORDER BY id DESC LIMIT 1 OFFSET ?), 0)`
 )
@@ -119,10 +126,7 @@ func (t Tx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error)
 	next := ms(d.NextAttemptAt)
 	if d.OrderKey != "" && d.State == store.DeliveryPending {
 		var waiting bool
-		// order_key <> '' lets the engine use the partial index of the
-		// order keys: without it SQLite walks the pending deliveries
-		// (a push backlog) looking for one of the key.
-		if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'PENDING' AND order_key = ? AND order_key <> '')`, d.OrderKey).Scan(&waiting); err != nil {
+		if err := t.queryRow(ctx, orderKeyPendingQuery, d.OrderKey).Scan(&waiting); err != nil {
 			return 0, fmt.Errorf("%s: create delivery: %w", t.d.Name, err)
 		}
 		if waiting {
@@ -170,9 +174,7 @@ func (t Tx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 // of pushes would let one record through per pass over the whole backlog.
 func (t Tx) promoteNext(ctx context.Context, d store.Delivery, orderKey string) error {
 	settled := ms(d.UpdatedAt)
-	_, err := t.exec(ctx, `UPDATE deliveries SET next_attempt_at = CASE WHEN created_at < ? THEN created_at ELSE ? END WHERE id = (
-		SELECT id FROM deliveries WHERE state = 'PENDING' AND order_key = ? AND order_key <> ''
-		ORDER BY id LIMIT 1) AND next_attempt_at = ?`, settled, settled, orderKey, waitingForTurn)
+	_, err := t.exec(ctx, promoteNextQuery, settled, settled, orderKey, waitingForTurn)
 	if err != nil {
 		return fmt.Errorf("%s: update delivery %d: %w", t.d.Name, d.ID, t.d.Translate(err))
 	}
