@@ -122,6 +122,8 @@ func TestQueryPlans(t *testing.T) {
 	wantSteps := map[string]string{
 		"message by token":       "SEARCH channel_messages USING INDEX channel_messages_by_token (token_channel=? AND sender_kind=? AND sender_id=? AND client_token=?)",
 		"delete messages before": "SEARCH m USING COVERING INDEX channel_messages_by_time (app_instance_id=? AND channel_id=? AND created_at<?)",
+		// Not the pending deliveries (a push backlog) one by one.
+		"order key pending": "SEARCH deliveries USING COVERING INDEX deliveries_pending_by_order (order_key=?)",
 	}
 	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
 	plans, err := sqlstore.PlannedQueries(&dialect)
@@ -147,7 +149,7 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("%s: plan %q, want a step %q", p.Name, steps, want)
 		}
 		for _, s := range steps {
-			if strings.HasPrefix(s, "SCAN ") || !p.Sorts && strings.Contains(s, "TEMP B-TREE") {
+			if strings.HasPrefix(s, "SCAN ") && s != "SCAN CONSTANT ROW" || !p.Sorts && strings.Contains(s, "TEMP B-TREE") {
 				t.Errorf("%s: plan %q", p.Name, steps)
 				break
 			}

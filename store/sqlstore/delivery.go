@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -61,6 +62,13 @@ const (
 		AND (order_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries AS e
 			WHERE e.state = 'PENDING' AND e.order_key = d.order_key AND e.order_key <> '' AND e.id < d.id))
 		ORDER BY next_attempt_at, id LIMIT ?`
+	// orderKeyPendingQuery: order_key <> '' lets the engine use the
+	// partial index of the order keys; without it SQLite walks the
+	// pending deliveries (a push backlog) looking for one of the key.
+	orderKeyPendingQuery = `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'PENDING' AND order_key = ? AND order_key <> '')`
+	promoteNextQuery     = `UPDATE deliveries SET next_attempt_at = CASE WHEN created_at < ? THEN created_at ELSE ? END WHERE id = (
+		SELECT id FROM deliveries WHERE state = 'PENDING' AND order_key = ? AND order_key <> ''
+		ORDER BY id LIMIT 1) AND next_attempt_at = ?`
 	pruneDeliveriesQuery = `DELETE FROM deliveries WHERE kind = ? AND state <> 'PENDING' AND id < COALESCE(
 		(SELECT id FROM deliveries WHERE kind = ? AND state <> 'PENDING' ORDER BY id DESC LIMIT 1 OFFSET ?), 0)`
 )
@@ -118,7 +126,7 @@ func (t Tx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error)
 	next := ms(d.NextAttemptAt)
 	if d.OrderKey != "" && d.State == store.DeliveryPending {
 		var waiting bool
-		if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'PENDING' AND order_key = ?)`, d.OrderKey).Scan(&waiting); err != nil {
+		if err := t.queryRow(ctx, orderKeyPendingQuery, d.OrderKey).Scan(&waiting); err != nil {
 			return 0, fmt.Errorf("%s: create delivery: %w", t.d.Name, err)
 		}
 		if waiting {
@@ -139,27 +147,34 @@ func (t Tx) CreateDelivery(ctx context.Context, d store.Delivery) (int64, error)
 
 // UpdateDelivery implements store.DeliveryWriter.
 func (t Tx) UpdateDelivery(ctx context.Context, d store.Delivery) error {
-	n, err := t.execCount(ctx, fmt.Sprintf("update delivery %d", d.ID), `UPDATE deliveries
-		SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, lease_owner = ?, updated_at = ? WHERE id = ?`,
-		string(d.State), d.Attempts, ms(d.NextAttemptAt), d.LastError, d.LeaseOwner, ms(d.UpdatedAt), d.ID)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
+	// The row's own order key (not d's, which a caller may leave empty)
+	// decides whether a delivery waits behind it; a push has none, and
+	// its settling need not look for one.
+	var orderKey string
+	err := t.queryRow(ctx, `UPDATE deliveries
+		SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, lease_owner = ?, updated_at = ? WHERE id = ? RETURNING order_key`,
+		string(d.State), d.Attempts, ms(d.NextAttemptAt), d.LastError, d.LeaseOwner, ms(d.UpdatedAt), d.ID).Scan(&orderKey)
+	if errors.Is(err, t.d.NoRows) {
 		return fmt.Errorf("%s: update delivery %d: %w", t.d.Name, d.ID, store.ErrNotFound)
 	}
-	if d.State != store.DeliveryPending {
-		return t.promoteNext(ctx, d)
+	if err != nil {
+		return fmt.Errorf("%s: update delivery %d: %w", t.d.Name, d.ID, t.d.Translate(err))
+	}
+	if d.State != store.DeliveryPending && orderKey != "" {
+		return t.promoteNext(ctx, d, orderKey)
 	}
 	return nil
 }
 
 // promoteNext makes the oldest delivery waiting behind settled d, of its
-// order key, due when d settled.
-func (t Tx) promoteNext(ctx context.Context, d store.Delivery) error {
-	_, err := t.exec(ctx, `UPDATE deliveries SET next_attempt_at = ? WHERE id = (
-		SELECT id FROM deliveries WHERE state = 'PENDING' AND order_key = (SELECT order_key FROM deliveries WHERE id = ?) AND order_key <> ''
-		ORDER BY id LIMIT 1) AND next_attempt_at = ?`, ms(d.UpdatedAt), d.ID, waitingForTurn)
+// order key, due: at its own creation, not at d's settling, so that it
+// keeps its place in the due order (next_attempt_at, id) among the
+// deliveries queued after it. Made due at the settling, each record of a
+// channel would queue behind every push queued meanwhile, and a backlog
+// of pushes would let one record through per pass over the whole backlog.
+func (t Tx) promoteNext(ctx context.Context, d store.Delivery, orderKey string) error {
+	settled := ms(d.UpdatedAt)
+	_, err := t.exec(ctx, promoteNextQuery, settled, settled, orderKey, waitingForTurn)
 	if err != nil {
 		return fmt.Errorf("%s: update delivery %d: %w", t.d.Name, d.ID, t.d.Translate(err))
 	}

@@ -70,6 +70,8 @@ func PlannedQueries(d *Dialect) ([]PlannedQuery, error) {
 		PlannedQuery{Name: "due flow jobs", SQL: listDueFlowJobsQuery, Args: []any{1, 10}},
 		PlannedQuery{Name: "delete flow jobs before", SQL: d.DeleteFlowJobsBefore, Args: []any{1, 10}},
 		PlannedQuery{Name: "due deliveries", SQL: listDueDeliveriesQuery, Args: []any{1, 10}},
+		PlannedQuery{Name: "order key pending", SQL: orderKeyPendingQuery, Args: []any{"s c"}},
+		PlannedQuery{Name: "promote next", SQL: promoteNextQuery, Args: []any{1, 1, "s c", waitingForTurn}},
 		// Sorted by membership: a channel's memberships are read by the
 		// member-first index.
 		PlannedQuery{Name: "push targets", SQL: listPushTargetsQuery, Args: []any{"a", "c"}, Sorts: true},

@@ -115,8 +115,9 @@ func testDeliveryQueue(t *testing.T, s store.Store) {
 	}
 	settle("k1-a", store.DeliveryDelivered)
 	settle("p1", store.DeliveryFailed)
-	// k1-b is due once k1-a settled (at epoch+1s), not before.
-	if got := due(time.Second); !slices.Equal(got, []string{"p2", "k1-b"}) {
+	// k1-b is due once k1-a settled, not before; then in its place among
+	// the deliveries queued after it (created at epoch, before p2).
+	if got := due(time.Second); !slices.Equal(got, []string{"k1-b", "p2"}) {
 		t.Errorf("due after settling k1-a and p1: %v", got)
 	}
 	view(t, s, func(tx store.ReadTx) error {
@@ -180,6 +181,82 @@ func testDeliveryQueue(t *testing.T, s store.Store) {
 	})
 	if pruned != 4 || !slices.Equal(bodies, []string{"old4", "old3", "p2"}) {
 		t.Errorf("pruned %d, kept %v", pruned, bodies)
+	}
+}
+
+// testDeliveryOrderKeyKeepsPlace: a delivery waiting behind the head of
+// its order key, made due when the head settles, keeps its place in the
+// due order among the deliveries queued after it, rather than going to
+// the back of the queue. Sends each queue one streaming record of their
+// channel (one order key) and pushes; a worker claiming the due ones
+// oldest first, a batch at a time, must not let through one record per
+// pass over the whole backlog of pushes.
+func testDeliveryOrderKeyKeepsPlace(t *testing.T, s store.Store) {
+	const sends, pushesPerSend = 20, 5
+	update(t, s, func(tx store.Tx) error {
+		for i := range sends {
+			at := epoch.Add(time.Duration(i) * time.Millisecond)
+			if _, err := tx.CreateDelivery(ctx(t), store.Delivery{Kind: store.DeliveryStream, AppInstanceID: "a", ChannelArn: "ch", OrderKey: "stream ch",
+				Body: fmt.Sprint("r", i), State: store.DeliveryPending, NextAttemptAt: at, CreatedAt: at, UpdatedAt: at}); err != nil {
+				return err
+			}
+			for j := range pushesPerSend {
+				if _, err := tx.CreateDelivery(ctx(t), store.Delivery{Kind: store.DeliveryPush, AppInstanceID: "a", ChannelArn: "ch",
+					Body: fmt.Sprint("p", i, "-", j), State: store.DeliveryPending, NextAttemptAt: at, CreatedAt: at, UpdatedAt: at}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	// A worker settles what it claims, a batch of 4 at a time, a second
+	// after the sends; records must keep pace with the pushes queued beside
+	// them: when the pushes of send i go, record i is gone too.
+	now := epoch.Add(time.Second)
+	var order []string
+	for round := 0; ; round++ {
+		if round > sends*(pushesPerSend+1) {
+			t.Fatalf("queue not drained; delivered %v", order)
+		}
+		var batch []store.Delivery
+		update(t, s, func(tx store.Tx) error {
+			var err error
+			batch, err = tx.ListDueDeliveries(ctx(t), now, 4)
+			return err
+		})
+		if len(batch) == 0 {
+			break
+		}
+		for _, d := range batch {
+			update(t, s, func(tx store.Tx) error {
+				d.State, d.UpdatedAt, d.NextAttemptAt = store.DeliveryDelivered, now, now
+				return tx.UpdateDelivery(ctx(t), d)
+			})
+			order = append(order, d.Body)
+		}
+		now = now.Add(time.Millisecond)
+	}
+	if len(order) != sends*(pushesPerSend+1) {
+		t.Fatalf("delivered %d of %d: %v", len(order), sends*(pushesPerSend+1), order)
+	}
+	records, pushes := 0, 0
+	for i, b := range order {
+		if b[0] == 'r' {
+			if want := fmt.Sprint("r", records); b != want {
+				t.Fatalf("record %d delivered is %s, want %s (records reordered)", records, b, want)
+			}
+			records++
+			continue
+		}
+		pushes++
+		// Before the pushes of send k+1 go, record k must have gone: it
+		// was queued before them. Allow one batch of slack for the
+		// record that becomes due within the batch.
+		var k, j int
+		fmt.Sscanf(b, "p%d-%d", &k, &j)
+		if records < k {
+			t.Fatalf("at delivery %d (%s) only %d records of %d delivered: records starve behind pushes\norder %v", i, b, records, sends, order)
+		}
 	}
 }
 

@@ -106,6 +106,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 		{"StreamingConfiguration/PutListDelete", testStreamingConfigurations},
 		{"Delivery/Queue", testDeliveryQueue},
+		{"Delivery/OrderKeyKeepsPlace", testDeliveryOrderKeyKeepsPlace},
 		{"Delivery/PushTargets", testPushTargets},
 		{"Tx/BeforeCommit", testBeforeCommit},
 		{"Outbox", testOutbox},
