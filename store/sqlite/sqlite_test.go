@@ -334,22 +334,7 @@ func TestWriterFinishesTheCheckpoint(t *testing.T) {
 		return log
 	}
 	n := 0
-	write := func(rows, size int) {
-		t.Helper()
-		err := db.Update(t.Context(), func(tx store.Tx) error {
-			for range rows {
-				n++
-				c := store.Credential{AccessKeyID: fmt.Sprintf("AKIAWAL%08d", n), SecretAccessKey: strings.Repeat("s", size), UserArn: "arn:u", CreatedAt: time.UnixMilli(1)}
-				if err := tx.CreateCredential(t.Context(), c); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rows, size int) { t.Helper(); writeCredentials(t, db, "AKIAWAL", &n, rows, size) }
 	for range 20 {
 		write(100, 3000) // about 1,600 pages in all
 	}
@@ -408,22 +393,7 @@ func TestCheckpointerSpacesTheFinishes(t *testing.T) {
 	db := openTemp(t, filepath.Join(t.TempDir(), "belfry.db"))
 	db.stopCheckpointer() // its rounds are run below, one at a time
 	n := 0
-	write := func(rows int) {
-		t.Helper()
-		err := db.Update(t.Context(), func(tx store.Tx) error {
-			for range rows {
-				n++
-				c := store.Credential{AccessKeyID: fmt.Sprintf("AKIAGAP%08d", n), SecretAccessKey: strings.Repeat("s", 3000), UserArn: "arn:u", CreatedAt: time.UnixMilli(1)}
-				if err := tx.CreateCredential(t.Context(), c); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rows int) { t.Helper(); writeCredentials(t, db, "AKIAGAP", &n, rows, 3000) }
 	for range 20 {
 		write(100) // about 1,600 pages: past restartFrames, below restartMaxFrames
 	}
@@ -455,5 +425,25 @@ func TestCheckpointerSpacesTheFinishes(t *testing.T) {
 	}
 	if log > 20 {
 		t.Errorf("the WAL holds %d frames after the writer finished, want it started over (a few)", log)
+	}
+}
+
+// writeCredentials writes rows credentials of secrets size bytes long in
+// one Update, numbered on from *n with prefix: WAL pages for the
+// checkpoint tests.
+func writeCredentials(t *testing.T, db *DB, prefix string, n *int, rows, size int) {
+	t.Helper()
+	err := db.Update(t.Context(), func(tx store.Tx) error {
+		for range rows {
+			*n++
+			c := store.Credential{AccessKeyID: fmt.Sprintf("%s%08d", prefix, *n), SecretAccessKey: strings.Repeat("s", size), UserArn: "arn:u", CreatedAt: time.UnixMilli(1)}
+			if err := tx.CreateCredential(t.Context(), c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
