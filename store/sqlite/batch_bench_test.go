@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -19,24 +18,8 @@ import (
 func BenchmarkWriteBatch(b *testing.B) {
 	for _, size := range []int{1, 8, 32} {
 		b.Run(fmt.Sprint("batch-", size), func(b *testing.B) {
-			db, err := Open(b.Context(), filepath.Join(b.TempDir(), "belfry.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = db.Close() })
 			ctx := context.Background()
-			start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-			err = db.Update(ctx, func(tx store.Tx) error {
-				if _, err := tx.CreateAppInstance(ctx, store.AppInstance{ID: "app", CreatedAt: start, UpdatedAt: start}); err != nil {
-					return err
-				}
-				_, err := tx.CreateChannel(ctx, store.Channel{AppInstanceID: "app", ChannelID: "c", Mode: "UNRESTRICTED", Privacy: "PUBLIC",
-					CreatedByKind: store.MemberUser, CreatedByID: "u", CreatedAt: start, UpdatedAt: start})
-				return err
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			db, start := openWithChannels(b, "c")
 			n := 0
 			send := func(tx store.Tx) error {
 				n++

@@ -16,32 +16,12 @@ import (
 // Building the database takes a while; run it with -bench.
 func BenchmarkListChannelMessages(b *testing.B) {
 	const n = 1_000_000
-	db, err := Open(b.Context(), filepath.Join(b.TempDir(), "belfry.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
 	ctx := b.Context()
-	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	err = db.Update(ctx, func(tx store.Tx) error {
-		if _, err := tx.CreateAppInstance(ctx, store.AppInstance{ID: "app", CreatedAt: start, UpdatedAt: start}); err != nil {
-			return err
-		}
-		for _, c := range []string{"big", "other"} {
-			if _, err := tx.CreateChannel(ctx, store.Channel{AppInstanceID: "app", ChannelID: c, Mode: "UNRESTRICTED", Privacy: "PUBLIC",
-				CreatedByKind: store.MemberUser, CreatedByID: "u", CreatedAt: start, UpdatedAt: start}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, start := openWithChannels(b, "big", "other")
 	// Ten messages a second. The insert goes straight to SQL (outside
 	// Update, which holds the one writer connection), as a million Creates
 	// would be slow.
-	_, err = db.conn.ExecContext(ctx, `WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ? - 1)
+	_, err := db.conn.ExecContext(ctx, `WITH RECURSIVE i(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM i WHERE x < ? - 1)
 			INSERT INTO channel_messages (app_instance_id, channel_id, message_id, content, type, sender_kind, sender_id, status, sub_channel_id, created_at, updated_at)
 			SELECT 'app', c.id, c.id || '-' || x, 'hello', 'STANDARD', 'user', IIF(x % 10 = 0, 'other', 'viewer'),
 				IIF(x % 10 = 0, 'PENDING', 'SENT'), IIF(x % 2 = 0, 's1', 's2'), ? + x * 100, ? + x * 100
@@ -174,4 +154,32 @@ func BenchmarkWriterStatement(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// openWithChannels opens a new database holding app instance "app" and
+// its channels of the given ids, created at the returned time.
+func openWithChannels(b *testing.B, channels ...string) (*DB, time.Time) {
+	db, err := Open(b.Context(), filepath.Join(b.TempDir(), "belfry.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	ctx := b.Context()
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	err = db.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.CreateAppInstance(ctx, store.AppInstance{ID: "app", CreatedAt: start, UpdatedAt: start}); err != nil {
+			return err
+		}
+		for _, c := range channels {
+			if _, err := tx.CreateChannel(ctx, store.Channel{AppInstanceID: "app", ChannelID: c, Mode: "UNRESTRICTED", Privacy: "PUBLIC",
+				CreatedByKind: store.MemberUser, CreatedByID: "u", CreatedAt: start, UpdatedAt: start}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, start
 }

@@ -66,29 +66,12 @@ func TestBatchUndoesOnlyTheFailedUpdates(t *testing.T) {
 		{"c", ctx, create("c", ok), nil},
 	}
 
-	// Hold the writer, queue every update behind it in order, release: the
-	// loop takes them as one batch.
-	held, release := make(chan struct{}), make(chan struct{})
-	go func() {
-		_ = db.Update(ctx, func(tx store.Tx) error { close(held); <-release; return nil })
-	}()
-	<-held
-	errs := make([]error, len(updates))
-	panics := make([]any, len(updates))
-	var wg sync.WaitGroup
+	ctxs := make([]context.Context, len(updates))
+	fns := make([]func(store.Tx) error, len(updates))
 	for i, u := range updates {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { panics[i] = recover() }()
-			errs[i] = db.Update(u.ctx, u.fn)
-		}()
-		for db.Stats().Updates < int64(i+2) {
-			runtime.Gosched()
-		}
+		ctxs[i], fns[i] = u.ctx, u.fn
 	}
-	close(release)
-	wg.Wait()
+	errs, panics := runOneBatch(t, db, ctxs, fns, func() {})
 
 	for i, u := range updates {
 		if u.name == "panics" {
