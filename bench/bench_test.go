@@ -162,3 +162,26 @@ func TestScrapeMetrics(t *testing.T) {
 		t.Fatalf("scrape: %v", m)
 	}
 }
+
+func TestParseLevels(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // fmt of the levels, or "error"
+	}{
+		{"64", "[64]"},
+		{"1, 16,64", "[1 16 64]"},
+		{"0", "error"},
+		{"-4", "error"},
+		{"64,", "error"},
+		{"sixty", "error"},
+	} {
+		got, err := parseLevels(tc.in)
+		s := fmt.Sprint(got)
+		if err != nil {
+			s = "error"
+		}
+		if s != tc.want {
+			t.Errorf("parseLevels(%q) = %s (err %v), want %s", tc.in, s, err, tc.want)
+		}
+	}
+}

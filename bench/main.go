@@ -151,6 +151,7 @@ func main() {
 	workDir := flag.String("workdir", "", "where the temporary data dirs go (default: the system temp dir); they are removed at the end")
 	keep := flag.Bool("keep", false, "keep the temporary data dirs")
 	pgURL := flag.String("postgres", "", "the PostgreSQL mode, which runs every measurement again with belfry --store on a fresh PostgreSQL database each, beside the SQLite run: \"\" (default) starts a throwaway cluster from Debian's postgresql server binaries when they are installed (and says so in the report when they are not); postgres://USER[:PASSWORD]@HOST:PORT uses that server instead; \"off\" runs SQLite only")
+	sendClients := flag.String("send-clients", "", "comma-separated client counts for the sends measurement, instead of the default levels (1,16,64,256; with -quick 1,16,64): for comparing two builds at one level, as in docs/benchmarks.md; the report's targets need 64")
 	render := flag.String("render", "", "measure nothing: regenerate the -doc report from this results JSON file")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: bench/run [flags]   (or: go run ./bench [flags], from the repository root)\n\nMeasures Belfry against the machine's limits; see docs/benchmarks.md.\n\nFlags:\n")
@@ -170,6 +171,14 @@ func main() {
 		if !docSet {
 			*doc = ""
 		}
+	}
+	if *sendClients != "" {
+		levels, err := parseLevels(*sendClients)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -send-clients:", err)
+			os.Exit(2)
+		}
+		s.cfg.sendLevels = levels
 	}
 	root, err := findRoot()
 	if err != nil {
@@ -448,4 +457,17 @@ func commandLine() string {
 		cmd += " " + a
 	}
 	return cmd
+}
+
+// parseLevels parses a comma-separated list of positive client counts.
+func parseLevels(list string) ([]int, error) {
+	var levels []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive number of clients", f)
+		}
+		levels = append(levels, n)
+	}
+	return levels, nil
 }

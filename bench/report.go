@@ -257,6 +257,7 @@ func renderDoc(r *Results, jsonPath string) string {
 	b.p("bench/run -quick     # smaller sizes, a few minutes, to try it out (leaves this file alone)")
 	b.p("bench/run -only sends,history   # some of: %s", strings.Join(allMeasurements, ", "))
 	b.p("bench/run -postgres off         # SQLite only; -postgres postgres://USER:PASS@HOST:PORT for a server of your own")
+	b.p("bench/run -only sends -send-clients 64 -postgres off -doc \"\"   # one level of sends, to compare two builds")
 	b.p("```")
 	b.p("")
 	b.p("It builds `belfry` from the work tree, starts `belfry serve` (root credential from `BELFRY_ACCESS_KEY_ID`/")
