@@ -30,10 +30,10 @@ import (
 // for a processor the write loop held. So the loop yields once before it
 // takes a batch (runtime.Gosched puts it behind the goroutines ready to
 // run, which run up to their Update; no timer, no idle processor), and a
-// batch takes in, before its COMMIT, the Updates queued while it ran (up
-// to maxBatch). Batches grew to about 23 Updates;
-// the writer's CPU per send and the sends' p99 fell (docs/benchmarks.md).
-// With nothing else ready to run, the yield returns at once.
+// batch takes in, one after the other until its COMMIT, the Updates
+// queued (up to maxBatch). Batches grew to about 23 Updates, and the
+// writer's CPU per send and the sends' p99 fell (docs/benchmarks.md). With
+// nothing else ready to run, the yield returns at once.
 //
 // Undo. A failing fn must undo only its own writes. Most fns that fail do
 // so before they write (a refusal after reads), and those need no undo;
@@ -127,20 +127,9 @@ func (db *DB) writeLoop() {
 			// queue first: see "Batch size" above.
 			runtime.Gosched()
 		}
-		batch := []*writeReq{r}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-db.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		db.runBatch(batch)
+		batch := make([]*writeReq, 1, maxBatch)
+		batch[0] = r
+		db.runBatch(batch) // which takes in the queued Updates as it runs
 		db.finishCheckpoint()
 	}
 }
