@@ -186,6 +186,7 @@ func fail(batch []*writeReq, err error) {
 // new message id: a retry answered with the discarded run's id would
 // name a message that does not exist). The discarded run's AfterCommit
 // functions are dropped; its fns run again, as a store may run them.
+// It returns the batch with the Updates it took in.
 func (db *DB) runPlain(batch []*writeReq) ([]*writeReq, bool) {
 	if !db.begin(batch) {
 		return batch, true
@@ -234,8 +235,9 @@ func (db *DB) takeQueued(batch *[]*writeReq) bool {
 	}
 }
 
-// runGuarded runs the batch's fns, each under its own SAVEPOINT: a failing fn rolls back to its savepoint and undoes
-// only its own writes.
+// runGuarded runs the batch's fns, each under its own SAVEPOINT: a
+// failing fn rolls back to its savepoint and undoes only its own writes.
+// It too takes in what is queued, and returns the batch with it.
 func (db *DB) runGuarded(batch []*writeReq) []*writeReq {
 	bg := context.Background()
 	conn := db.conn

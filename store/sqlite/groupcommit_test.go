@@ -142,8 +142,8 @@ func TestBatchTakesInWhatQueuedWhileItRan(t *testing.T) {
 
 // runOneBatch runs fns as one batch of the write loop, in order: they are
 // queued while an Update holds the writer, whose batch takes them in (up to
-// maxBatch) once it is released. It returns their errors and panics. queued runs once they are all queued, before
-// the batch starts.
+// maxBatch) once it is released. It returns their errors and panics.
+// queued runs once they are all queued, before the batch starts.
 func runOneBatch(t *testing.T, db *DB, ctxs []context.Context, fns []func(store.Tx) error, queued func()) ([]error, []any) {
 	t.Helper()
 	held, release := make(chan struct{}), make(chan struct{})
