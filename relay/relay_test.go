@@ -280,3 +280,105 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("published seq = %v, want 2", got)
 	}
 }
+
+// countingStore counts the relay's reads of the outbox.
+type countingStore struct {
+	store.Store
+	mu    sync.Mutex
+	views int
+}
+
+func (s *countingStore) View(ctx context.Context, fn func(tx store.ReadTx) error) error {
+	s.mu.Lock()
+	s.views++
+	s.mu.Unlock()
+	return s.Store.View(ctx, fn)
+}
+
+func (s *countingStore) reads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.views
+}
+
+// TestHandedEventsSkipTheOutbox: events handed over by Committed, as the
+// service hands them after its commits, are published without reading
+// the outbox, under the Seqs they committed with; a commit of several
+// events, or one the relay was not told of, is a gap that it fills by
+// reading the outbox, in commit order.
+func TestHandedEventsSkipTheOutbox(t *testing.T) {
+	sq, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	st := &countingStore{Store: sq}
+	bus := events.NewMemory()
+	sub, _ := bus.Subscribe(t.Context())
+	defer sub.Close()
+	sub.Watch(events.AllTopic)
+	r, stop := run(t, st, bus, relay.Options{})
+	defer stop()
+	// send commits one event for each name, as the service does: the
+	// outbox rows, then Committed with the Seq of the last.
+	send := func(names ...string) {
+		t.Helper()
+		var evs []events.Event
+		err := st.Update(t.Context(), func(tx store.Tx) error {
+			evs = nil
+			var data [][]byte
+			for _, n := range names {
+				e := events.Event{Type: "CREATE_CHANNEL_MESSAGE", ChannelArn: ch, Members: true, Payload: []byte(`"` + n + `"`)}
+				b, err := events.Encode(&e)
+				if err != nil {
+					return err
+				}
+				evs, data = append(evs, e), append(data, b)
+			}
+			last, err := tx.AppendOutbox(t.Context(), data...)
+			tx.AfterCommit(func() { r.Committed(last, evs) })
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(firstID uint64, names ...string) {
+		t.Helper()
+		for i, n := range names {
+			e := next(t, sub)
+			if string(e.Payload) != `"`+n+`"` || e.ID != firstID+uint64(i) || e.ChannelArn != ch || !e.Members {
+				t.Fatalf("got event %d %s, want %d %q", e.ID, e.Payload, firstID+uint64(i), n)
+			}
+		}
+	}
+
+	send("a")
+	expect(1, "a") // read, or handed: Run's first pass reads the outbox
+	reads := st.reads()
+	for i, n := range []string{"b", "c", "d"} {
+		send(n)
+		expect(uint64(2+i), n)
+	}
+	if got := st.reads(); got != reads {
+		t.Errorf("handed events read the outbox %d times", got-reads)
+	}
+
+	send("e", "f") // several events: only the last Seq is known
+	expect(5, "e", "f")
+	if st.reads() == reads {
+		t.Error("a commit of two events was published without reading the outbox")
+	}
+	send("g")
+	expect(7, "g")
+	reads = st.reads()
+	send("h")
+	expect(8, "h")
+	if got := st.reads(); got != reads {
+		t.Errorf("a handed event after a gap read the outbox %d times", got-reads)
+	}
+
+	commit(t, st, "i") // a commit the relay is not told of
+	send("j")
+	expect(9, "i", "j")
+}

@@ -79,7 +79,7 @@ func newChatB(t testing.TB) *chat {
 	var err error
 	c := &chat{st: st, bus: &recBus{}, clk: &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}}
 	c.bus.relay = relay.New(st, c.bus, relay.Options{})
-	c.s, err = New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, EventsQueued: c.bus.relay.Wake, MessagingEndpoint: "127.0.0.1:8401"})
+	c.s, err = New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, EventsCommitted: c.bus.relay.Committed, MessagingEndpoint: "127.0.0.1:8401"})
 	if err != nil {
 		t.Fatal(err)
 	}

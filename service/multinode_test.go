@@ -43,7 +43,7 @@ func newNodes(t *testing.T, n int) *nodes {
 		done := make(chan struct{})
 		go func() { defer close(done); _ = r.Run(ctx) }()
 		t.Cleanup(func() { cancel(); <-done })
-		s, err := New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, MaxElasticChannels: 1, EventsQueued: r.Wake})
+		s, err := New(t.Context(), st, Config{Region: region, AccountID: account, Now: c.clk.Now, MaxElasticChannels: 1, EventsCommitted: r.Committed})
 		if err != nil {
 			t.Fatal(err)
 		}

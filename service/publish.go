@@ -50,7 +50,7 @@ func (s *Service) emitHinted(tx store.Tx, h *outboxHint, evs ...events.Event) {
 		return
 	}
 	tx.BeforeCommit(func(ctx context.Context) error {
-		if s.cfg.EventsQueued != nil {
+		if s.cfg.EventsCommitted != nil {
 			data := make([][]byte, len(evs))
 			for i := range evs {
 				b, err := events.Encode(&evs[i])
@@ -59,10 +59,11 @@ func (s *Service) emitHinted(tx store.Tx, h *outboxHint, evs ...events.Event) {
 				}
 				data[i] = b
 			}
-			if _, err := tx.AppendOutbox(ctx, data...); err != nil {
+			last, err := tx.AppendOutbox(ctx, data...)
+			if err != nil {
 				return err
 			}
-			tx.AfterCommit(s.cfg.EventsQueued)
+			tx.AfterCommit(func() { s.cfg.EventsCommitted(last, evs) })
 		}
 		return s.outboxHinted(ctx, tx, evs, h)
 	})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/belfryhq/belfry/chime"
+	"github.com/belfryhq/belfry/events"
 	"github.com/belfryhq/belfry/store"
 )
 
@@ -27,11 +28,12 @@ type Config struct {
 	// Now is the clock; nil means time.Now. Tests inject one to control
 	// timestamps and expiry.
 	Now func() time.Time
-	// EventsQueued is called after a change that wrote events to the
-	// store's outbox commits (package relay's Relay.Wake, which publishes
-	// them on the bus). nil writes no events: a service without real-time
-	// sessions.
-	EventsQueued func()
+	// EventsCommitted is called after a change that wrote events to the
+	// store's outbox commits, in commit order, with the events and the Seq
+	// AppendOutbox returned for the last (package relay's
+	// Relay.Committed, which publishes them on the bus). nil writes no
+	// events: a service without real-time sessions.
+	EventsCommitted func(last int64, evs []events.Event)
 	// MessagingEndpoint is what GetMessagingSessionEndpoint answers: the
 	// websocket's public host[:port], bare, exactly as clients sign it.
 	MessagingEndpoint string
