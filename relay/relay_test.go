@@ -36,6 +36,29 @@ func commit(t *testing.T, st store.Store, names ...string) {
 	}
 }
 
+// openStore opens a fresh SQLite store, closed when the test ends.
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// watchAll subscribes to every event of bus until the test ends.
+func watchAll(t *testing.T, bus events.Bus) events.Subscription {
+	t.Helper()
+	sub, err := bus.Subscribe(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	sub.Watch(events.AllTopic)
+	return sub
+}
+
 // next reads one event; the deadline only keeps a broken relay from
 // hanging the test.
 func next(t *testing.T, sub events.Subscription) events.Event {
@@ -105,15 +128,9 @@ func TestSurvivesCrash(t *testing.T) {
 // TestWakeIsPrompt: a woken relay publishes a commit within milliseconds,
 // not at a polling interval.
 func TestWakeIsPrompt(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	bus := events.NewMemory()
-	sub, _ := bus.Subscribe(t.Context())
-	defer sub.Close()
-	sub.Watch(events.AllTopic)
+	sub := watchAll(t, bus)
 	r, stop := run(t, st, bus, relay.Options{})
 	defer stop()
 	var worst time.Duration
@@ -138,15 +155,9 @@ func TestWakeIsPrompt(t *testing.T) {
 // publishes every commit of the pause in one read; the first wake after a
 // quiet moment is served at once; stopping does not wait for the pace.
 func TestPaceBatchesWakes(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	bus := &countingBus{Bus: events.NewMemory()}
-	sub, _ := bus.Subscribe(t.Context())
-	defer sub.Close()
-	sub.Watch(events.AllTopic)
+	sub := watchAll(t, bus)
 	const pace = time.Second
 	r, stop := run(t, st, bus, relay.Options{Pace: pace})
 	commit(t, st, "a")
@@ -216,15 +227,9 @@ func (b *failingBus) Publish(ctx context.Context, evs ...events.Event) error {
 }
 
 func TestRetriesFailedPublish(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	mem := events.NewMemory()
-	sub, _ := mem.Subscribe(t.Context())
-	defer sub.Close()
-	sub.Watch(events.AllTopic)
+	sub := watchAll(t, mem)
 	commit(t, st, "x")
 	_, stop := run(t, st, &failingBus{Bus: mem, fails: 2}, relay.Options{Retry: time.Millisecond})
 	defer stop()
@@ -236,11 +241,7 @@ func TestRetriesFailedPublish(t *testing.T) {
 // TestMetrics: failed publishes count, and the relay reports how long
 // events have waited for the bus until a publish succeeds.
 func TestMetrics(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	reg := prometheus.NewRegistry()
 	r := relay.New(st, &failingBus{Bus: events.NewMemory(), fails: 2}, relay.Options{Registerer: reg})
 	metric := func(name string) float64 {
@@ -307,16 +308,9 @@ func (s *countingStore) reads() int {
 // events, or one the relay was not told of, is a gap that it fills by
 // reading the outbox, in commit order.
 func TestHandedEventsSkipTheOutbox(t *testing.T) {
-	sq, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "belfry.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sq.Close()
-	st := &countingStore{Store: sq}
+	st := &countingStore{Store: openStore(t)}
 	bus := events.NewMemory()
-	sub, _ := bus.Subscribe(t.Context())
-	defer sub.Close()
-	sub.Watch(events.AllTopic)
+	sub := watchAll(t, bus)
 	r, stop := run(t, st, bus, relay.Options{})
 	defer stop()
 	// send commits one event for each name, as the service does: the
