@@ -362,18 +362,8 @@ func (r *Relay) Flush(ctx context.Context) error {
 			e.ID = uint64(row.Seq)
 			evs = append(evs, e)
 		}
-		if err := r.bus.Publish(ctx, evs...); err != nil {
-			if ctx.Err() == nil {
-				r.failures.Inc()
-				r.stalledSince.CompareAndSwap(0, time.Now().UnixNano())
-			}
+		if err := r.publish(ctx, evs, rows[len(rows)-1].Seq); err != nil {
 			return err
-		}
-		r.stalledSince.Store(0)
-		r.published = rows[len(rows)-1].Seq
-		r.publishedSeq.Set(float64(r.published))
-		if r.shared {
-			r.marks = append(r.marks, mark{at: time.Now(), seq: r.published})
 		}
 		if len(rows) < r.opts.Batch {
 			return nil
@@ -391,13 +381,26 @@ func (r *Relay) publishHanded(ctx context.Context) bool {
 	if !ok || len(evs) == 0 {
 		return ok
 	}
+	return r.publish(ctx, evs, int64(evs[len(evs)-1].ID)) == nil
+}
+
+// publish publishes evs, read or handed, and moves the cursor to last;
+// r.mu is held.
+func (r *Relay) publish(ctx context.Context, evs []events.Event, last int64) error {
 	if err := r.bus.Publish(ctx, evs...); err != nil {
-		return false
+		if ctx.Err() == nil {
+			r.failures.Inc()
+			r.stalledSince.CompareAndSwap(0, time.Now().UnixNano())
+		}
+		return err
 	}
 	r.stalledSince.Store(0)
-	r.published = int64(evs[len(evs)-1].ID)
+	r.published = last
 	r.publishedSeq.Set(float64(r.published))
-	return true
+	if r.shared {
+		r.marks = append(r.marks, mark{at: time.Now(), seq: r.published})
+	}
+	return nil
 }
 
 func (r *Relay) untrimmed() bool {
