@@ -99,8 +99,8 @@ type Relay struct {
 	trimmed   int64      // the last Seq trimmed
 
 	// handed is what Committed was told, under its own lock: a commit's
-	// hook must not wait for a publish. read is set by Wake: Run reads the
-	// outbox on its next pass.
+	// hook must not wait for a publish. read asks Run to read the outbox
+	// on its next pass (Wake, Run's start, a failed pass).
 	handed handoff
 	read   atomic.Bool
 
@@ -276,15 +276,15 @@ func (r *Relay) Run(ctx context.Context) error {
 	// The first pass reads what a previous run left, and a failed one
 	// reads again; on a shared store, other nodes commit events this one
 	// is not handed.
-	read := true
+	r.read.Store(true)
 	for {
 		lastRead = time.Now()
 		var err error
-		if read || r.shared || r.read.Swap(false) || !r.publishHanded(ctx) {
+		if r.shared || r.read.Swap(false) || !r.publishHanded(ctx) {
 			err = r.Flush(ctx)
 		}
-		read = err != nil
 		if err != nil {
+			r.read.Store(true)
 			if ctx.Err() != nil {
 				return nil
 			}
